@@ -1,0 +1,223 @@
+"""Chapter 1 experiments: neighbour prediction on the Swiss roll, with and without an anti-collapse term.
+
+Explained in Chapter 1 (JEPA basics). Three arms share one encoder, predictor, data and budget and
+differ only in the regulariser added to the prediction loss:
+
+- ``predict``: none (the loss alone, which collapses);
+- ``sigreg``: SIGReg, random shadows tested with Epps–Pulley;
+- ``axis``: mean and variance matched along the coordinate axes only (a few fixed directions).
+
+Loss: ``(1 − λ)·prediction + λ·regulariser`` (LeJEPA's form), prediction symmetric over the pair.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field, replace
+
+import mlx.core as mx
+import mlx.nn as nn
+import mlx.optimizers as optim
+import numpy as np
+
+from .claims import ClaimResult
+from .config import parse_seeds, pick_profile
+from .ema import ema_step_response
+from .diagnostics import collapse_push, cloud_shape, shadow_meter
+from .nets import MLP
+from .parallel import run_tasks
+from .probes import linear_r2, train_test_split
+from .results import ChapterRun
+from .sigreg import sigreg
+from .swissroll import make_swiss_roll, neighbour_table
+from .training import TrainLog, fit
+
+__all__ = ["ARMS", "BasicsConfig", "BasicsRun", "PROFILES", "SeedResult", "run", "run_seed"]
+
+ARMS = ("predict", "sigreg", "axis")
+
+
+@dataclass(frozen=True)
+class BasicsConfig:
+    """Everything Chapter 1's runs depend on."""
+
+    n_points: int = 4096
+    ambient_dim: int = 50
+    noise: float = 0.1  # per ambient dimension, relative to the unit-variance spiral
+    neighbours: int = 8  # a point's positive partner is one of its k nearest along the curve
+    embed_dim: int = 8
+    hidden: int = 64
+    predictor_hidden: int = 64
+    batch: int = 256  # pairs per step
+    steps: int = 2000
+    lr: float = 1e-3
+    sigreg_weight: float = 0.05  # λ of the sigreg arm
+    num_slices: int = 64
+    axis_weight: float = 0.5  # λ of the axis arm
+    test_fraction: float = 0.25
+    meter_t: float = 1.0  # the frequency at which the circle-wrap meter is read
+    ema_tau: float = 0.996  # the worked EMA example's momentum
+    log_every: int = 50
+
+    def __post_init__(self):
+        for name in ("n_points", "ambient_dim", "neighbours", "embed_dim", "hidden", "batch", "steps", "num_slices"):
+            v = getattr(self, name)
+            if not (isinstance(v, int) and v >= 1):
+                raise ValueError(f"{name} must be a positive integer; got {v!r}")
+        for name in ("sigreg_weight", "axis_weight"):
+            v = getattr(self, name)
+            if not (0.0 <= v < 1.0):
+                raise ValueError(f"{name} (λ) must be in [0, 1); got {v!r}")
+        if not (self.lr > 0):
+            raise ValueError(f"lr must be positive; got {self.lr!r}")
+
+    def weight(self, arm: str) -> float:
+        return {"predict": 0.0, "sigreg": self.sigreg_weight, "axis": self.axis_weight}[arm]
+
+
+PROFILES = {
+    "full": BasicsConfig(),
+    "ci": BasicsConfig(n_points=1024, steps=300, log_every=25),
+}
+
+
+class JEPA(nn.Module):
+    """Encoder ``ambient_dim → hidden → hidden → embed_dim`` and predictor ``embed_dim → hidden → embed_dim``."""
+
+    def __init__(self, config: BasicsConfig, key: mx.array):
+        super().__init__()
+        k_enc, k_pred = mx.random.split(key)
+        c = config
+        self.encoder = MLP([c.ambient_dim, c.hidden, c.hidden, c.embed_dim], k_enc)
+        self.predictor = MLP([c.embed_dim, c.predictor_hidden, c.embed_dim], k_pred)
+
+    def energy(self, x: mx.array, y: mx.array) -> mx.array:
+        """``(n,)`` energy ‖pred(enc(x)) − enc(y)‖²: low when y is a plausible partner of x."""
+        return mx.sum((self.predictor(self.encoder(x)) - self.encoder(y)) ** 2, axis=1)
+
+
+def axis_moments(z: mx.array) -> mx.array:
+    """Mean² + (variance − 1)² summed over the coordinate axes of ``z`` (N, dim)."""
+    return mx.sum(mx.mean(z, axis=0) ** 2) + mx.sum((mx.var(z, axis=0) - 1.0) ** 2)
+
+
+def make_loss(arm: str, weight: float, num_slices: int):
+    """The arm's loss ``(model, x_a, x_b, key) -> (loss, parts)``."""
+    if arm not in ARMS:
+        raise ValueError(f"arm must be one of {ARMS}; got {arm!r}")
+
+    def loss_fn(model: JEPA, xa, xb, key):
+        za, zb = model.encoder(xa), model.encoder(xb)
+        pa, pb = model.predictor(za), model.predictor(zb)
+        pred = 0.5 * (mx.mean(mx.sum((pa - zb) ** 2, axis=1)) + mx.mean(mx.sum((pb - za) ** 2, axis=1)))
+        z = mx.concatenate([za, zb])
+        if arm == "sigreg":
+            reg = sigreg(z, key, num_slices)
+        elif arm == "axis":
+            reg = axis_moments(z)
+        else:
+            reg = mx.array(0.0)
+        return (1.0 - weight) * pred + weight * reg, {"prediction": pred, "regulariser": reg}
+
+    return loss_fn
+
+
+def train_arm(config: BasicsConfig, x: np.ndarray, neighbours: np.ndarray, arm: str, seed: int, progress=False):
+    """Train one arm from ``seed``; returns the trained model and its loss log."""
+    key_init, key_dirs = mx.random.split(mx.random.key(seed))
+    model = JEPA(config, key_init)
+    optimizer = optim.AdamW(learning_rate=config.lr, weight_decay=0.0)
+    rng = np.random.default_rng(seed)
+    data = mx.array(x)
+    direction_keys = mx.random.split(key_dirs, config.steps)
+    n, k = neighbours.shape
+
+    def batch(step: int):
+        anchor = rng.integers(0, n, config.batch)
+        partner = neighbours[anchor, rng.integers(0, k, config.batch)]
+        return data[mx.array(anchor)], data[mx.array(partner)], direction_keys[step]
+
+    loss_fn = make_loss(arm, config.weight(arm), config.num_slices)
+    log = fit(model, loss_fn, batch, optimizer, config.steps, config.log_every, progress,
+              hint=f"Lower lr (now {config.lr}) or the arm's λ.")
+    return model, log
+
+
+@dataclass
+class SeedResult:
+    """Everything one seed produced: the data, each arm's embedding and log, and the measurements."""
+
+    seed: int
+    t: np.ndarray
+    plane: np.ndarray
+    x: np.ndarray
+    embeddings: dict[str, np.ndarray]
+    logs: dict[str, TrainLog]
+    metrics: dict[str, float] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def run_seed(config: BasicsConfig, seed: int, progress: bool = False) -> SeedResult:
+    """Sample the seed's Swiss roll, train the three arms, and measure everything the claims need."""
+    start = time.perf_counter()
+    roll = make_swiss_roll(config.n_points, config.ambient_dim, config.noise, seed)
+    neighbours = neighbour_table(roll.plane, config.neighbours)
+    train, test = train_test_split(config.n_points, config.test_fraction, seed)
+    rng = np.random.default_rng(seed + 10_000)
+    pairs = (rng.integers(0, config.n_points, 1024),)
+    pairs += (neighbours[pairs[0], rng.integers(0, config.neighbours, 1024)], rng.integers(0, config.n_points, 1024))
+
+    m: dict[str, float] = {"raw_r2": linear_r2(roll.x, roll.t, train, test)}
+    embeddings, logs = {}, {}
+    for arm in ARMS:
+        model, logs[arm] = train_arm(config, roll.x, neighbours, arm, seed, progress)
+        z = np.array(model.encoder(mx.array(roll.x)))
+        embeddings[arm] = z
+        m[f"{arm}_r2"] = linear_r2(z, roll.t, train, test)
+        m[f"{arm}_scale"] = float(z.std(axis=0).mean())
+        anchor, partner, stranger = (mx.array(roll.x[p]) for p in pairs)
+        m[f"{arm}_energy_neighbour"] = float(model.energy(anchor, partner).mean().item())
+        m[f"{arm}_energy_random"] = float(model.energy(anchor, stranger).mean().item())
+
+    shape = cloud_shape(embeddings["axis"])
+    m.update(axis_variance=shape["axis_variance_mean"], shadow_along=shape["largest"], shadow_across=shape["smallest"])
+    key = mx.random.key(seed + 20_000)
+    m["meter_collapsed"] = shadow_meter(embeddings["predict"], config.meter_t, key)
+    m["meter_healthy"] = shadow_meter(embeddings["sigreg"], config.meter_t, key)
+    m["meter_overspread"] = shadow_meter(roll.plane, config.meter_t, key)
+    m.update(collapse_push(seed))
+    m["std_moments_abs_cos_0.01"] = abs(m["std_moments_cos_0.01"])
+    response = ema_step_response(config.ema_tau, 2000)
+    m["ema_first_step_pct"] = 100.0 * response[0]
+    m["ema_steps_to_63pct"] = float(np.argmax(response >= 1 - np.exp(-1)) + 1)
+    return SeedResult(seed, roll.t, roll.plane, roll.x, embeddings, logs, m, time.perf_counter() - start)
+
+
+@dataclass
+class BasicsRun:
+    """Chapter 1 at one profile: the record written to ``results/`` plus each seed's data for figures."""
+
+    config: BasicsConfig
+    record: ChapterRun
+    seeds: list[SeedResult]
+
+    def per_seed(self, name: str) -> list[float]:
+        return [s.metrics[name] for s in self.seeds]
+
+
+def run(profile: str = "full", seeds="0,1,2", progress: bool = False, workers: int | None = None,
+        **overrides) -> BasicsRun:
+    """Run Chapter 1 at ``profile`` over ``seeds``; ``overrides`` replace config fields (for exploration)."""
+    from .basics_claims import CLAIMS, measured_for
+
+    config = replace(pick_profile(PROFILES, profile), **overrides)
+    seed_list = parse_seeds(seeds)
+    start = time.perf_counter()
+    results = run_tasks(run_seed, [(config, s, progress) for s in seed_list], workers)
+    wall = time.perf_counter() - start
+    metrics = {name: [r.metrics[name] for r in results] for name in results[0].metrics}
+    claims = [ClaimResult.of(c, measured_for(c, metrics)) for c in CLAIMS]
+    record = ChapterRun("basics", profile, seed_list, claims,
+                        timing_s={"runs_wall": wall, **{f"seed_{r.seed}": r.seconds for r in results}},
+                        config=asdict(config))
+    return BasicsRun(config, record, results)

@@ -1,0 +1,49 @@
+"""Profiles and seeds: the two parameters every chapter takes, validated in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TypeVar
+
+__all__ = ["PROFILE_NAMES", "parse_seeds", "pick_profile"]
+
+PROFILE_NAMES = ("ci", "full")
+T = TypeVar("T")
+
+
+def pick_profile(profiles: Mapping[str, T], profile: str) -> T:
+    """The config registered for ``profile``; a clear error for anything else."""
+    if profile not in profiles:
+        allowed = ", ".join(repr(p) for p in profiles)
+        raise ValueError(f"profile must be one of {allowed}; got {profile!r}")
+    return profiles[profile]
+
+
+def parse_seeds(seeds: str | int | Iterable[int]) -> list[int]:
+    """Seeds from ``"0,1,2"``, ``7`` or ``[0, 1, 2]``: distinct non-negative integers, in the given order."""
+    usage = "seeds must be distinct non-negative integers, e.g. '0,1,2' or [0, 1, 2]"
+    if isinstance(seeds, bool):
+        raise ValueError(f"{usage}; got {seeds!r}")
+    if isinstance(seeds, int):
+        items: list = [seeds]
+    elif isinstance(seeds, str):
+        items = [s.strip() for s in seeds.split(",")]
+    else:
+        try:
+            items = list(seeds)
+        except TypeError:
+            raise ValueError(f"{usage}; got {seeds!r}") from None
+    out = []
+    for item in items:
+        if isinstance(item, bool):
+            raise ValueError(f"{usage}; got {seeds!r}")
+        if isinstance(item, str):
+            if not item.isdigit():
+                raise ValueError(f"{usage}; got {seeds!r}")
+            item = int(item)
+        if not isinstance(item, int) or item < 0:
+            raise ValueError(f"{usage}; got {seeds!r}")
+        out.append(item)
+    if not out or len(set(out)) != len(out):
+        raise ValueError(f"{usage}; got {seeds!r}")
+    return out

@@ -1,0 +1,77 @@
+"""Linear probes on frozen features: the book's one yardstick for "is the information there".
+
+Explained in Chapter 1 (JEPA basics); used by every chapter.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["train_test_split", "linear_r2", "linear_accuracy"]
+
+
+def train_test_split(n: int, test_fraction: float = 0.25, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Random disjoint index sets ``(train, test)`` over ``range(n)``."""
+    if not (0.0 < test_fraction < 1.0):
+        raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction!r}")
+    n_test = int(round(n * test_fraction))
+    if n_test < 1 or n - n_test < 2:
+        raise ValueError(f"n={n} is too small for test_fraction={test_fraction}")
+    order = np.random.default_rng(seed).permutation(n)
+    return np.sort(order[n_test:]), np.sort(order[:n_test])
+
+
+def _as_features(features, targets) -> tuple[np.ndarray, np.ndarray]:
+    x = np.asarray(features, dtype=np.float64)
+    y = np.asarray(targets)
+    if x.ndim != 2:
+        raise ValueError(f"features must be (n, dim), got shape {x.shape}")
+    if len(y) != len(x):
+        raise ValueError(f"targets has {len(y)} rows, features has {len(x)}")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("features contain NaN or infinite values")
+    return x, y
+
+
+def linear_r2(features, targets, train: np.ndarray, test: np.ndarray, ridge: float = 1e-6) -> float:
+    """Held-out R² of a least-squares linear map with bias from ``features`` to ``targets``.
+
+    Args:
+        features: ``(n, dim)``.
+        targets: ``(n,)`` or ``(n, k)``; for several targets R² pools their residuals
+            (1 − Σ residual² / Σ centred²), the "fraction of variance explained".
+        train, test: index arrays.
+        ridge: a tiny ridge, relative to the feature scale, keeps collapsed (near-constant)
+            features from producing huge, meaningless weights.
+
+    Returns:
+        R² on ``test``; 0 means no better than predicting the training mean, and it can be negative.
+    """
+    x, y = _as_features(features, targets)
+    y = y.astype(np.float64).reshape(len(y), -1)
+    mu, sd = x[train].mean(0), x[train].std(0)
+    sd = np.where(sd > 0, sd, 1.0)
+    z = (x - mu) / sd
+    a = np.concatenate([z, np.ones((len(z), 1))], axis=1)
+    gram = a[train].T @ a[train]
+    reg = ridge * len(train) * np.eye(gram.shape[0])
+    reg[-1, -1] = 0.0  # never shrink the bias
+    w = np.linalg.solve(gram + reg, a[train].T @ y[train])
+    residual = y[test] - a[test] @ w
+    centred = y[test] - y[train].mean(0)
+    return float(1.0 - (residual**2).sum() / (centred**2).sum())
+
+
+def linear_accuracy(features, labels, train: np.ndarray, test: np.ndarray, c: float = 1.0) -> float:
+    """Held-out accuracy of a multinomial logistic-regression probe (L2 strength 1/c) on standardised features."""
+    from sklearn.linear_model import LogisticRegression
+
+    x, y = _as_features(features, labels)
+    if not (np.isfinite(c) and c > 0):
+        raise ValueError(f"c must be a positive number, got {c!r}")
+    mu, sd = x[train].mean(0), x[train].std(0)
+    sd = np.where(sd > 0, sd, 1.0)
+    z = (x - mu) / sd
+    clf = LogisticRegression(C=c, max_iter=2000)
+    clf.fit(z[train], y[train])
+    return float((clf.predict(z[test]) == y[test]).mean())

@@ -1,0 +1,97 @@
+"""A chapter run's record: the JSON every chapter writes to ``results/`` and Chapter 6 reads back.
+
+Schema (one object): ``chapter``, ``profile``, ``seeds``, ``platform`` (device, mlx version, ...),
+``timing_s`` (named phases, seconds), ``claims`` (see :meth:`jepabook.claims.ClaimResult.to_json`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .claims import ClaimResult, ClaimsTable
+
+__all__ = ["ChapterRun", "platform_info", "results_dir", "write_json_atomic"]
+
+
+def platform_info() -> dict:
+    """Where a run happened: MLX device and version, OS, CPU architecture and core count."""
+    import mlx.core as mx
+
+    return {
+        "device": str(mx.default_device()),
+        "mlx": mx.__version__,
+        "system": platform.system(),
+        "machine": platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+    }
+
+
+def results_dir() -> Path:
+    """``$JEPABOOK_RESULTS`` if set, else ``results/`` of the source checkout, else ``./results``."""
+    env = os.environ.get("JEPABOOK_RESULTS")
+    if env:
+        return Path(env)
+    repo = Path(__file__).resolve().parents[2]
+    if (repo / "_toc.yml").is_file():
+        return repo / "results"
+    return Path.cwd() / "results"
+
+
+def write_json_atomic(path: str | os.PathLike, obj) -> Path:
+    """Write ``obj`` as JSON to ``path`` so that readers see the old file or the new one, never half.
+
+    The text goes to a temporary file in the same folder, is flushed to disk, then renamed over
+    ``path`` (an atomic replace on POSIX and Windows). An interruption leaves the last good file.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(obj, indent=2, sort_keys=False) + "\n"
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+@dataclass
+class ChapterRun:
+    """The outcome of one chapter at one profile: its claims, timings and where it ran."""
+
+    chapter: str
+    profile: str
+    seeds: list[int]
+    claims: list[ClaimResult]
+    timing_s: dict[str, float] = field(default_factory=dict)
+    platform: dict = field(default_factory=platform_info)
+    config: dict = field(default_factory=dict)
+
+    def table(self) -> ClaimsTable:
+        return ClaimsTable(self.claims)
+
+    def to_json(self) -> dict:
+        return {
+            "chapter": self.chapter,
+            "profile": self.profile,
+            "seeds": list(self.seeds),
+            "platform": self.platform,
+            "timing_s": {k: round(v, 3) for k, v in self.timing_s.items()},
+            "claims": [c.to_json() for c in self.claims],
+            "config": self.config,
+        }
+
+    def save(self, path: str | os.PathLike | None = None) -> Path:
+        """Write the record to ``path`` (default ``results/<chapter>-<profile>.json``), atomically."""
+        target = Path(path) if path is not None else results_dir() / f"{self.chapter}-{self.profile}.json"
+        return write_json_atomic(target, self.to_json())

@@ -1,0 +1,110 @@
+"""One training loop for every chapter: a compiled step, a learning-rate schedule, a divergence guard.
+
+Each chapter supplies a model (an ``nn.Module`` holding every trained part), a loss and a batch
+sampler; nothing else about training is written twice.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import mlx.core as mx
+import mlx.nn as nn
+import mlx.optimizers as optim
+
+__all__ = ["NonFiniteLossError", "TrainLog", "constant_then_cosine", "fit"]
+
+
+class NonFiniteLossError(FloatingPointError):
+    """Raised when the training loss stops being a finite number."""
+
+
+@dataclass
+class TrainLog:
+    """Losses recorded every ``log_every`` steps: ``step[i]`` and each named loss part ``parts[name][i]``."""
+
+    step: list[int] = field(default_factory=list)
+    parts: dict[str, list[float]] = field(default_factory=dict)
+
+    def record(self, step: int, values: dict[str, float]) -> None:
+        self.step.append(step)
+        for name, value in values.items():
+            self.parts.setdefault(name, []).append(value)
+
+
+def constant_then_cosine(lr: float, steps: int, constant_fraction: float = 0.5) -> Callable:
+    """Learning rate held at ``lr`` for the first ``constant_fraction`` of ``steps``, then cosine to 0."""
+    if not (0.0 <= constant_fraction <= 1.0):
+        raise ValueError(f"constant_fraction must be in [0, 1], got {constant_fraction!r}")
+    hold = int(round(constant_fraction * steps))
+    decay = max(steps - hold, 1)
+    return optim.join_schedules(
+        [optim.constant_schedule(lr) if hold else optim.cosine_decay(lr, decay), optim.cosine_decay(lr, decay)],
+        [hold],
+    )
+
+
+def fit(
+    model: nn.Module,
+    loss_fn: Callable[..., tuple[mx.array, dict[str, mx.array]]],
+    batch: Callable[[int], Sequence[mx.array]],
+    optimizer: optim.Optimizer,
+    steps: int,
+    log_every: int = 50,
+    progress: bool = False,
+    hint: str = "",
+) -> TrainLog:
+    """Train ``model`` in place for ``steps`` steps of a compiled update.
+
+    Args:
+        model: every trained parameter lives here (wrap several networks in one module).
+        loss_fn: ``loss_fn(model, *batch) -> (loss, parts)``, ``parts`` a dict of named scalars to log.
+        batch: ``batch(step)`` returns the step's inputs (arrays, PRNG keys included).
+        optimizer: an MLX optimizer; its state is compiled with the step.
+        steps: number of updates.
+        log_every: how often losses are read back (each read synchronises the device).
+        progress: show a tqdm bar.
+        hint: appended to the divergence error, e.g. which setting to lower.
+
+    Raises:
+        NonFiniteLossError: when a logged loss is NaN or infinite.
+    """
+    if not (isinstance(steps, int) and steps >= 1):
+        raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    if not (isinstance(log_every, int) and log_every >= 1):
+        raise ValueError(f"log_every must be a positive integer, got {log_every!r}")
+    state = [model.state, optimizer.state]
+    grad_fn = nn.value_and_grad(model, loss_fn)
+
+    def step(*inputs):
+        (loss, parts), grads = grad_fn(model, *inputs)
+        optimizer.update(model, grads)
+        return loss, parts
+
+    step = mx.compile(step, inputs=state, outputs=state)
+    log = TrainLog()
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=steps, leave=False, file=sys.stderr)
+    for i in range(steps):
+        loss, parts = step(*batch(i))
+        mx.eval(state)
+        last = i == steps - 1
+        if i % log_every == 0 or last:
+            value = loss.item()
+            if not math.isfinite(value):
+                raise NonFiniteLossError(
+                    f"training diverged: the loss is {value} at step {i} of {steps}; "
+                    f"a finite loss is required. {hint}".strip()
+                )
+            log.record(i, {"loss": value, **{k: v.item() for k, v in parts.items()}})
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    return log
