@@ -31,7 +31,7 @@ def test_run_writes_results_and_json(tmp_path, monkeypatch, capsys):
     assert "basics.sigreg_probe" in printed and "wrote" in printed
     data = json.loads(out.read_text())
     assert data["chapter"] == "basics" and data["profile"] == "ci" and data["seeds"] == [0]
-    assert {"device", "mlx"} <= set(data["platform"]) and "runs_wall" in data["timing_s"]
+    assert {"device", "mlx"} <= set(data["platform"]) and "train_wall" in data["timing_s"]
     for claim in data["claims"]:
         assert claim["verdict"] in (REPRODUCED, DIRECTION_ONLY, NOT_REPRODUCED)
         assert all(len(v) == 1 for v in claim["measured"].values())

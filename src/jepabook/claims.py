@@ -56,40 +56,42 @@ def _se(v: np.ndarray) -> float:
     return float(v.std(ddof=1) / math.sqrt(v.size)) if v.size > 1 else math.inf
 
 
+class _Threshold:
+    """Shared logic of :class:`Below` and :class:`Above`: ``sign·(value − threshold) < 0``."""
+
+    arm: str
+    threshold: float
+    sign = 1.0
+    symbol = "<"
+
+    def describe(self) -> str:
+        return f"{self.arm} {self.symbol} {self.threshold:g}"
+
+    def on_means(self, m: Measured) -> bool:
+        return bool(self.sign * (_values(m, self.arm).mean() - self.threshold) < 0)
+
+    def beyond_noise(self, m: Measured) -> bool:
+        v = _values(m, self.arm)
+        margin = self.sign * (v - self.threshold)
+        return bool(np.all(margin < 0) or self.sign * (v.mean() - self.threshold) + 2 * _se(v) < 0)
+
+
 @dataclass(frozen=True)
-class Below:
+class Below(_Threshold):
     """``arm`` is below ``threshold``."""
 
     arm: str
     threshold: float
 
-    def describe(self) -> str:
-        return f"{self.arm} < {self.threshold:g}"
-
-    def on_means(self, m: Measured) -> bool:
-        return bool(_values(m, self.arm).mean() < self.threshold)
-
-    def beyond_noise(self, m: Measured) -> bool:
-        v = _values(m, self.arm)
-        return bool(np.all(v < self.threshold) or v.mean() + 2 * _se(v) < self.threshold)
-
 
 @dataclass(frozen=True)
-class Above:
+class Above(_Threshold):
     """``arm`` is above ``threshold``."""
 
     arm: str
     threshold: float
-
-    def describe(self) -> str:
-        return f"{self.arm} > {self.threshold:g}"
-
-    def on_means(self, m: Measured) -> bool:
-        return bool(_values(m, self.arm).mean() > self.threshold)
-
-    def beyond_noise(self, m: Measured) -> bool:
-        v = _values(m, self.arm)
-        return bool(np.all(v > self.threshold) or v.mean() - 2 * _se(v) > self.threshold)
+    sign = -1.0
+    symbol = ">"
 
 
 @dataclass(frozen=True)
