@@ -76,7 +76,8 @@ def test_result_record_schema_and_table():
     assert data["timing_s"] == {"train": 1.235}
     text = repr(ClaimsTable([result]))
     assert "[reproduced] toy.claim" in text and "a 0.85 ± 0.07" in text
-    assert "| **toy.claim**" in ClaimsTable([result])._repr_markdown_()
+    html = ClaimsTable([ClaimResult.of(_claim(), {"a": [0.1, 0.2], "b": [0.3, 0.3]})])._repr_html_()
+    assert "<b>toy.claim</b>" in html and ">not reproduced</span>" in html and "a beats b" in html
 
 
 def test_atomic_write_replaces_whole_file(tmp_path):

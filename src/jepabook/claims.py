@@ -319,12 +319,20 @@ class ClaimsTable:
                       f"    rule: {r.claim.rule.describe()}"]
         return "\n".join(lines)
 
-    def _repr_markdown_(self) -> str:
-        esc = lambda s: str(s).replace("|", "\\|")  # noqa: E731
-        head = "| " + " | ".join(self.columns) + " |\n|" + "---|" * len(self.columns) + "\n"
-        body = "".join(
-            f"| **{esc(r.claim.id)}**<br>{esc(r.claim.statement)} | {esc(r.claim.paper)} | {esc(r.claim.laptop)} | "
-            f"{esc(r.ours())}<br><small>rule: {esc(r.claim.rule.describe())}</small> | **{r.verdict}** |\n"
-            for r in self.results
-        )
-        return head + body
+    _badge = {REPRODUCED: "#1b7837", DIRECTION_ONLY: "#b8860b", NOT_REPRODUCED: "#b2182b"}
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        head = "".join(f"<th style='text-align:left'>{escape(c)}</th>" for c in self.columns)
+        rows = []
+        for r in self.results:
+            c = r.claim
+            badge = (f"<span style='color:white;background:{self._badge[r.verdict]};padding:1px 6px;"
+                     f"border-radius:4px;white-space:nowrap'>{escape(r.verdict)}</span>")
+            rows.append(
+                f"<tr><td><b>{escape(c.id)}</b><br>{escape(c.statement)}</td><td>{escape(c.paper)}</td>"
+                f"<td>{escape(c.laptop)}</td><td>{escape(r.ours())}<br><small>rule: {escape(c.rule.describe())}"
+                f"</small></td><td>{badge}</td></tr>"
+            )
+        return f"<table class='claims-table'><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"

@@ -17,12 +17,18 @@ _NOISY = ("start_time", "end_time", "duration", "exception")
 
 
 def tidy(nb: dict) -> dict:
-    """The notebook with papermill's timestamps and durations and Jupyter's execution times removed."""
+    """The notebook without papermill's timestamps and durations or Jupyter's execution times.
+
+    Papermill's injected parameters cell is also tagged ``remove-cell`` so the site does not show it twice.
+    """
     pm = nb.get("metadata", {}).get("papermill", {})
     for key in _NOISY + ("input_path", "output_path", "environment_variables", "version"):
         pm.pop(key, None)
     for cell in nb.get("cells", []):
         meta = cell.get("metadata", {})
+        tags = meta.get("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            tags.append("remove-cell")  # the site shows the chapter's own parameters cell instead
         meta.pop("execution", None)
         for key in _NOISY + ("status",):
             meta.get("papermill", {}).pop(key, None)
