@@ -68,3 +68,10 @@ def test_divergence_names_the_parameter():
 
     with pytest.raises(NonFiniteLossError, match="Lower lr"):
         basics.run("ci", "0", workers=1, **{**TINY, "lr": 1e30})
+
+
+def test_parallel_workers_give_the_same_numbers_as_one_process():
+    one = basics.run("ci", "0,1", workers=1, **TINY)
+    two = basics.run("ci", "0,1", workers=2, **TINY)
+    assert [s.metrics for s in one.seeds] == [s.metrics for s in two.seeds]
+    assert [c.verdict for c in one.record.claims] == [c.verdict for c in two.record.claims]

@@ -100,3 +100,16 @@ def test_interrupted_write_keeps_last_good_file(tmp_path, monkeypatch):
         write_json_atomic(path, {"v": "half"})
     assert json.loads(path.read_text()) == {"v": "good"}
     assert os.listdir(tmp_path) == ["r.json"]  # no temporary file left behind
+
+
+def test_worker_count_from_environment(monkeypatch):
+    from jepabook.parallel import default_workers, run_tasks
+
+    monkeypatch.setenv("JEPABOOK_WORKERS", "3")
+    assert default_workers() == 3
+    monkeypatch.setenv("JEPABOOK_WORKERS", "many")
+    with pytest.raises(ValueError, match="JEPABOOK_WORKERS must be a positive integer; got 'many'"):
+        default_workers()
+    with pytest.raises(ValueError, match="workers must be a positive integer"):
+        run_tasks(max, [(1, 2)], workers=0)
+    assert run_tasks(max, [(1, 2), (5, 3)], workers=1) == [2, 5]

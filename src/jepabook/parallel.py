@@ -16,12 +16,17 @@ __all__ = ["default_workers", "run_tasks"]
 
 
 def default_workers() -> int:
-    """``$JEPABOOK_WORKERS`` if set, else the number of CPU cores."""
+    """``$JEPABOOK_WORKERS`` if set; else 1 on a GPU (Metal runs one process's work in parallel
+    already, and processes would share it), else the number of CPU cores."""
     env = os.environ.get("JEPABOOK_WORKERS")
     if env:
         if not env.isdigit() or int(env) < 1:
             raise ValueError(f"JEPABOOK_WORKERS must be a positive integer; got {env!r}")
         return int(env)
+    import mlx.core as mx
+
+    if mx.default_device() == mx.gpu:
+        return 1
     return os.cpu_count() or 1
 
 
@@ -29,7 +34,6 @@ def run_tasks(fn: Callable, tasks: Sequence[tuple], workers: int | None = None) 
     """``[fn(*t) for t in tasks]``, computed in up to ``workers`` spawned processes, in task order.
 
     With one worker (or one task) everything runs in this process, which keeps tracebacks simple.
-    On Apple silicon the GPU is shared, so chapters running on Metal pass ``workers=1``.
     """
     workers = default_workers() if workers is None else workers
     if not (isinstance(workers, int) and workers >= 1):
