@@ -44,6 +44,9 @@ def test_increasing_peak_bound_allof():
     peak = PeakAt(("a", "b", "c"), "b")
     assert evaluate(peak, {"a": [1, 1], "b": [2, 2], "c": [1.5, 1.5]}) == REPRODUCED
     assert evaluate(peak, {"a": [3, 3], "b": [2, 2], "c": [1.5, 1.5]}) == NOT_REPRODUCED
+    # an exact tie is not a peak, even when the peak arm is listed first
+    tie = PeakAt(("b", "a"), "b")
+    assert evaluate(tie, {"a": [2, 2], "b": [2, 2]}) == NOT_REPRODUCED
     bound = BoundEveryRun("err", "bnd")
     assert evaluate(bound, {"err": [0.1, 0.2], "bnd": [0.2, 0.3]}) == REPRODUCED
     assert evaluate(bound, {"err": [0.1, 0.4], "bnd": [0.2, 0.3]}) == NOT_REPRODUCED

@@ -161,7 +161,8 @@ class Increasing:
 
 @dataclass(frozen=True)
 class PeakAt:
-    """Among ``arms`` the largest mean is at ``peak``; beyond noise when ``peak`` beats each other arm (paired)."""
+    """Among ``arms`` the largest mean is at ``peak`` (strictly: ties are no peak); beyond noise when
+    ``peak`` beats each other arm (paired)."""
 
     arms: tuple[str, ...]
     peak: str
@@ -172,8 +173,9 @@ class PeakAt:
     def on_means(self, m: Measured) -> bool:
         if self.peak not in self.arms:
             raise ValueError(f"peak {self.peak!r} is not one of the arms {self.arms}")
-        means = [_values(m, a).mean() for a in self.arms]
-        return self.arms[int(np.argmax(means))] == self.peak
+        peak = _values(m, self.peak).mean()
+        # strictly above every other arm: a tie is not a peak
+        return all(peak > _values(m, a).mean() for a in self.arms if a != self.peak)
 
     def beyond_noise(self, m: Measured) -> bool:
         return all(Greater(self.peak, a).beyond_noise(m) for a in self.arms if a != self.peak)
