@@ -82,6 +82,7 @@ class IJEPAConfig:
     image_size: int = 32
     patch: int = 4  # → an 8×8 token grid
     n_images: int = 2048  # procedural set (the digits set has 1,797)
+    grating: float = 0.6  # amplitude of the label-irrelevant texture
     width: int = 32
     depth: int = 2
     heads: int = 1
@@ -173,6 +174,11 @@ def ijepa_loss(model: IJEPA, patches, context_idx, target_idx, tau, pixels: bool
     return nn.losses.smooth_l1_loss(pred, target, beta=1.0, reduction="mean"), {}
 
 
+def update_target(model: IJEPA, *inputs) -> None:
+    """EMA step of the target encoder towards the context encoder; the momentum is the last input."""
+    model.target.update(ema_update(model.target.parameters(), model.encoder.parameters(), inputs[-1]))
+
+
 def effective_rank(features: np.ndarray) -> float:
     """exp(entropy of the normalised singular values) of centred ``(n, d)`` features: 1 (collapse) … d."""
     s = np.linalg.svd(features - features.mean(0), compute_uv=False)
@@ -201,7 +207,7 @@ class ArmResult:
 
 def load_data(dataset: str, config: IJEPAConfig, seed: int) -> tuple[np.ndarray, np.ndarray]:
     if dataset == "shapes":
-        return make_shapes(config.n_images, seed, config.image_size)
+        return make_shapes(config.n_images, seed, config.image_size, config.grating)
     if dataset == "digits":
         return load_digits(config.image_size)
     raise ValueError(f"dataset must be 'shapes' or 'digits'; got {dataset!r}")
@@ -236,13 +242,12 @@ def run_arm(config: IJEPAConfig, name: str, seed: int, progress: bool = False) -
             def batch(i, lo=lo):
                 m = sample_masks(arm, rng, config.batch, config)
                 rows = mx.array(rng.choice(n, config.batch, replace=False))  # unlabelled: the whole set
-                tau = linear_momentum(config.ema_start, 1.0, lo + i, config.steps)
+                tau = float(linear_momentum(config.ema_start, 1.0, int(lo) + i, config.steps))
                 return patches[rows], mx.array(m.context), mx.array(m.targets), tau
 
             log = fit(model, lambda mdl, *b: ijepa_loss(mdl, *b, pixels=pixels), batch, optimizer, int(hi - lo),
                       log_every=10, progress=progress, compile=False,
-                      after_update=lambda mdl, *b: mdl.target.update(
-                          ema_update(mdl.target.parameters(), mdl.encoder.parameters(), b[-1])),
+                      after_update=update_target,
                       hint=f"Lower lr (now {config.lr}).")
             result.loss_steps += [int(lo) + s for s in log.step]
             result.loss += log.parts["loss"]
