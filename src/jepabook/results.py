@@ -43,7 +43,7 @@ def results_dir() -> Path:
     return Path.cwd() / "results"
 
 
-def write_json_atomic(path: str | os.PathLike, obj) -> Path:
+def write_json_atomic(path: str | os.PathLike, obj, indent: int = 2) -> Path:
     """Write ``obj`` as JSON to ``path`` so that readers see the old file or the new one, never half.
 
     The text goes to a temporary file in the same folder, is flushed to disk, then renamed over
@@ -51,7 +51,7 @@ def write_json_atomic(path: str | os.PathLike, obj) -> Path:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(obj, indent=2, sort_keys=False) + "\n"
+    text = json.dumps(obj, indent=indent, ensure_ascii=False) + "\n"
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:

@@ -41,10 +41,12 @@ def constant_then_cosine(lr: float, steps: int, constant_fraction: float = 0.5) 
         raise ValueError(f"constant_fraction must be in [0, 1], got {constant_fraction!r}")
     hold = int(round(constant_fraction * steps))
     decay = max(steps - hold, 1)
-    return optim.join_schedules(
-        [optim.constant_schedule(lr) if hold else optim.cosine_decay(lr, decay), optim.cosine_decay(lr, decay)],
-        [hold],
-    )
+
+    def schedule(step):
+        progress = mx.clip((mx.array(step, dtype=mx.float32) - hold) / decay, 0.0, 1.0)
+        return lr * 0.5 * (1.0 + mx.cos(math.pi * progress))
+
+    return schedule
 
 
 def fit(

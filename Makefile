@@ -1,0 +1,82 @@
+# The book's two commands:
+#   make book [PROFILE=full|ci]   set up .venv, execute every chapter, render the site to _build/html
+#   make test                     unit tests, nbval over tests/notebooks, strict site build, staleness
+# and for one chapter:
+#   make chapter NB=01_jepa_basics [PROFILE=ci]
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PROFILE ?= full
+BIN := $(VENV)/bin
+export PATH := $(abspath $(BIN)):$(PATH)
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+
+CHAPTER_SOURCES := $(sort $(wildcard book/[0-9][0-9]_*.md))
+CHAPTERS := $(notdir $(basename $(CHAPTER_SOURCES)))
+
+ifeq ($(PROFILE),full)
+  OUT := book/executed
+  TOC := _toc.yml
+else ifeq ($(PROFILE),ci)
+  OUT := tests/notebooks
+  TOC := _build/_toc_ci.yml
+else
+  $(error PROFILE must be 'full' or 'ci', got '$(PROFILE)')
+endif
+
+.PHONY: book test venv execute chapter html unit nbval site bench clean
+
+book: venv execute html
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+execute: venv
+	@for nb in $(CHAPTERS); do $(MAKE) --no-print-directory chapter NB=$$nb PROFILE=$(PROFILE) || exit 1; done
+
+# jupytext turns the MyST source into a notebook; papermill injects the profile and runs it.
+# The output is written to a temporary file and moved into place, so a failed run leaves the
+# last good notebook untouched.
+chapter: venv
+	@test -n "$(NB)" || { echo "NB must name a chapter, one of: $(CHAPTERS)"; exit 2; }
+	@test -f book/$(NB).md || { echo "NB must be one of: $(CHAPTERS); got '$(NB)'"; exit 2; }
+	@mkdir -p $(OUT) _build/tmp
+	@echo "executing $(NB) at profile $(PROFILE) -> $(OUT)/$(NB).ipynb"
+	@start=$$SECONDS; \
+	$(BIN)/jupytext --quiet --to ipynb book/$(NB).md -o _build/tmp/$(NB).src.ipynb && \
+	$(BIN)/papermill --no-progress-bar --log-level WARNING --cwd book -k python3 \
+	  -p profile $(PROFILE) _build/tmp/$(NB).src.ipynb _build/tmp/$(NB).out.ipynb && \
+	$(BIN)/python -m jepabook.tidy _build/tmp/$(NB).out.ipynb && \
+	mv _build/tmp/$(NB).out.ipynb $(OUT)/$(NB).ipynb && \
+	echo "  $(NB) ($(PROFILE)): $$((SECONDS - start)) s"
+
+_build/_toc_ci.yml: _toc.yml
+	@mkdir -p _build
+	sed 's#book/executed/#tests/notebooks/#' _toc.yml > $@
+
+html: venv $(TOC)
+	$(BIN)/jupyter-book build . --toc $(TOC) --warningiserror --nitpick --keep-going
+
+test: venv unit nbval site
+
+unit: venv
+	$(BIN)/python -m pytest tests --ignore=tests/notebooks -q
+
+nbval: venv
+	cd tests/notebooks && ../../$(BIN)/python -m pytest --nbval --nbval-current-env \
+	  --nbval-sanitize-with ../nbval_sanitize.cfg --nbval-cell-timeout 600 -q -p no:cacheprovider .
+
+site: venv
+	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
+
+bench: venv
+	$(BIN)/python benchmarks/bench_sigreg.py
+
+clean:
+	rm -rf _build

@@ -1,0 +1,57 @@
+"""Command line: run a chapter's experiments without the notebook and print its claims table.
+
+    python -m jepabook run basics --profile ci --seeds 0,1,2 [--json out.json] [--workers N]
+
+Writes ``results/<chapter>-<profile>.json`` (atomically) and, with ``--json``, a copy there too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .chapters import CHAPTERS
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m jepabook", description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run a chapter's experiments and print its claims table")
+    run.add_argument("chapter", help=f"one of: {', '.join(CHAPTERS)}")
+    run.add_argument("--profile", default="full", help="'ci' (small, fast) or 'full' (published); default full")
+    run.add_argument("--seeds", default="0,1,2", help="comma-separated non-negative integers; default 0,1,2")
+    run.add_argument("--json", dest="json_path", default=None, help="also write the results record here")
+    run.add_argument("--workers", type=int, default=None, help="parallel processes; default one per CPU core")
+    run.add_argument("--no-save", action="store_true", help="do not write results/<chapter>-<profile>.json")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from .chapters import load
+    from .config import PROFILE_NAMES, parse_seeds
+
+    try:
+        module = load(args.chapter)
+        if args.profile not in PROFILE_NAMES:
+            raise ValueError(f"profile must be one of {', '.join(map(repr, PROFILE_NAMES))}; got {args.profile!r}")
+        seeds = parse_seeds(args.seeds)
+        if args.workers is not None and args.workers < 1:
+            raise ValueError(f"workers must be a positive integer; got {args.workers!r}")
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    result = module.run(args.profile, seeds, progress=sys.stderr.isatty(), workers=args.workers)
+    record = result.record
+    print(record.table())
+    timing = ", ".join(f"{k} {v:.1f} s" for k, v in record.timing_s.items())
+    print(f"\n{record.chapter} at profile {record.profile}, seeds {record.seeds}: {timing}")
+    if not args.no_save:
+        print(f"wrote {record.save()}")
+    if args.json_path:
+        print(f"wrote {record.save(args.json_path)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

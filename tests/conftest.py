@@ -1,0 +1,12 @@
+import os
+
+import pytest
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+@pytest.fixture(autouse=True)
+def _results_in_tmp(tmp_path, monkeypatch):
+    """No test writes into the repository's results/."""
+    monkeypatch.setenv("JEPABOOK_RESULTS", str(tmp_path / "results"))
+    monkeypatch.setenv("JEPABOOK_WORKERS", "1")

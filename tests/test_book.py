@@ -1,0 +1,57 @@
+"""The committed book: executed notebooks match their sources, results match their rules."""
+
+import json
+from pathlib import Path
+
+import jupytext
+import nbformat
+import pytest
+import yaml
+
+from jepabook.chapters import STEMS, load
+from jepabook.claims import evaluate
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCES = sorted((ROOT / "book").glob("[0-9][0-9]_*.md"))
+EXECUTED = {"full": ROOT / "book" / "executed", "ci": ROOT / "tests" / "notebooks"}
+
+
+def _cells(nb):
+    """(type, source) of every cell except the one papermill injects."""
+    return [(c.cell_type, c.source.strip()) for c in nb.cells
+            if "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
+
+
+def test_every_chapter_is_in_the_toc_and_registered():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [c["file"] for c in toc["chapters"]]
+    assert files == [f"book/executed/{s.stem}" for s in SOURCES]
+    assert sorted(STEMS.values()) == [s.stem for s in SOURCES]
+
+
+@pytest.mark.parametrize("profile", ["full", "ci"])
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
+def test_executed_notebook_is_fresh(source, profile):
+    executed = EXECUTED[profile] / f"{source.stem}.ipynb"
+    assert executed.is_file(), f"{executed} is missing: run `make chapter NB={source.stem} PROFILE={profile}`"
+    nb = nbformat.read(executed, as_version=4)
+    stale = _cells(jupytext.read(source)) != _cells(nb)
+    assert not stale, f"{executed} is stale: its cells differ from {source}; re-run `make book PROFILE={profile}`"
+    injected = [c for c in nb.cells if "injected-parameters" in c.get("metadata", {}).get("tags", [])]
+    assert injected and f'profile = "{profile}"' in injected[0].source
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
+    assert not errors
+
+
+@pytest.mark.parametrize("chapter", sorted(STEMS))
+def test_published_results_verdicts_follow_from_their_measurements(chapter):
+    path = ROOT / "results" / f"{chapter}-full.json"
+    assert path.is_file(), f"{path} missing: run `make chapter NB={STEMS[chapter]}`"
+    data = json.loads(path.read_text())
+    assert data["chapter"] == chapter and data["profile"] == "full"
+    module = load(chapter)
+    claims = {c.id: c for c in __import__(f"{module.__name__}_claims", fromlist=["CLAIMS"]).CLAIMS}
+    assert [c["id"] for c in data["claims"]] == list(claims)
+    for stored in data["claims"]:
+        assert len(set(map(len, stored["measured"].values()))) == 1
+        assert evaluate(claims[stored["id"]].rule, stored["measured"]) == stored["verdict"], stored["id"]
