@@ -31,7 +31,7 @@ from .claims import ClaimResult
 from .config import parse_seeds, pick_profile
 from .ema import ema_update, linear_momentum
 from .images import load_digits, make_shapes
-from .masks import Masks, block_masks, multiblock_masks, random_masks, rasterized_masks, row_coverage
+from .masks import Masks, block_masks, context_statistics, multiblock_masks, random_masks, rasterized_masks
 from .parallel import run_tasks
 from .probes import linear_accuracy, train_test_split
 from .results import ChapterRun
@@ -274,14 +274,8 @@ def mask_statistics(seed: int, draws: int = 8) -> dict[str, float]:
     out = {}
     for label, grid, batch, keep in (("14", (14, 14), 128, 10), ("8", (8, 8), IJEPAConfig.batch, 3)):
         for variant in ("released", "corrected"):
-            rng = np.random.default_rng([seed, 2])
-            ratio, cover = [], []
-            for _ in range(draws):
-                m = multiblock_masks(rng, batch, grid, min_keep=keep, variant=variant)
-                ratio.append(m.context.shape[1] / (grid[0] * grid[1]))
-                cover.append(row_coverage(m.context, grid))
-            cover = np.mean(cover, 0)
-            out[f"ctx_ratio_{label}_{variant}"] = float(np.mean(ratio))
+            ratio, cover = context_statistics(np.random.default_rng([seed, 2]), grid, batch, keep, variant, draws)
+            out[f"ctx_ratio_{label}_{variant}"] = ratio
             out[f"top_row_{label}_{variant}"] = float(cover[0])
             out[f"bottom_row_{label}_{variant}"] = float(cover[-1])
     return out

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["Masks", "VARIANTS", "block_masks", "block_size", "multiblock_masks", "random_masks",
-           "rasterized_masks", "row_coverage"]
+           "context_statistics", "rasterized_masks", "row_coverage"]
 
 VARIANTS = ("released", "corrected")
 
@@ -180,3 +180,14 @@ def row_coverage(indices: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
     for row in indices // cols:
         counts += np.bincount(row, minlength=rows)
     return counts / (len(indices) * cols)
+
+
+def context_statistics(rng: np.random.Generator, grid: tuple[int, int], batch: int, min_keep: int, variant: str,
+                       draws: int = 8) -> tuple[float, np.ndarray]:
+    """Multi-block context over ``draws`` batches: mean fraction of the grid kept, and :func:`row_coverage` ``(rows,)``."""
+    ratio, cover = [], []
+    for _ in range(draws):
+        m = multiblock_masks(rng, batch, grid, min_keep=min_keep, variant=variant)
+        ratio.append(m.context.shape[1] / (grid[0] * grid[1]))
+        cover.append(row_coverage(m.context, grid))
+    return float(np.mean(ratio)), np.mean(cover, axis=0)
