@@ -58,6 +58,8 @@ def fit(
     log_every: int = 50,
     progress: bool = False,
     hint: str = "",
+    after_update: Callable[..., None] | None = None,
+    compile: bool = True,
 ) -> TrainLog:
     """Train ``model`` in place for ``steps`` steps of a compiled update.
 
@@ -70,6 +72,10 @@ def fit(
         log_every: how often losses are read back (each read synchronises the device).
         progress: show a tqdm bar.
         hint: appended to the divergence error, e.g. which setting to lower.
+        after_update: ``after_update(model, *inputs)`` runs inside the step after the optimizer,
+            e.g. an EMA target update (Chapter 2); it may change frozen parameters of ``model``.
+        compile: compile the step; pass False when input shapes change from step to step (each
+            new shape would be traced again).
 
     Raises:
         NonFiniteLossError: when a logged loss is NaN or infinite.
@@ -84,9 +90,12 @@ def fit(
     def step(*inputs):
         (loss, parts), grads = grad_fn(model, *inputs)
         optimizer.update(model, grads)
+        if after_update is not None:
+            after_update(model, *inputs)
         return loss, parts
 
-    step = mx.compile(step, inputs=state, outputs=state)
+    if compile:
+        step = mx.compile(step, inputs=state, outputs=state)
     log = TrainLog()
     bar = None
     if progress:

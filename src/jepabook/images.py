@@ -1,0 +1,84 @@
+"""Small image sets for Chapter 2 (I-JEPA): a procedural one built for the question, and a real one.
+
+Explained in Chapter 2. Both return ``(images (n, size, size, 1) float32, labels (n,) int)``,
+standardised to zero mean and unit variance over the set.
+
+- :func:`make_shapes`: the label is the *shape* of one large object (a disk, a square, ...) spanning
+  several patches, drawn at a random place, size and contrast over a strong oriented grating whose
+  orientation, period and phase are random. The grating is low-level detail that a patch's
+  neighbours predict almost perfectly and that says nothing about the label: the regime where the
+  I-JEPA paper argues pixel reconstruction spends its capacity on the wrong thing.
+- :func:`load_digits`: scikit-learn's bundled 8×8 handwritten digits (offline), upsampled bilinearly
+  to the same size so that the same ViT and patch grid apply.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["SHAPES", "load_digits", "make_shapes", "shape_mask"]
+
+SHAPES = ("disk", "square", "triangle", "cross", "ring", "bars")
+
+
+def shape_mask(shape: str, size: int, radius: float, cy: float, cx: float) -> np.ndarray:
+    """``(size, size)`` boolean silhouette of ``shape`` with half-extent ``radius`` pixels centred at ``(cy, cx)``."""
+    y, x = np.mgrid[0:size, 0:size] + 0.5
+    dy, dx = (y - cy) / radius, (x - cx) / radius
+    if shape == "disk":
+        return dy**2 + dx**2 <= 1
+    if shape == "square":
+        return (np.abs(dy) <= 0.8) & (np.abs(dx) <= 0.8)
+    if shape == "triangle":  # apex up
+        return (dy <= 0.8) & (dy >= -1) & (np.abs(dx) <= (dy + 1) / 1.8 * 0.9)
+    if shape == "cross":
+        return ((np.abs(dy) <= 0.3) & (np.abs(dx) <= 1)) | ((np.abs(dx) <= 0.3) & (np.abs(dy) <= 1))
+    if shape == "ring":
+        r2 = dy**2 + dx**2
+        return (r2 <= 1) & (r2 >= 0.45)
+    if shape == "bars":
+        return (np.abs(dy) <= 1) & (np.abs(np.abs(dx) - 0.6) <= 0.25)
+    raise ValueError(f"shape must be one of {SHAPES}; got {shape!r}")
+
+
+def make_shapes(n: int, seed: int, size: int = 32, grating: float = 0.6, noise: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` images of one large labelled shape over a random oriented grating (see the module docstring).
+
+    Args:
+        n: number of images; labels are balanced up to rounding and shuffled.
+        seed: NumPy seed.
+        size: image side in pixels.
+        grating: grating amplitude relative to the object's contrast range (0.6–1.2).
+        noise: per-pixel Gaussian noise.
+    """
+    if not (isinstance(n, int) and n >= 1):
+        raise ValueError(f"n must be a positive integer; got {n!r}")
+    if size < 16:
+        raise ValueError(f"size must be at least 16 pixels for the shapes to span several patches; got {size}")
+    rng = np.random.default_rng(seed)
+    labels = rng.permutation(np.arange(n) % len(SHAPES))
+    y, x = np.mgrid[0:size, 0:size].astype(np.float64)
+    images = np.empty((n, size, size), dtype=np.float64)
+    for i, label in enumerate(labels):
+        theta, period, phase = rng.uniform(0, np.pi), rng.uniform(3.0, 5.0), rng.uniform(0, 2 * np.pi)
+        wave = grating * np.sin(2 * np.pi * (x * np.cos(theta) + y * np.sin(theta)) / period + phase)
+        radius = rng.uniform(0.22, 0.32) * size
+        cy, cx = rng.uniform(radius, size - radius, 2)
+        contrast = rng.uniform(0.6, 1.2) * rng.choice([-1.0, 1.0])
+        images[i] = wave + contrast * shape_mask(SHAPES[label], size, radius, cy, cx)
+    images += noise * rng.standard_normal(images.shape)
+    images = (images - images.mean()) / images.std()
+    return images[..., None].astype(np.float32), labels.astype(np.int64)
+
+
+def load_digits(size: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's 1,797 bundled 8×8 digits (offline), bilinearly upsampled to ``size × size``."""
+    from scipy.ndimage import zoom
+    from sklearn.datasets import load_digits as sklearn_digits
+
+    if size % 8:
+        raise ValueError(f"size must be a multiple of 8; got {size}")
+    data = sklearn_digits()
+    images = zoom(data.images / 16.0, (1, size / 8, size / 8), order=1)
+    images = (images - images.mean()) / images.std()
+    return images[..., None].astype(np.float32), data.target.astype(np.int64)

@@ -1,0 +1,193 @@
+"""A tiny Vision Transformer and I-JEPA's narrow predictor, for images (2-D) and clips (3-D tubelets).
+
+Explained in Chapter 2 (I-JEPA); Chapter 3 (V-JEPA) reuses every piece with a 3-D token grid.
+
+- :func:`patchify` cuts ``(batch, *sizes, channels)`` into non-overlapping patches (or tubelets)
+  for any number of grid axes.
+- :func:`sincos_positions` gives the fixed sin-cos position table of a token grid of any rank:
+  the width is split evenly between the axes, each axis gets the 1-D table of its coordinate.
+- :class:`ViT`: patch embedding, fixed positions added before any token is dropped, pre-norm
+  blocks, a final LayerNorm; no class token (a clip or image is summarised by mean pooling).
+- :class:`Predictor`: projects context tokens to a narrow width, appends one learned mask token
+  per target position (plus that position's sin-cos code) and predicts each target block in its own
+  sequence, so target blocks never attend to one another.
+"""
+
+from __future__ import annotations
+
+import math
+
+import mlx.core as mx
+import mlx.nn as nn
+import numpy as np
+
+from .nets import init_linear
+
+__all__ = ["Block", "Predictor", "ViT", "gather_tokens", "patchify", "sincos_1d", "sincos_positions"]
+
+
+def patchify(x: mx.array, patch: tuple[int, ...]) -> mx.array:
+    """``(batch, s_1, …, s_k, channels)`` → ``(batch, Π s_i/p_i, Π p_i · channels)``, grid in row-major order.
+
+    ``patch`` has one size per grid axis (``(4, 4)`` for images, ``(2, 4, 4)`` for tubelets).
+    """
+    b, *sizes, c = x.shape
+    if len(sizes) != len(patch):
+        raise ValueError(f"patch {patch} needs {len(patch)} grid axes; input has shape {tuple(x.shape)}")
+    if any(s % p for s, p in zip(sizes, patch)):
+        raise ValueError(f"input sizes {tuple(sizes)} are not divisible by the patch {patch}")
+    grid = [s // p for s, p in zip(sizes, patch)]
+    split = [b] + [v for g, p in zip(grid, patch) for v in (g, p)] + [c]
+    k = len(patch)
+    order = [0] + [1 + 2 * i for i in range(k)] + [2 + 2 * i for i in range(k)] + [1 + 2 * k]
+    return x.reshape(split).transpose(order).reshape(b, math.prod(grid), math.prod(patch) * c)
+
+
+def sincos_1d(positions: np.ndarray, dim: int) -> np.ndarray:
+    """``(n,)`` coordinates → ``(n, dim)``: half sines, half cosines at frequencies 10000^(−2i/dim)."""
+    if dim % 2:
+        raise ValueError(f"dim must be even for a sin-cos table; got {dim}")
+    omega = 1.0 / 10000 ** (np.arange(dim // 2) / (dim / 2))
+    angle = np.asarray(positions, dtype=np.float64)[:, None] * omega[None]
+    return np.concatenate([np.sin(angle), np.cos(angle)], axis=1)
+
+
+def sincos_positions(grid: tuple[int, ...], dim: int) -> mx.array:
+    """Fixed position table ``(Π grid, dim)`` for a token grid of any rank (row-major order).
+
+    The width is split evenly across the axes, so ``dim`` must be divisible by ``2·len(grid)``
+    (2-D: by 4; 3-D tubelets: by 6).
+    """
+    k = len(grid)
+    if dim % (2 * k):
+        raise ValueError(f"dim={dim} must be divisible by {2 * k} for a {k}-D sin-cos table")
+    coords = np.stack(np.meshgrid(*[np.arange(g) for g in grid], indexing="ij"), -1).reshape(-1, k)
+    table = np.concatenate([sincos_1d(coords[:, i], dim // k) for i in range(k)], axis=1)
+    return mx.array(table.astype(np.float32))
+
+
+def gather_tokens(x: mx.array, index: mx.array) -> mx.array:
+    """Tokens ``x`` ``(batch, n, d)`` at ``index`` ``(batch, k)`` → ``(batch, k, d)``."""
+    return mx.take_along_axis(x, index[..., None], axis=1)
+
+
+class Attention(nn.Module):
+    def __init__(self, dim: int, heads: int):
+        super().__init__()
+        if dim % heads:
+            raise ValueError(f"width {dim} is not divisible by heads={heads}")
+        self.heads = heads
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+
+    def __call__(self, x: mx.array) -> mx.array:
+        b, n, d = x.shape
+        q, k, v = self.qkv(x).reshape(b, n, 3, self.heads, d // self.heads).transpose(2, 0, 3, 1, 4)
+        out = mx.fast.scaled_dot_product_attention(q, k, v, scale=(d // self.heads) ** -0.5)
+        return self.proj(out.transpose(0, 2, 1, 3).reshape(b, n, d))
+
+
+class Block(nn.Module):
+    """Pre-norm transformer block: ``x + attn(LN(x))`` then ``x + MLP(LN(x))``.
+
+    The MLP uses ReLU, not the ViT's GELU: on MLX's CPU build GELU costs ~50 ns per element,
+    as much as the block's matmuls at these widths (Chapter 2 measures it).
+    """
+
+    def __init__(self, dim: int, heads: int, mlp_ratio: float):
+        super().__init__()
+        hidden = int(dim * mlp_ratio)
+        self.norm1, self.norm2 = nn.LayerNorm(dim), nn.LayerNorm(dim)
+        self.attn = Attention(dim, heads)
+        self.fc1, self.fc2 = nn.Linear(dim, hidden), nn.Linear(hidden, dim)
+
+    def __call__(self, x: mx.array) -> mx.array:
+        x = x + self.attn(self.norm1(x))
+        return x + self.fc2(nn.relu(self.fc1(self.norm2(x))))
+
+
+def _init_linears(module: nn.Module, key: mx.array) -> None:
+    """Re-draw every Linear in ``module`` from ``key`` (explicit-key init; no global RNG)."""
+    linears = [m for _, m in module.named_modules() if isinstance(m, nn.Linear)]
+    for layer, k in zip(linears, mx.random.split(key, max(len(linears), 1))):
+        init_linear(layer, k)
+
+
+class ViT(nn.Module):
+    """Tiny ViT encoder over pre-cut patches.
+
+    Args:
+        patch_dim: values per patch (``Π patch · channels``).
+        grid: token grid, e.g. ``(8, 8)`` or ``(4, 8, 8)``; sets the fixed position table.
+        width, depth, heads, mlp_ratio: transformer sizes.
+        key: PRNG key for the initialisation.
+    """
+
+    def __init__(self, patch_dim: int, grid: tuple[int, ...], width: int, depth: int, heads: int,
+                 mlp_ratio: float, key: mx.array):
+        super().__init__()
+        self.embed = nn.Linear(patch_dim, width)
+        self.blocks = [Block(width, heads, mlp_ratio) for _ in range(depth)]
+        self.norm = nn.LayerNorm(width)
+        _init_linears(self, key)
+        self._pos = sincos_positions(grid, width)  # underscore: fixed, not a parameter
+
+    def __call__(self, patches: mx.array, keep: mx.array | None = None) -> mx.array:
+        """``(batch, n, patch_dim)`` → ``(batch, k, width)``; with ``keep`` ``(batch, k)`` only those tokens
+        enter the transformer (positions are added first, so a kept token knows where it is)."""
+        x = self.embed(patches) + self._pos
+        if keep is not None:
+            x = gather_tokens(x, keep)
+        for block in self.blocks:
+            x = block(x)
+        return self.norm(x)
+
+    def pooled(self, patches: mx.array) -> mx.array:
+        """Mean of the output tokens of the whole input: ``(batch, width)``, the probe's features."""
+        return mx.mean(self(patches), axis=1)
+
+
+class Predictor(nn.Module):
+    """I-JEPA's predictor: context tokens + mask tokens at the target positions → predicted target features.
+
+    Args:
+        width: encoder width (input and output).
+        pred_width: the predictor's narrower width (divisible by ``2·len(grid)``).
+        grid, depth, heads, mlp_ratio: as for :class:`ViT`.
+        key: PRNG key.
+        out_dim: output width when it differs from ``width`` (pixel targets: the patch size).
+    """
+
+    def __init__(self, width: int, pred_width: int, grid: tuple[int, ...], depth: int, heads: int,
+                 mlp_ratio: float, key: mx.array, out_dim: int | None = None):
+        super().__init__()
+        k_lin, k_tok = mx.random.split(key)
+        self.embed = nn.Linear(width, pred_width)
+        self.blocks = [Block(pred_width, heads, mlp_ratio) for _ in range(depth)]
+        self.norm = nn.LayerNorm(pred_width)
+        self.out = nn.Linear(pred_width, out_dim or width)
+        _init_linears(self, k_lin)
+        self.mask_token = 0.02 * mx.random.normal((pred_width,), key=k_tok)
+        self._pos = sincos_positions(grid, pred_width)
+
+    def __call__(self, context: mx.array, context_idx: mx.array, target_idx: mx.array) -> mx.array:
+        """Predict features at ``target_idx``.
+
+        Args:
+            context: context-encoder output ``(batch, k_ctx, width)``.
+            context_idx: their grid positions ``(batch, k_ctx)``.
+            target_idx: ``(batch, n_targets, k_tgt)``; each target block becomes its own sequence
+                ``[context ; mask tokens]`` of length ``k_ctx + k_tgt``.
+
+        Returns:
+            ``(batch, n_targets, k_tgt, out_dim)``.
+        """
+        b, kc, _ = context.shape
+        _, t, kt = target_idx.shape
+        ctx = self.embed(context) + self._pos[context_idx]
+        ctx = mx.broadcast_to(ctx[:, None], (b, t) + ctx.shape[1:]).reshape(b * t, kc, -1)
+        queries = self.mask_token + self._pos[target_idx.reshape(b * t, kt)]
+        x = mx.concatenate([ctx, queries], axis=1)
+        for block in self.blocks:
+            x = block(x)
+        return self.out(self.norm(x[:, kc:])).reshape(b, t, kt, -1)
