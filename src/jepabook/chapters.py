@@ -9,14 +9,16 @@ __all__ = ["CHAPTERS", "STEMS", "load"]
 #: chapter key -> the module exposing ``run(profile, seeds, progress, workers)``
 CHAPTERS = {
     "basics": "jepabook.basics",
+    "ijepa": "jepabook.ijepa",
 }
 
 #: chapter key -> notebook stem in book/
 STEMS = {
     "basics": "01_jepa_basics",
+    "ijepa": "02_ijepa_masking",
 }
 
-PLANNED = ("ijepa", "vjepa", "crossjepa", "lejepa")
+PLANNED = ("vjepa", "crossjepa", "lejepa")
 
 
 def load(chapter: str):
