@@ -42,7 +42,7 @@ def constant_then_cosine(lr: float, steps: int, constant_fraction: float = 0.5) 
     hold = int(round(constant_fraction * steps))
     decay = max(steps - hold, 1)
     return optim.join_schedules(
-        [optim.constant_schedule(lr) if hold else optim.cosine_decay(lr, decay), optim.cosine_decay(lr, decay)],
+        [optim.linear_schedule(lr, lr, hold) if hold else optim.cosine_decay(lr, decay), optim.cosine_decay(lr, decay)],
         [hold],
     )
 
