@@ -19,7 +19,8 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 __all__ = ["bound_terms", "identifiability_metrics", "knn_decoder", "path_length_ratio", "r2_linear",
-           "orthogonality_error", "procrustes_error"]
+           "orthogonality_error", "procrustes_error",
+           "procrustes_rotation", "decode_plan"]
 
 
 def _with_bias(a: np.ndarray) -> np.ndarray:
@@ -42,12 +43,17 @@ def orthogonality_error(z: np.ndarray, h: np.ndarray) -> float:
     return float(np.linalg.norm(a.T @ a - np.eye(z.shape[1])))
 
 
-def procrustes_error(z: np.ndarray, h: np.ndarray) -> float:
-    """mean ‖h − zQᵀ‖² for the orthogonal ``Q`` that best aligns z with h (no centring, no scaling)."""
+def procrustes_rotation(z: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """The orthogonal ``Q`` (d × d) with h ≈ zQᵀ: ``U Vᵀ`` from the SVD of ``M = hᵀz/n``."""
     z, h = np.asarray(z, np.float64), np.asarray(h, np.float64)
     u, _, vt = np.linalg.svd(h.T @ z / len(z))
-    q = u @ vt
-    return float(((h - z @ q.T) ** 2).sum(axis=1).mean())
+    return u @ vt
+
+
+def procrustes_error(z: np.ndarray, h: np.ndarray) -> float:
+    """mean ‖h − zQᵀ‖² for the orthogonal ``Q`` that best aligns z with h (no centring, no scaling)."""
+    h = np.asarray(h, np.float64)
+    return float(((h - np.asarray(z, np.float64) @ procrustes_rotation(z, h).T) ** 2).sum(axis=1).mean())
 
 
 def bound_terms(h: np.ndarray, h_next: np.ndarray, rho: float) -> dict[str, float]:
@@ -84,6 +90,15 @@ def knn_decoder(h_labelled: np.ndarray, z_labelled: np.ndarray, k: int = 5):
     return decode
 
 
+def decode_plan(decode, h_start: np.ndarray, h_goal: np.ndarray, steps: int = 15) -> np.ndarray:
+    """``(pairs, steps, d)`` true latents decoded along straight embedding-space plans (ends included)."""
+    if not (isinstance(steps, int) and steps >= 2):
+        raise ValueError(f"steps must be an integer >= 2; got {steps!r}")
+    s = np.linspace(0.0, 1.0, steps)[None, :, None]
+    plan = (1 - s) * np.asarray(h_start)[:, None] + s * np.asarray(h_goal)[:, None]  # (pairs, steps, d)
+    return decode(plan.reshape(-1, plan.shape[-1])).reshape(plan.shape[0], steps, -1)
+
+
 def path_length_ratio(decode, h_start: np.ndarray, h_goal: np.ndarray, z_start: np.ndarray, z_goal: np.ndarray,
                       steps: int = 15) -> np.ndarray:
     """Per pair, the decoded length of the straight latent plan over the true distance (ideal 1).
@@ -91,10 +106,6 @@ def path_length_ratio(decode, h_start: np.ndarray, h_goal: np.ndarray, z_start: 
     The plan is ``steps`` evenly spaced points on the segment h_start → h_goal (ends included); each
     is decoded to a true latent ẑ; the ratio is Σ‖Δẑ‖ / ‖z_goal − z_start‖. Inputs ``(pairs, d)``.
     """
-    if not (isinstance(steps, int) and steps >= 2):
-        raise ValueError(f"steps must be an integer >= 2; got {steps!r}")
-    s = np.linspace(0.0, 1.0, steps)[None, :, None]
-    plan = (1 - s) * np.asarray(h_start)[:, None] + s * np.asarray(h_goal)[:, None]  # (pairs, steps, d)
-    z_hat = decode(plan.reshape(-1, plan.shape[-1])).reshape(plan.shape[0], steps, -1)
+    z_hat = decode_plan(decode, h_start, h_goal, steps)
     length = np.linalg.norm(np.diff(z_hat, axis=1), axis=2).sum(axis=1)
     return length / np.linalg.norm(np.asarray(z_goal) - np.asarray(z_start), axis=1)

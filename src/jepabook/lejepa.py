@@ -23,7 +23,7 @@ import numpy as np
 
 from .claims import ClaimResult
 from .config import parse_seeds, pick_profile
-from .identifiability import identifiability_metrics, knn_decoder, path_length_ratio
+from .identifiability import decode_plan, identifiability_metrics, knn_decoder, path_length_ratio
 from .lejepa_learner import Learner, TrainSpec, embed, encoder, train
 from .parallel import run_tasks
 from .results import ChapterRun
@@ -125,7 +125,7 @@ def latent_grid(lines: int = 9, points: int = 60, extent: float = 2.0) -> np.nda
 
 @dataclass
 class RunResult:
-    """One trained run: its measurements, logged losses and (t1 only) the learned image of the latent grid."""
+    """One trained run: its measurements, logged losses and (t1 only) the learned latent grid and plans."""
 
     tag_spec: TrainSpec
     seed: int
@@ -133,6 +133,7 @@ class RunResult:
     log_step: list[int]
     log_parts: dict[str, list[float]]
     grid: np.ndarray | None = None
+    plans: dict[str, np.ndarray] = field(default_factory=dict)  # t1: six decoded plans, trained and untrained
     seconds: float = 0.0
 
 
@@ -144,7 +145,7 @@ def run_one(c: LeJEPAConfig, spec: TrainSpec, seed: int, detail: bool = False, p
     z, z_next = eval_world(c, spec)
     h, h_next = embed(model, g(z)), embed(model, g(z_next))
     m = identifiability_metrics(z, h, h_next, spec.rho)
-    grid = None
+    grid, plans = None, {}
     if detail:
         # SIGReg as the loss reads it (2·batch points), on fresh points, averaged over many batches
         size = 2 * c.learner.batch
@@ -153,13 +154,15 @@ def run_one(c: LeJEPAConfig, spec: TrainSpec, seed: int, detail: bool = False, p
         grid = np.stack([embed(model, g(line)) for line in latent_grid()])
         rng = np.random.default_rng([c.eval_seed, seed])
         a, b = rng.choice(len(z), (2, c.plan_pairs), replace=False)
-        m["plan_ratio"] = float(path_length_ratio(knn_decoder(h, z, c.knn), h[a], h[b], z[a], z[b], c.plan_steps).mean())
         untrained = encoder(c.learner, mx.random.split(mx.random.key(seed))[0])  # train()'s initial weights
         h0 = embed(untrained, g(z))
         m["untrained_r2_hz"] = identifiability_metrics(z, h0, embed(untrained, g(z_next)), spec.rho)["r2_hz"]
-        m["untrained_plan_ratio"] = float(
-            path_length_ratio(knn_decoder(h0, z, c.knn), h0[a], h0[b], z[a], z[b], c.plan_steps).mean())
-    return RunResult(spec, seed, m, log.step, log.parts, grid, time.perf_counter() - start)
+        for name, hh in (("plan_ratio", h), ("untrained_plan_ratio", h0)):
+            decode = knn_decoder(hh, z, c.knn)
+            m[name] = float(path_length_ratio(decode, hh[a], hh[b], z[a], z[b], c.plan_steps).mean())
+            plans[name] = decode_plan(decode, hh[a[:6]], hh[b[:6]], c.plan_steps)
+        plans["ends"] = np.stack([z[a[:6]], z[b[:6]]], axis=1)
+    return RunResult(spec, seed, m, log.step, log.parts, grid, plans, time.perf_counter() - start)
 
 
 @dataclass
