@@ -97,8 +97,8 @@ def chapter_specs(c: LeJEPAConfig) -> dict[str, TrainSpec]:
 
 PROFILES = {
     "full": LeJEPAConfig(),
-    "ci": LeJEPAConfig(steps=40, spiral_steps=60, alphas=(1.0, 2.0, 3.0), grid_lams=(1e-5, 1e-3, 1e-1, 0.5),
-                       grid_rhos=(0.5, 0.9, 0.99), grid_steps=30, moment_lams=(1e-5,), eval_points=2000,
+    "ci": LeJEPAConfig(steps=25, spiral_steps=40, alphas=(1.0, 2.0, 3.0), grid_lams=(1e-5, 1e-3, 1e-1, 0.5),
+                       grid_rhos=(0.5, 0.9, 0.99), grid_steps=20, moment_lams=(1e-5,), eval_points=2000,
                        floor_batches=10),
 }
 
