@@ -190,7 +190,9 @@ def seed_metrics(c: LeJEPAConfig, runs: dict[str, RunResult]) -> dict[str, float
 
 
 def _run_seed_from(c: LeJEPAConfig, seed: int, results: dict[str, RunResult]) -> SeedResult:
-    return SeedResult(seed, results, seed_metrics(c, results))
+    metrics = seed_metrics(c, results)
+    metrics["sigreg_gaussian"] = gaussian_floor(c, seed)
+    return SeedResult(seed, results, metrics)
 
 
 def run_seed(config: LeJEPAConfig, seed: int, progress: bool = False) -> SeedResult:
@@ -253,8 +255,6 @@ def run(profile: str = "full", seeds="0,1,2", progress: bool = False, workers: i
     done = {(t[1], t[2]): r for t, r in zip(tasks, outputs)}
     results = [_run_seed_from(config, s, {tag: done[(spec, s)] for tag, spec in config.specs().items()})
                for s in seed_list]
-    for s in results:
-        s.metrics["sigreg_gaussian"] = gaussian_floor(config, s.seed)
     lejepa_run = LeJEPARun(config, None, results)
     claims = [ClaimResult.of(c, measured_for(c, lejepa_run)) for c in claims_for(config)]
     train_s = sum(r.seconds for r in outputs)
