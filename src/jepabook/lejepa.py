@@ -1,0 +1,265 @@
+"""Chapter 5 experiments: LeJEPA's world-model theorems on 2-D worlds, the λ×ρ regime map, SIGReg's floor.
+
+Explained in Chapter 5 (LeJEPA's world-model theorems). Every training run is one
+:class:`~jepabook.lejepa_learner.TrainSpec` (world + loss weights + length) trained from one seed and
+measured on 10 k fixed evaluation points. The chapter's runs, per seed:
+
+- ``t1``: the four mixings at the paper's λ = 1e-3, ρ = 0.95 (the spiral gets ``spiral_steps``);
+- ``t2``: the generalised-Gaussian shape sweep on the ``alpha_mixing`` world (α = 2 is shared with t1);
+- ``grid``: the λ×ρ regime map on ``grid_mixing``, short runs of ``grid_steps``;
+- ``moments``: the collapse-prone λ values again with the moment-matching term added.
+
+Theorem 3's bound is checked on every run; Theorem 4's planning test and the untrained control use
+the t1 runs of ``plan_mixing``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field, replace
+
+import mlx.core as mx
+import numpy as np
+
+from .claims import ClaimResult
+from .config import parse_seeds, pick_profile
+from .identifiability import decode_plan, identifiability_metrics, knn_decoder, path_length_ratio
+from .lejepa_learner import Learner, TrainSpec, embed, encoder, train
+from .parallel import run_tasks
+from .results import ChapterRun
+from .sigreg import sigreg
+from .worlds import MIXINGS, mixing, ou_pairs
+
+__all__ = ["LeJEPAConfig", "LeJEPARun", "PROFILES", "RunResult", "SeedResult", "chapter_specs", "run",
+           "run_one", "run_seed", "sigreg_level"]
+
+
+@dataclass(frozen=True)
+class LeJEPAConfig:
+    """Everything Chapter 5's runs depend on (one :class:`Learner` shared by every run)."""
+
+    learner: Learner = Learner(hidden=64, num_slices=64, log_every=25)
+    rho: float = 0.95
+    lam: float = 1e-3
+    steps: int = 1000
+    spiral_steps: int = 2000
+    mixings: tuple[str, ...] = MIXINGS
+    alphas: tuple[float, ...] = (0.5, 1.0, 1.5, 2.0, 3.0, 5.0)
+    alpha_mixing: str = "parabolic"
+    grid_mixing: str = "parabolic"
+    grid_lams: tuple[float, ...] = (1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 0.5)
+    grid_rhos: tuple[float, ...] = (0.5, 0.9, 0.99)
+    grid_steps: int = 400  # short runs: the map needs 18 cells × seeds
+    moment_lams: tuple[float, ...] = (1e-5, 1e-4)
+    moment_rho: float = 0.9
+    moment_weight: float = 1.0
+    plan_mixing: str = "parabolic"
+    eval_points: int = 10_000
+    plan_pairs: int = 30
+    plan_steps: int = 15  # the paper's T = 15 points per plan
+    knn: int = 5  # decoder: 5-nearest-neighbour regressor embedding → true latent (the code's choice)
+    floor_batches: int = 200  # batches of 2·batch fresh points for the SIGReg-floor reading
+    floor_slices: int = 256
+    eval_seed: int = 2026
+
+    def __post_init__(self):
+        for name in ("steps", "spiral_steps", "grid_steps", "eval_points", "plan_pairs", "floor_batches",
+                     "floor_slices"):
+            v = getattr(self, name)
+            if not (isinstance(v, int) and v >= 1):
+                raise ValueError(f"{name} must be a positive integer; got {v!r}")
+        for m in (*self.mixings, self.alpha_mixing, self.grid_mixing, self.plan_mixing):
+            mixing(m)
+        if 2.0 not in self.alphas:
+            raise ValueError(f"alphas must include 2.0 (the Gaussian); got {self.alphas!r}")
+        if self.plan_mixing not in self.mixings:
+            raise ValueError(f"plan_mixing {self.plan_mixing!r} must be one of mixings {self.mixings!r}")
+        if 2 * self.learner.batch > self.eval_points:
+            raise ValueError("eval_points must hold at least two training batches (2·batch)")
+        self.specs()  # validates every λ, ρ, α through TrainSpec
+
+    def specs(self) -> dict[str, TrainSpec]:
+        return chapter_specs(self)
+
+
+def chapter_specs(c: LeJEPAConfig) -> dict[str, TrainSpec]:
+    """Every run of the chapter, by tag (``t1/…``, ``t2/…``, ``grid/…``, ``moments/…``); specs may repeat."""
+    specs = {f"t1/{m}": TrainSpec(m, 2.0, c.rho, c.lam, 0.0, c.spiral_steps if m == "spiral" else c.steps)
+             for m in c.mixings}
+    specs.update({f"t2/alpha={a:g}": TrainSpec(c.alpha_mixing, a, c.rho, c.lam, 0.0, c.steps) for a in c.alphas})
+    specs.update({f"grid/lam={lam:g}/rho={r:g}": TrainSpec(c.grid_mixing, 2.0, r, lam, 0.0, c.grid_steps)
+                  for lam in c.grid_lams for r in c.grid_rhos})
+    for lam in c.moment_lams:
+        specs[f"moments/lam={lam:g}"] = TrainSpec(c.grid_mixing, 2.0, c.moment_rho, lam, c.moment_weight, c.grid_steps)
+        specs[f"pure/lam={lam:g}"] = TrainSpec(c.grid_mixing, 2.0, c.moment_rho, lam, 0.0, c.grid_steps)
+    return specs
+
+
+PROFILES = {
+    "full": LeJEPAConfig(),
+    "ci": LeJEPAConfig(steps=25, spiral_steps=40, alphas=(1.0, 2.0, 3.0), grid_lams=(1e-5, 1e-3, 1e-1, 0.5),
+                       grid_rhos=(0.5, 0.9, 0.99), grid_steps=20, moment_lams=(1e-5,), eval_points=2000,
+                       floor_batches=10),
+}
+
+
+
+def eval_world(c: LeJEPAConfig, spec: TrainSpec) -> tuple[np.ndarray, np.ndarray]:
+    """The fixed evaluation points ``(z, z′)`` of a world: same for every seed and every run."""
+    return ou_pairs(np.random.default_rng(c.eval_seed), c.eval_points, spec.rho, 2, spec.alpha)
+
+
+def sigreg_level(h: np.ndarray, batch: int, batches: int, slices: int, seed: int) -> float:
+    """Mean SIGReg of ``batches`` disjoint blocks of ``batch`` rows of ``h``: what the loss reads at that size."""
+    keys = mx.random.split(mx.random.key(seed), batches)
+    return float(np.mean([sigreg(mx.array(h[i * batch:(i + 1) * batch], dtype=mx.float32), keys[i], slices).item()
+                          for i in range(batches)]))
+
+
+def latent_grid(lines: int = 9, points: int = 60, extent: float = 2.0) -> np.ndarray:
+    """``(2·lines, points, 2)`` latent grid lines z₁ = const and z₂ = const over [−extent, extent]²."""
+    s, t = np.linspace(-extent, extent, lines), np.linspace(-extent, extent, points)
+    vertical = np.stack([np.broadcast_to(s[:, None], (lines, points)), np.broadcast_to(t, (lines, points))], -1)
+    return np.concatenate([vertical, vertical[..., ::-1]])
+
+
+@dataclass
+class RunResult:
+    """One trained run: its measurements, logged losses and (t1 only) the learned latent grid and plans."""
+
+    tag_spec: TrainSpec
+    seed: int
+    metrics: dict[str, float]
+    log_step: list[int]
+    log_parts: dict[str, list[float]]
+    grid: np.ndarray | None = None
+    plans: dict[str, np.ndarray] = field(default_factory=dict)  # t1: six decoded plans, trained and untrained
+    seconds: float = 0.0
+
+
+def run_one(c: LeJEPAConfig, spec: TrainSpec, seed: int, detail: bool = False, progress: bool = False) -> RunResult:
+    """Train one run and measure it; ``detail`` adds the grid image, planning test and untrained control."""
+    start = time.perf_counter()
+    model, log = train(c.learner, spec, seed, progress)
+    g = mixing(spec.mixing)
+    z, z_next = eval_world(c, spec)
+    h, h_next = embed(model, g(z)), embed(model, g(z_next))
+    m = identifiability_metrics(z, h, h_next, spec.rho)
+    grid, plans = None, {}
+    if detail:
+        # SIGReg as the loss reads it (2·batch points), on fresh points, averaged over many batches
+        size = 2 * c.learner.batch
+        z_floor = ou_pairs(np.random.default_rng([c.eval_seed, seed, 2]), size * c.floor_batches, spec.rho)[0]
+        m["sigreg_eval"] = sigreg_level(embed(model, g(z_floor)), size, c.floor_batches, c.floor_slices, seed)
+        grid = np.stack([embed(model, g(line)) for line in latent_grid()])
+        rng = np.random.default_rng([c.eval_seed, seed])
+        a, b = rng.choice(len(z), (2, c.plan_pairs), replace=False)
+        untrained = encoder(c.learner, mx.random.split(mx.random.key(seed))[0])  # train()'s initial weights
+        h0 = embed(untrained, g(z))
+        m["untrained_r2_hz"] = identifiability_metrics(z, h0, embed(untrained, g(z_next)), spec.rho)["r2_hz"]
+        for name, hh in (("plan_ratio", h), ("untrained_plan_ratio", h0)):
+            decode = knn_decoder(hh, z, c.knn)
+            m[name] = float(path_length_ratio(decode, hh[a], hh[b], z[a], z[b], c.plan_steps).mean())
+            plans[name] = decode_plan(decode, hh[a[:6]], hh[b[:6]], c.plan_steps)
+        plans["ends"] = np.stack([z[a[:6]], z[b[:6]]], axis=1)
+    return RunResult(spec, seed, m, log.step, log.parts, grid, plans, time.perf_counter() - start)
+
+
+@dataclass
+class SeedResult:
+    """One seed's runs by tag and the per-seed metrics the claims read."""
+
+    seed: int
+    runs: dict[str, RunResult]
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+def seed_metrics(c: LeJEPAConfig, runs: dict[str, RunResult]) -> dict[str, float]:
+    """Flatten a seed's runs into named per-seed metrics (``t1_r2_spiral``, ``grid_cov_lam=…``, …)."""
+    m: dict[str, float] = {}
+    for tag, r in runs.items():
+        key = tag.replace("/", "_")
+        m[f"{key}_r2"] = r.metrics["r2_hz"]
+        m[f"{key}_cov"] = r.metrics["trace_cov"]
+    t1 = runs[f"t1/{c.plan_mixing}"].metrics
+    m.update(plan_ratio=t1["plan_ratio"], untrained_plan_ratio=t1["untrained_plan_ratio"],
+             untrained_r2=t1["untrained_r2_hz"], t1_r2=t1["r2_hz"])
+    good = [runs[f"t1/{x}"].metrics["sigreg_eval"] for x in c.mixings if x != "spiral"]
+    m["sigreg_trained"] = float(np.mean(good))
+    return m
+
+
+def _run_seed_from(c: LeJEPAConfig, seed: int, results: dict[str, RunResult]) -> SeedResult:
+    metrics = seed_metrics(c, results)
+    metrics["sigreg_gaussian"] = gaussian_floor(c, seed)
+    return SeedResult(seed, results, metrics)
+
+
+def run_seed(config: LeJEPAConfig, seed: int, progress: bool = False) -> SeedResult:
+    """Every run of the chapter for one seed, in this process (``run`` spreads runs over processes)."""
+    unique = _unique_specs(config)
+    done = {spec: run_one(config, spec, seed, spec in _detail_specs(config), progress) for spec in unique}
+    return _run_seed_from(config, seed, {tag: done[spec] for tag, spec in config.specs().items()})
+
+
+def _unique_specs(c: LeJEPAConfig) -> list[TrainSpec]:
+    # longest runs first, so parallel workers finish together
+    return sorted(dict.fromkeys(c.specs().values()), key=lambda s: -s.steps)
+
+
+def _detail_specs(c: LeJEPAConfig) -> set[TrainSpec]:
+    return {spec for tag, spec in c.specs().items() if tag.startswith("t1/")}
+
+
+def gaussian_floor(c: LeJEPAConfig, seed: int) -> float:
+    """SIGReg read the same way on exact N(0, I) samples: the floor a perfect encoder would show."""
+    size = 2 * c.learner.batch * c.floor_batches
+    z = np.random.default_rng([c.eval_seed, seed, 1]).standard_normal((size, 2))
+    return sigreg_level(z, 2 * c.learner.batch, c.floor_batches, c.floor_slices, seed)
+
+
+@dataclass
+class LeJEPARun:
+    """Chapter 5 at one profile: the record written to ``results/`` plus each seed's runs for figures."""
+
+    config: LeJEPAConfig
+    record: ChapterRun
+    seeds: list[SeedResult]
+
+    def per_seed(self, name: str) -> list[float]:
+        return [s.metrics[name] for s in self.seeds]
+
+    def all_runs(self) -> list[tuple[str, RunResult]]:
+        """Every distinct trained run (tag, result) over all seeds; shared specs appear once."""
+        out, seen = [], set()
+        for s in self.seeds:
+            for tag, r in s.runs.items():
+                if id(r) not in seen:
+                    seen.add(id(r))
+                    out.append((tag, r))
+        return out
+
+
+def run(profile: str = "full", seeds="0,1,2", progress: bool = False, workers: int | None = None,
+        **overrides) -> LeJEPARun:
+    """Run Chapter 5 at ``profile`` over ``seeds``; ``overrides`` replace config fields (for exploration)."""
+    from .lejepa_claims import claims_for, measured_for
+
+    config = replace(pick_profile(PROFILES, profile), **overrides)
+    seed_list = parse_seeds(seeds)
+    start = time.perf_counter()
+    unique, detail = _unique_specs(config), _detail_specs(config)
+    tasks = [(config, spec, seed, spec in detail, progress) for spec in unique for seed in seed_list]
+    outputs = run_tasks(run_one, tasks, workers)
+    wall = time.perf_counter() - start
+    done = {(t[1], t[2]): r for t, r in zip(tasks, outputs)}
+    results = [_run_seed_from(config, s, {tag: done[(spec, s)] for tag, spec in config.specs().items()})
+               for s in seed_list]
+    lejepa_run = LeJEPARun(config, None, results)
+    claims = [ClaimResult.of(c, measured_for(c, lejepa_run)) for c in claims_for(config)]
+    train_s = sum(r.seconds for r in outputs)
+    lejepa_run.record = ChapterRun("lejepa", profile, seed_list, claims,
+                                   timing_s={"runs_wall": wall, "runs_cpu_sum": train_s,
+                                             "runs": float(len(outputs))},
+                                   config=asdict(config))
+    return lejepa_run

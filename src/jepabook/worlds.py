@@ -1,0 +1,156 @@
+"""Toy worlds for the world-model theorems: latent sources, Ornstein–Uhlenbeck pairs, 2-D mixings.
+
+Explained in Chapter 5 (LeJEPA's world-model theorems). A world is a latent law for ``z`` (2-D,
+unit variance per coordinate), a positive-pair channel ``z → z′`` with correlation ``ρ``, and an
+unknown invertible mixing ``x = g(z)``; the learner only ever sees ``x``.
+
+Latents: ``α = 2`` is the standard Gaussian; other ``α`` give the generalised Gaussian with density
+∝ exp(−|z/β|^α) per coordinate, scaled to unit variance (β² = Γ(1/α)/Γ(3/α)).
+
+Pairs: for the Gaussian, ``z′ = ρz + √(1−ρ²)η`` with η ~ N(0, I) (the theorems' OU step). For
+``α ≠ 2`` that recipe breaks down: a sum of two generalised-Gaussian variables is not generalised
+Gaussian, so ``z′`` would follow a different law than ``z``. We keep both views on the same law by
+a Gaussian copula: draw the Gaussian OU pair ``(u, u′)`` and map each coordinate through
+``F_α⁻¹(Φ(·))``. Then ``z`` and ``z′`` both follow GG(α) exactly and the pair's dependence is the OU
+one; their linear correlation is slightly below ρ for α ≠ 2 (:func:`pair_correlation`). At α = 2 the
+map is the identity and the pair is the OU step exactly. (The official code instead adds noise of
+the same law, ``ρz + √(1−ρ²)η`` with η ~ GG(α), whose second view is not GG(α).)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+from scipy import special, stats
+
+__all__ = [
+    "MIXINGS",
+    "coupling_flow",
+    "coupling_weights",
+    "gennorm_from_gaussian",
+    "mixing",
+    "ou_pairs",
+    "pair_correlation",
+    "parabolic_shear",
+    "sample_latents",
+    "sinusoidal_shear",
+    "spiral",
+    "unmix",
+]
+
+MIXINGS = ("spiral", "parabolic", "sinusoidal", "coupling")
+
+
+def check_alpha(alpha: float) -> None:
+    if not (isinstance(alpha, (int, float)) and math.isfinite(alpha) and alpha > 0):
+        raise ValueError(f"alpha (the generalised-Gaussian shape) must be a finite number > 0; got {alpha!r}")
+
+
+def check_rho(rho: float) -> None:
+    if not (isinstance(rho, (int, float)) and 0.0 < rho < 1.0):
+        raise ValueError(f"rho (the pair correlation) must lie strictly between 0 and 1; got {rho!r}")
+
+
+def gennorm_from_gaussian(u: np.ndarray, alpha: float) -> np.ndarray:
+    """Map standard-normal values ``u`` to unit-variance GG(α) values by ``F_α⁻¹(Φ(u))``, elementwise.
+
+    Uses the symmetric form ``|z| = β·G^{1/α}`` with ``G ~ Gamma(1/α)``, so tails stay accurate.
+    """
+    check_alpha(alpha)
+    if alpha == 2.0:
+        return np.asarray(u, dtype=np.float64)
+    u = np.asarray(u, dtype=np.float64)
+    beta = math.exp(0.5 * (math.lgamma(1.0 / alpha) - math.lgamma(3.0 / alpha)))
+    # P(|z| ≤ r) = P(|u| ≤ |u_value|): match the two-sided tail probabilities (stable in the tails)
+    tail = 2.0 * stats.norm.sf(np.abs(u))
+    g = special.gammainccinv(1.0 / alpha, tail)
+    return np.sign(u) * beta * g ** (1.0 / alpha)
+
+
+def sample_latents(rng: np.random.Generator, n: int, dim: int = 2, alpha: float = 2.0) -> np.ndarray:
+    """``(n, dim)`` i.i.d. latents: N(0, I) at α = 2, else unit-variance generalised Gaussian."""
+    check_alpha(alpha)
+    return gennorm_from_gaussian(rng.standard_normal((n, dim)), alpha)
+
+
+def ou_pairs(rng: np.random.Generator, n: int, rho: float, dim: int = 2, alpha: float = 2.0):
+    """``(z, z′)``, each ``(n, dim)``: the OU pair ``z′ = ρz + √(1−ρ²)η`` (Gaussian copula for α ≠ 2)."""
+    check_rho(rho)
+    check_alpha(alpha)
+    u = rng.standard_normal((n, dim))
+    u2 = rho * u + math.sqrt(1.0 - rho**2) * rng.standard_normal((n, dim))
+    return gennorm_from_gaussian(u, alpha), gennorm_from_gaussian(u2, alpha)
+
+
+def pair_correlation(rho: float, alpha: float, n: int = 200_000, seed: int = 0) -> float:
+    """Monte-Carlo linear correlation between ``z`` and ``z′`` per coordinate (ρ exactly at α = 2)."""
+    z, z2 = ou_pairs(np.random.default_rng(seed), n, rho, 1, alpha)
+    return float(np.corrcoef(z[:, 0], z2[:, 0])[0, 1])
+
+
+# --- the four 2-D mixings, each with its exact inverse -------------------------------------------
+
+
+def _rotate(z: np.ndarray, angle: np.ndarray) -> np.ndarray:
+    c, s = np.cos(angle), np.sin(angle)
+    return np.stack([c * z[:, 0] - s * z[:, 1], s * z[:, 0] + c * z[:, 1]], axis=1)
+
+
+def spiral(z: np.ndarray, inverse: bool = False) -> np.ndarray:
+    """``R(π‖z‖) z``: rotation by an angle growing with the radius. Keeps ‖z‖, so it preserves N(0, I)."""
+    angle = math.pi * np.linalg.norm(z, axis=1)
+    return _rotate(z, -angle if inverse else angle)
+
+
+def parabolic_shear(z: np.ndarray, inverse: bool = False) -> np.ndarray:
+    """``(z₁, z₂ + z₁²)``."""
+    sign = -1.0 if inverse else 1.0
+    return np.stack([z[:, 0], z[:, 1] + sign * z[:, 0] ** 2], axis=1)
+
+
+def sinusoidal_shear(z: np.ndarray, inverse: bool = False) -> np.ndarray:
+    """``(z₁ + sin(1.5 z₂), z₂)``."""
+    sign = -1.0 if inverse else 1.0
+    return np.stack([z[:, 0] + sign * np.sin(1.5 * z[:, 1]), z[:, 1]], axis=1)
+
+
+def coupling_weights(seed: int = 1337, layers: int = 8) -> np.ndarray:
+    """The coupling flow's gains: ``2·W`` with W a random orthogonal 1×1 matrix, i.e. ±2 per layer."""
+    return 2.0 * np.random.default_rng(seed).choice([-1.0, 1.0], size=layers)
+
+
+def coupling_flow(z: np.ndarray, inverse: bool = False, weights: np.ndarray | None = None) -> np.ndarray:
+    """Additive tanh couplings (the official code's variant, 8 layers in 2-D), alternating coordinates.
+
+    Layer i adds ``tanh(wᵢ·z_a)`` to the other coordinate ``z_b`` (a = 0, b = 1 for even i, swapped
+    for odd i); each layer is undone by subtracting the same term, so the flow is exactly invertible.
+    """
+    w = coupling_weights() if weights is None else np.asarray(weights, dtype=np.float64)
+    x = np.array(z, dtype=np.float64, copy=True)
+    order = range(len(w) - 1, -1, -1) if inverse else range(len(w))
+    for i in order:
+        a, b = (0, 1) if i % 2 == 0 else (1, 0)
+        x[:, b] += (-1.0 if inverse else 1.0) * np.tanh(w[i] * x[:, a])
+    return x
+
+
+_MIXING_FNS: dict[str, Callable] = {
+    "spiral": spiral,
+    "parabolic": parabolic_shear,
+    "sinusoidal": sinusoidal_shear,
+    "coupling": coupling_flow,
+}
+
+
+def mixing(name: str) -> Callable[[np.ndarray], np.ndarray]:
+    """The mixing ``g`` called ``name`` (one of :data:`MIXINGS`), mapping ``(n, 2)`` to ``(n, 2)``."""
+    if name not in _MIXING_FNS:
+        raise ValueError(f"mixing must be one of {MIXINGS}; got {name!r}")
+    return _MIXING_FNS[name]
+
+
+def unmix(name: str, x: np.ndarray) -> np.ndarray:
+    """``g⁻¹(x)`` for the mixing called ``name``."""
+    return mixing(name)(x, inverse=True)
