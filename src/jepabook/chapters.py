@@ -10,15 +10,17 @@ __all__ = ["CHAPTERS", "STEMS", "load"]
 CHAPTERS = {
     "basics": "jepabook.basics",
     "ijepa": "jepabook.ijepa",
+    "lejepa": "jepabook.lejepa",
 }
 
 #: chapter key -> notebook stem in book/
 STEMS = {
     "basics": "01_jepa_basics",
     "ijepa": "02_ijepa_masking",
+    "lejepa": "05_lejepa_theorems",
 }
 
-PLANNED = ("vjepa", "crossjepa", "lejepa")
+PLANNED = ("vjepa", "crossjepa")
 
 
 def load(chapter: str):
