@@ -35,6 +35,7 @@ __all__ = [
     "PeakAt",
     "Within",
     "evaluate",
+    "shown_values",
 ]
 
 REPRODUCED, DIRECTION_ONLY, NOT_REPRODUCED = "reproduced", "direction only", "not reproduced"
@@ -248,6 +249,11 @@ class Claim:
     rule: object
     shown: tuple[str, ...] = ()
     digits: int = 2
+
+
+def shown_values(claim: Claim, metrics: Mapping[str, Sequence[float]]) -> dict[str, list[float]]:
+    """The per-seed values of the arms ``claim`` shows (its rule reads only those) from ``metrics``."""
+    return {arm: list(metrics[arm]) for arm in claim.shown}
 
 
 def evaluate(rule, measured: Measured) -> str:
