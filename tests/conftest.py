@@ -7,6 +7,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 @pytest.fixture(autouse=True)
 def _results_in_tmp(tmp_path, monkeypatch):
-    """No test writes into the repository's results/."""
+    """No test writes into the repository's results/ or teacher cache."""
     monkeypatch.setenv("JEPABOOK_RESULTS", str(tmp_path / "results"))
     monkeypatch.setenv("JEPABOOK_WORKERS", "1")
+    monkeypatch.setenv("JEPABOOK_CACHE", str(tmp_path / "cache"))
