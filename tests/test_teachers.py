@@ -104,3 +104,15 @@ def test_a_teacher_with_the_wrong_output_shape_is_refused(tmp_path):
     with pytest.raises(ValueError, match="expected \\(n_images, dim\\)"):
         embed_cached(Bad(), _images(), directory=tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_grey_teacher_sees_luminance_only():
+    from jepabook.teachers import LUMA
+
+    x = _images(seed=3) * 0.5 + 0.25
+    chroma = np.cross(LUMA, [1.0, 0.0, 0.0]).astype(np.float32)  # a colour direction with zero luma
+    y = x + 0.2 * chroma / np.abs(chroma).max()
+    grey, colour = RandomConvTeacher(channels=(4, 8), grey=True), RandomConvTeacher(channels=(4, 8))
+    np.testing.assert_allclose(grey.embed(x), grey.embed(y), atol=1e-5)
+    assert np.abs(colour.embed(x) - colour.embed(y)).max() > 1e-3
+    assert grey.fingerprint() != colour.fingerprint()

@@ -49,6 +49,9 @@ def _check_images(images) -> np.ndarray:
     return images
 
 
+LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # Rec. 601 luma weights
+
+
 def _conv3x3_relu(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     """Same-padded 3×3 convolution + ReLU: ``x`` ``(n, H, W, c)``, ``w`` ``(9·c, c_out)``."""
     n, h, wd, c = x.shape
@@ -69,23 +72,27 @@ def _avg_pool(x: np.ndarray, f: int) -> np.ndarray:
 class RandomConvTeacher:
     """Frozen random ConvNet: channels per stage, 3×3 kernels, ReLU, 2×2 average pooling between stages.
 
+    With ``grey=True`` it sees only the luminance of the view (one input channel), so hue reaches it
+    only through brightness.
+
     The embedding is ``[mean ‖ max]`` of the last feature map over positions: ``2·channels[-1]`` values.
     Input images must have sides divisible by ``2**(len(channels) − 1)``.
     """
 
     channels: tuple[int, ...] = (32, 64, 128)
     seed: int = 0
+    grey: bool = False
     batch_size: int = 128
     name: str = "random-conv"
 
     def _weights(self) -> list[np.ndarray]:
         rng = np.random.default_rng([self.seed, 7])
-        dims = (3,) + tuple(self.channels)
+        dims = (1 if self.grey else 3,) + tuple(self.channels)
         return [rng.normal(0.0, np.sqrt(2.0 / (9 * a)), (9 * a, b)).astype(np.float32)
                 for a, b in zip(dims[:-1], dims[1:])]
 
     def fingerprint(self) -> str:
-        h = hashlib.sha256(repr(("random-conv-v1", self.channels, self.seed)).encode())
+        h = hashlib.sha256(repr(("random-conv-v1", self.channels, self.seed, self.grey)).encode())
         for w in self._weights():
             h.update(w.tobytes())
         return h.hexdigest()
@@ -96,6 +103,8 @@ class RandomConvTeacher:
         out = []
         for lo in range(0, len(images), self.batch_size):
             x = images[lo:lo + self.batch_size] - 0.5
+            if self.grey:  # luminance only: blind to hue, as a colour-jitter-trained network nearly is
+                x = x @ LUMA[:, None]
             for i, w in enumerate(weights):
                 if i:
                     x = _avg_pool(x, 2)
