@@ -10,6 +10,7 @@ __all__ = ["CHAPTERS", "STEMS", "load"]
 CHAPTERS = {
     "basics": "jepabook.basics",
     "ijepa": "jepabook.ijepa",
+    "crossjepa": "jepabook.crossjepa",
     "lejepa": "jepabook.lejepa",
 }
 
@@ -17,10 +18,11 @@ CHAPTERS = {
 STEMS = {
     "basics": "01_jepa_basics",
     "ijepa": "02_ijepa_masking",
+    "crossjepa": "04_crossjepa",
     "lejepa": "05_lejepa_theorems",
 }
 
-PLANNED = ("vjepa", "crossjepa")
+PLANNED = ("vjepa",)
 
 
 def load(chapter: str):

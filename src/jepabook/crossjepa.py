@@ -1,0 +1,323 @@
+"""Chapter 4 experiments: CrossJEPA at toy scale — a point-cloud student predicts a frozen 2-D teacher.
+
+Explained in Chapter 4 (CrossJEPA). The pipeline:
+
+1. A procedural world (:mod:`jepabook.shapes3d`): objects of 8 primitive classes, each stored as a
+   randomly rotated point cloud and rendered, in its canonical orientation, from a few random camera
+   poses. The world is fixed (``world_seed``); the run seeds vary the student's initialisation, its
+   batches and its masks.
+2. The teacher pass (:mod:`jepabook.crossjepa_data`): every candidate teacher embeds every view
+   once, through the disk cache; each is scored, and the candidate whose embedding is most about
+   the class becomes the *default* teacher, the least the *second* (the extension row).
+3. The sweep: one *arm* is one recipe — objective (teacher embedding or pixels), predictor
+   conditioning (none, pose, pose + colour), masking ratio, teacher. Every arm trains the same
+   student for the same steps on the same batches (per seed) and is scored by a logistic-regression
+   probe of the frozen student's global feature, trained on the training objects and tested on
+   held-out objects. Training reads cached arrays only; no teacher object reaches it.
+
+Design choices of ours (the paper's loss and predictor were not available): targets are the
+teacher's embeddings standardised per dimension over the training views, the loss is their mean
+squared error, the predictor is a two-hidden-layer MLP on ``[student feature ‖ side information]``.
+The pixel baseline is the same model and budget regressing the view's standardised pixels.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import asdict, dataclass, field, replace
+
+import mlx.core as mx
+import mlx.nn as nn
+import mlx.optimizers as optim
+import numpy as np
+from mlx.utils import tree_flatten
+
+from .claims import ClaimResult
+from .config import parse_seeds, pick_profile
+from .crossjepa_data import OFFLINE_TEACHERS, CountingTeacher, Prepared, SweepData, candidate_teachers, prepare
+from .parallel import run_tasks
+from .point_transformer import ConditionedPredictor, PointTransformer, visible_groups
+from .probes import linear_accuracy
+from .results import ChapterRun
+from .training import constant_then_cosine, fit
+
+__all__ = ["ARMS", "LAPTOP_SIZE", "Arm", "ArmResult", "CrossJEPAConfig", "CrossJEPARun", "PROFILES", "Student",
+           "batch_standardise", "dinov2_seconds_per_view", "encoder_parameters", "run", "run_arm", "step_seconds",
+           "student_loss"]
+
+# the laptop validation's student size (~1.1 M parameters), for the step-time comparison
+LAPTOP_SIZE = {"width": 192, "depth": 4, "heads": 4, "mlp_ratio": 2.0}
+
+CONDITIONING = {"none": 0, "pose": 4, "pose+colour": 12}
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One recipe. ``objective``: "teacher" | "pixels" | "none" (untrained); ``teacher``: "default" | "second"."""
+
+    objective: str = "teacher"
+    conditioning: str = "pose+colour"
+    mask: float = 0.0
+    teacher: str = "default"
+
+
+ARMS = {
+    "untrained": Arm(objective="none"),
+    "cond_none": Arm(conditioning="none"),
+    "cond_pose": Arm(conditioning="pose"),
+    "cond_pose_colour": Arm(),  # the full recipe: also the "teacher objective" and "mask 0" row
+    "pixels": Arm(objective="pixels"),
+    "mask_0.3": Arm(mask=0.3),
+    "mask_0.5": Arm(mask=0.5),
+    "mask_0.75": Arm(mask=0.75),
+    "second_none": Arm(conditioning="none", teacher="second"),
+    "second_pose": Arm(conditioning="pose", teacher="second"),
+    "second_pose_colour": Arm(teacher="second"),
+}
+
+
+@dataclass(frozen=True)
+class CrossJEPAConfig:
+    """Everything Chapter 4's runs depend on (student sizes chosen from the step-time budget; see the chapter)."""
+
+    n_per_class: int = 128
+    test_per_class: int = 32
+    n_points: int = 256
+    n_views: int = 4
+    render_size: int = 48
+    colour_bias: float = 0.3
+    world_seed: int = 0
+    n_groups: int = 16
+    group_size: int = 24
+    width: int = 64
+    depth: int = 4
+    heads: int = 4
+    mlp_ratio: float = 2.0
+    pred_hidden: int = 256
+    pixel_pool: int = 4  # pixel targets: the render average-pooled 4× (48² → 12²·3 = 432 values)
+    batch: int = 32  # objects per step, each with all its views
+    steps: int = 200
+    lr: float = 1e-3
+    weight_decay: float = 0.05
+    teachers: tuple[str, ...] = ("random-conv-grey", "random-conv")
+    arms: tuple[str, ...] = tuple(ARMS)
+
+    def __post_init__(self):
+        for name in ("n_per_class", "test_per_class", "n_points", "n_views", "render_size", "n_groups",
+                     "group_size", "width", "depth", "heads", "pred_hidden", "pixel_pool", "batch", "steps"):
+            v = getattr(self, name)
+            if not (isinstance(v, int) and v >= 1):
+                raise ValueError(f"{name} must be a positive integer; got {v!r}")
+        if self.test_per_class >= self.n_per_class:
+            raise ValueError(f"test_per_class ({self.test_per_class}) must be below n_per_class ({self.n_per_class})")
+        if self.group_size > self.n_points or self.n_groups > self.n_points:
+            raise ValueError("n_groups and group_size must not exceed n_points")
+        if self.render_size % self.pixel_pool or self.render_size % 4:
+            raise ValueError(f"render_size={self.render_size} must be divisible by 4 and by pixel_pool={self.pixel_pool}")
+        unknown = [a for a in self.arms if a not in ARMS]
+        if unknown:
+            raise ValueError(f"unknown arms {unknown}; allowed: {sorted(ARMS)}")
+        bad = [t for t in self.teachers if t not in OFFLINE_TEACHERS and t != "dinov2-small"]
+        if bad or len(self.teachers) < 2:
+            raise ValueError(f"teachers must name at least two of {sorted(OFFLINE_TEACHERS)} (or 'dinov2-small'); "
+                             f"got {self.teachers!r}")
+
+
+PROFILES = {
+    "full": CrossJEPAConfig(),
+    "ci": CrossJEPAConfig(n_per_class=12, test_per_class=4, n_views=2, render_size=32, steps=3, batch=8,
+                          width=32, depth=1, n_groups=8, group_size=16, n_points=128, pred_hidden=32),
+}
+
+
+class Student(nn.Module):
+    """The point transformer and its predictor: the only trained parts."""
+
+    def __init__(self, config: CrossJEPAConfig, cond_dim: int, out_dim: int, key: mx.array):
+        super().__init__()
+        k_enc, k_pred = mx.random.split(key)
+        self.encoder = PointTransformer(config.width, config.depth, config.heads, config.mlp_ratio, k_enc)
+        self.predictor = ConditionedPredictor(2 * config.width, cond_dim, config.pred_hidden, out_dim, k_pred)
+
+
+def batch_standardise(z: mx.array, eps: float = 1e-5) -> mx.array:
+    """Each feature centred and scaled over the batch (a BatchNorm without learned parameters).
+
+    A freshly initialised point transformer's global feature varies across objects about ten times
+    less than its mean (the final LayerNorm and the pooling leave a large shared component), so
+    without this the predictor first learns to ignore the student and the student gets no signal.
+    """
+    mu = mx.mean(z, axis=0, keepdims=True)
+    return (z - mu) / mx.sqrt(mx.var(z, axis=0, keepdims=True) + eps)
+
+
+def student_loss(model: Student, groups, centres, keep, cond, target):
+    """Mean squared error between the predictor's outputs and the (standardised) targets of every view.
+
+    The encoder runs once per object; its feature is paired with each of the object's views
+    (``cond`` ``(b, V, c)`` or None, ``target`` ``(b, V, d)``), so one step learns from ``b·V`` targets.
+    """
+    z = batch_standardise(model.encoder.features(groups, centres, keep))
+    z = mx.broadcast_to(z[:, None], (z.shape[0], target.shape[1], z.shape[1]))
+    pred = model.predictor(z, cond)
+    return mx.mean((pred - target) ** 2), {}
+
+
+def _features(encoder: PointTransformer, data: SweepData, chunk: int = 256) -> np.ndarray:
+    g, c = mx.array(data.groups), mx.array(data.centres)
+    return np.concatenate([np.array(encoder.features(g[i:i + chunk], c[i:i + chunk]))
+                           for i in range(0, len(g), chunk)])
+
+
+@dataclass
+class ArmResult:
+    """One arm at one seed."""
+
+    arm: str
+    seed: int
+    acc: float
+    final_loss: float = float("nan")
+    loss_steps: list[int] = field(default_factory=list)
+    loss: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def _side_information(arm: Arm, data: SweepData) -> np.ndarray | None:
+    if arm.conditioning not in CONDITIONING:
+        raise ValueError(f"conditioning must be one of {sorted(CONDITIONING)}; got {arm.conditioning!r}")
+    if arm.conditioning == "none":
+        return None
+    if arm.conditioning == "pose":
+        return data.pose
+    return np.concatenate([data.pose, data.colour], axis=-1)
+
+
+def run_arm(config: CrossJEPAConfig, name: str, seed: int, data: SweepData, progress: bool = False) -> ArmResult:
+    """Train arm ``name`` from ``seed`` (nothing for ``untrained``) and probe the frozen encoder."""
+    start = time.perf_counter()
+    arm = ARMS[name]
+    target = data.targets["pixels" if arm.objective == "pixels" else arm.teacher]
+    side = _side_information(arm, data)
+    model = Student(config, 0 if side is None else side.shape[-1], target.shape[-1], mx.random.key(seed))
+    result = ArmResult(name, seed, float("nan"))
+    if arm.objective != "none":
+        rng = np.random.default_rng([seed, 1])  # the same batches and views for every arm of a seed
+        groups, centres, target_mx = mx.array(data.groups), mx.array(data.centres), mx.array(target)
+        side_mx = None if side is None else mx.array(side)
+        mask_rng = np.random.default_rng([seed, 2])
+
+        def batch(i):
+            r = mx.array(rng.choice(data.train, config.batch, replace=False))  # objects; all their views
+            keep = (mx.array(visible_groups(mask_rng, config.batch, config.n_groups, arm.mask))
+                    if arm.mask > 0 else None)
+            cond = None if side_mx is None else side_mx[r]
+            return groups[r], centres[r], keep, cond, target_mx[r]
+
+        optimizer = optim.AdamW(learning_rate=constant_then_cosine(config.lr, config.steps, 0.5),
+                                weight_decay=config.weight_decay)
+        log = fit(model, student_loss, batch, optimizer, config.steps, log_every=10, progress=progress,
+                  hint=f"Lower lr (now {config.lr}).")
+        result.loss_steps, result.loss = log.step, log.parts["loss"]
+        result.final_loss = float(np.mean(log.parts["loss"][-3:]))
+    feats = _features(model.encoder, data)
+    result.acc = 100 * linear_accuracy(feats, data.labels, data.train, data.test)
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+@dataclass
+class CrossJEPARun:
+    """Chapter 4 at one profile: the record, the teacher pass, and every arm's per-seed result."""
+
+    config: CrossJEPAConfig
+    record: ChapterRun
+    prepared: Prepared
+    results: dict[str, list[ArmResult]]
+    metrics: dict[str, list[float]]
+
+
+def arm_metrics(results: dict[str, list[ArmResult]]) -> dict[str, list[float]]:
+    """Per-seed metrics by name: ``<arm>`` (probe %), ``loss_<arm>``, ``absdev_<arm>`` (|acc − seed mean|)."""
+    out = {}
+    for a, rs in results.items():
+        acc = np.array([r.acc for r in rs])
+        out[a] = acc.tolist()
+        out[f"loss_{a}"] = [r.final_loss for r in rs]
+        out[f"absdev_{a}"] = np.abs(acc - acc.mean()).tolist()
+    return out
+
+
+def run(profile: str = "full", seeds="0,1,2", progress: bool = False, workers: int | None = None,
+        teachers: dict | None = None, dinov2_path: str | None = None, **overrides) -> CrossJEPARun:
+    """Run Chapter 4 at ``profile`` over ``seeds``; ``overrides`` replace config fields.
+
+    ``teachers`` (name → teacher object) replaces the configured candidates (tests use it);
+    ``dinov2_path`` (default ``$JEPABOOK_DINOV2``) adds DINOv2 ViT-S/14 from a local checkpoint to the candidates.
+    """
+    from .crossjepa_claims import CLAIMS
+
+    config = replace(pick_profile(PROFILES, profile), **overrides)
+    dinov2_path = dinov2_path or os.environ.get("JEPABOOK_DINOV2")
+    if dinov2_path and "dinov2-small" not in config.teachers and teachers is None:
+        config = replace(config, teachers=config.teachers + ("dinov2-small",))
+    seed_list = parse_seeds(seeds)
+    start = time.perf_counter()
+    counted = {k: CountingTeacher(t) for k, t in
+               (teachers if teachers is not None else candidate_teachers(config.teachers, dinov2_path)).items()}
+    prep = prepare(config, counted)
+    calls_before = sum(t.calls for t in counted.values())
+    t_sweep = time.perf_counter()
+    order = sorted(config.arms, key=lambda a: (ARMS[a].objective == "none", ARMS[a].mask))  # costliest first
+    tasks = [(config, a, s, prep.data, progress) for a in order for s in seed_list]
+    flat = run_tasks(run_arm, tasks, workers)
+    sweep = time.perf_counter() - t_sweep
+    prep.teacher_calls = {"teacher_pass": calls_before, "sweep": sum(t.calls for t in counted.values()) - calls_before}
+    results = {a: [r for s in seed_list for r in flat if r.arm == a and r.seed == s] for a in config.arms}
+    metrics = arm_metrics(results)
+    claims = [ClaimResult.of(c, {k: metrics[k] for k in c.shown}) for c in CLAIMS if all(k in metrics for k in c.shown)]
+    timing = {**prep.timing, "teacher_pass_total": sum(c.teacher_seconds for c in prep.cache.values()),
+              "sweep": sweep, "arm_runs_total": sum(r.seconds for r in flat), "total": time.perf_counter() - start}
+    record = ChapterRun("crossjepa", profile, seed_list, claims, timing_s=timing, config=asdict(config))
+    return CrossJEPARun(config, record, prep, results, metrics)
+
+
+def encoder_parameters(sizes: dict) -> int:
+    """Parameter count of a point transformer with ``sizes`` (width, depth, heads, mlp_ratio)."""
+    enc = PointTransformer(sizes["width"], sizes["depth"], sizes["heads"], sizes["mlp_ratio"], mx.random.key(0))
+    return sum(v.size for _, v in tree_flatten(enc.parameters()))
+
+
+def step_seconds(config: CrossJEPAConfig, repeats: int = 3, seed: int = 0) -> dict[str, float]:
+    """Seconds per training step of the full recipe for our student and one of the laptop's size.
+
+    Timed side by side on the same random inputs (batch, groups and views of ``config``), after two
+    warm-up steps that compile the step.
+    """
+    out = {}
+    for label, sizes in (("ours", {}), ("laptop size", LAPTOP_SIZE)):
+        c = replace(config, **sizes)
+        model = Student(c, 12, 256, mx.random.key(seed))
+        keys = mx.random.split(mx.random.key(seed), 4)
+        inputs = (mx.random.normal((c.batch, c.n_groups, c.group_size, 3), key=keys[0]),
+                  mx.random.normal((c.batch, c.n_groups, 3), key=keys[1]), None,
+                  mx.random.normal((c.batch, c.n_views, 12), key=keys[2]),
+                  mx.random.normal((c.batch, c.n_views, 256), key=keys[3]))
+        optimizer = optim.AdamW(learning_rate=c.lr, weight_decay=c.weight_decay)
+        fit(model, student_loss, lambda i: inputs, optimizer, 2)
+        start = time.perf_counter()
+        fit(model, student_loss, lambda i: inputs, optimizer, repeats, log_every=repeats)
+        out[label] = (time.perf_counter() - start) / repeats
+    return out
+
+
+def dinov2_seconds_per_view() -> float:
+    """Seconds for one 224×224 view through a full-size DINOv2 ViT-S/14 (random weights: the cost
+    does not depend on them), on this machine's default MLX device."""
+    from .dinov2 import DinoV2, DinoV2Config
+
+    model = DinoV2(DinoV2Config())
+    x = mx.zeros((1, 224, 224, 3))
+    start = time.perf_counter()
+    mx.eval(model.cls(x))
+    return time.perf_counter() - start

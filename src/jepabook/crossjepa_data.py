@@ -1,0 +1,178 @@
+"""Chapter 4's data side: the world, the one-time teacher pass, and how each teacher is scored.
+
+Explained in Chapter 4 (CrossJEPA); :mod:`jepabook.crossjepa` trains on what :func:`prepare` returns.
+
+- :func:`prepare` builds the world (:mod:`jepabook.shapes3d`), groups every cloud once, runs every
+  candidate teacher once over every view through the disk cache (:func:`jepabook.teachers.embed_cached`)
+  and scores it (:func:`decodability`).
+- The default teacher is the candidate whose embedding has the largest share of its variance between
+  class means (:func:`class_share`): under a squared-error loss that share is how much of the
+  student's training signal is about what the object is. The candidate with the smallest share is
+  the *second* teacher of the extension row.
+- :class:`SweepData` is all training and probing read: arrays only, no teacher. Every teacher is
+  wrapped in a :class:`CountingTeacher`, so a run can show the sweep never called one.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .point_transformer import group_points
+from .probes import linear_accuracy, linear_r2
+from .shapes3d import World, colour_histogram, make_world, pose_features
+from .teachers import CacheInfo, PixelTeacher, RandomConvTeacher, embed_cached
+
+__all__ = ["OFFLINE_TEACHERS", "CountingTeacher", "Prepared", "SweepData", "candidate_teachers", "class_share",
+           "decodability", "prepare", "stratified_split"]
+
+OFFLINE_TEACHERS = {"random-conv": RandomConvTeacher,
+                    "random-conv-grey": lambda: RandomConvTeacher(grey=True, name="random-conv-grey"),
+                    "pixels": PixelTeacher}
+
+
+def candidate_teachers(names: tuple[str, ...], dinov2_path: str | None = None) -> dict:
+    """Teacher objects by name; ``dinov2-small`` needs ``dinov2_path`` (a local safetensors file)."""
+    out = {}
+    for name in names:
+        if name == "dinov2-small":
+            if not dinov2_path:
+                raise ValueError("teacher 'dinov2-small' needs a local checkpoint: set JEPABOOK_DINOV2 to the path "
+                                 "of facebook/dinov2-small's model.safetensors (nothing is downloaded)")
+            from .dinov2 import DinoV2Teacher
+
+            out[name] = DinoV2Teacher(dinov2_path)
+        else:
+            out[name] = OFFLINE_TEACHERS[name]()
+    return out
+
+
+class CountingTeacher:
+    """Wraps a teacher and counts calls to ``embed``: how the chapter shows training never calls it."""
+
+    def __init__(self, teacher):
+        self.teacher, self.calls = teacher, 0
+        self.name = teacher.name
+
+    def fingerprint(self) -> str:
+        return self.teacher.fingerprint()
+
+    def embed(self, images: np.ndarray) -> np.ndarray:
+        self.calls += 1
+        return self.teacher.embed(images)
+
+
+@dataclass
+class SweepData:
+    """The arrays training and probing read (no teacher in here: only its cached embeddings)."""
+
+    labels: np.ndarray  # (n,)
+    train: np.ndarray  # object indices
+    test: np.ndarray
+    groups: np.ndarray  # (n, G, K, 3)
+    centres: np.ndarray  # (n, G, 3)
+    pose: np.ndarray  # (n, V, 4)
+    colour: np.ndarray  # (n, V, 8)
+    targets: dict[str, np.ndarray]  # "default" / "second" / "pixels" → (n, V, d), standardised
+
+
+def stratified_split(labels: np.ndarray, test_per_class: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per class, ``test_per_class`` random objects held out for the probe; the rest train."""
+    rng = np.random.default_rng([seed, 3])
+    test = np.concatenate([rng.permutation(np.flatnonzero(labels == c))[:test_per_class] for c in np.unique(labels)])
+    return np.setdiff1d(np.arange(len(labels)), test), np.sort(test)
+
+
+def _standardise(x: np.ndarray, train: np.ndarray) -> np.ndarray:
+    mu, sd = x[train].mean(axis=(0, 1)), x[train].std(axis=(0, 1))
+    return ((x - mu) / np.where(sd > 1e-8, sd, 1.0)).astype(np.float32)
+
+
+def class_share(embeddings: np.ndarray, labels: np.ndarray) -> float:
+    """Fraction of the per-dimension standardised embeddings' variance that lies between class means.
+
+    ``embeddings`` ``(n, V, d)``: 1 − Σ within-class variance / Σ total variance over all views. It is
+    the share of a mean-squared-error target that is about the class: the part of the teacher's
+    signal a student can only fit by knowing what the object is.
+    """
+    n, v, d = embeddings.shape
+    x = embeddings.reshape(n * v, d).astype(np.float64)
+    x = (x - x.mean(0)) / np.where(x.std(0) > 1e-12, x.std(0), 1.0)
+    y = np.repeat(labels, v)
+    within = sum(((x[y == c] - x[y == c].mean(0)) ** 2).sum() for c in np.unique(y))
+    return float(1.0 - within / (x**2).sum())
+
+
+def decodability(embeddings: np.ndarray, labels: np.ndarray, pose: np.ndarray, hues: np.ndarray,
+                 train: np.ndarray, test: np.ndarray) -> dict[str, float]:
+    """How linearly decodable class, camera pose and colour are from per-view ``embeddings`` ``(n, V, d)``.
+
+    Class: the between-class share of the variance (:func:`class_share`, training objects) and the
+    held-out accuracy (%) of a logistic-regression probe on single views; pose: held-out R² of
+    the four sin/cos pose features; colour: held-out R² of the hue on the colour circle (cos, sin).
+    Train and test are object splits, so no object is seen by both sides.
+    """
+    n, v, d = embeddings.shape
+    flat = embeddings.reshape(n * v, d)
+    view_train = (train[:, None] * v + np.arange(v)).ravel()
+    view_test = (test[:, None] * v + np.arange(v)).ravel()
+    hue = np.repeat(np.stack([np.cos(2 * np.pi * hues), np.sin(2 * np.pi * hues)], 1), v, axis=0)
+    return {"class_share": class_share(embeddings[train], labels[train]),
+            "class_acc": 100 * linear_accuracy(flat, np.repeat(labels, v), view_train, view_test),
+            "pose_r2": linear_r2(flat, pose.reshape(n * v, -1), view_train, view_test),
+            "colour_r2": linear_r2(flat, hue, view_train, view_test)}
+
+
+@dataclass
+class Prepared:
+    """The world, the teacher pass and the decodability scores: everything before the sweep."""
+
+    data: SweepData
+    world: World
+    teachers: dict[str, str]  # role ("default", "second") → teacher name
+    decodability: dict[str, dict[str, float]]
+    cache: dict[str, CacheInfo]
+    colour_only_acc: float
+    timing: dict[str, float]
+    teacher_calls: dict[str, int] = field(default_factory=dict)
+
+
+def prepare(config, teachers: dict | None = None, dinov2_path: str | None = None) -> Prepared:
+    """Build the world, run (or read back) each teacher's pass and choose the default and second teachers.
+
+    ``config`` is a :class:`jepabook.crossjepa.CrossJEPAConfig`; ``teachers`` (name → teacher) replaces
+    the configured candidates.
+    """
+    t0 = time.perf_counter()
+    world = make_world(config.n_per_class, config.n_points, config.n_views, config.render_size, config.world_seed,
+                       config.colour_bias)
+    t1 = time.perf_counter()
+    groups, centres = group_points(world.clouds, config.n_groups, config.group_size)
+    t2 = time.perf_counter()
+    n, v = world.renders.shape[:2]
+    train, test = stratified_split(world.labels, config.test_per_class, config.world_seed)
+    pose = pose_features(world.poses).astype(np.float32)
+    teachers = teachers if teachers is not None else candidate_teachers(config.teachers, dinov2_path)
+    flat = world.renders.reshape((n * v,) + world.renders.shape[2:])
+    embeddings, cache, scores = {}, {}, {}
+    fingerprint = world.fingerprint()
+    for name, teacher in teachers.items():
+        e, cache[name] = embed_cached(teacher, flat, data_hash=fingerprint)
+        embeddings[name] = e.reshape(n, v, -1)
+        scores[name] = decodability(embeddings[name], world.labels, pose, world.hues, train, test)
+    t3 = time.perf_counter()
+    ranked = sorted(scores, key=lambda t: scores[t]["class_share"], reverse=True)
+    roles = {"default": ranked[0], "second": ranked[-1]}
+    size = config.render_size // config.pixel_pool
+    pixels = world.renders.reshape(n, v, size, config.pixel_pool, size, config.pixel_pool, 3).mean(axis=(3, 5))
+    targets = {role: _standardise(embeddings[name], train) for role, name in roles.items()}
+    targets["pixels"] = _standardise(pixels.reshape(n, v, -1), train)
+    data = SweepData(world.labels, train, test, groups, centres, pose,
+                     colour_histogram(world.renders).astype(np.float32), targets)
+    hue_feats = np.stack([np.cos(2 * np.pi * world.hues), np.sin(2 * np.pi * world.hues)], 1)
+    colour_only = 100 * linear_accuracy(hue_feats, world.labels, train, test)
+    timing = {"world": t1 - t0, "grouping": t2 - t1, "teachers_and_scores": t3 - t2,
+              **{f"teacher_pass_{k}": c.teacher_seconds for k, c in cache.items()}}
+    return Prepared(data, world, roles, scores, cache, colour_only, timing)

@@ -1,0 +1,141 @@
+"""Chapter 4's experiment code: splits, target statistics, the loss, and a tiny end-to-end run."""
+
+import json
+from dataclasses import replace
+
+import mlx.core as mx
+import numpy as np
+import pytest
+
+from jepabook import crossjepa as cj
+from jepabook import crossjepa_data as cd
+from jepabook.claims import DIRECTION_ONLY, NOT_REPRODUCED, REPRODUCED
+
+TINY = replace(cj.PROFILES["ci"], n_per_class=4, test_per_class=1, steps=2, batch=4,
+               arms=("untrained", "cond_none", "cond_pose", "cond_pose_colour", "pixels", "mask_0.5"))
+
+
+def test_stratified_split_holds_out_each_class_equally():
+    labels = np.repeat(np.arange(4), 5)
+    train, test = cd.stratified_split(labels, 2, seed=0)
+    assert np.bincount(labels[test]).tolist() == [2, 2, 2, 2]
+    assert set(train) | set(test) == set(range(20)) and not set(train) & set(test)
+    assert cd.stratified_split(labels, 2, seed=0)[1].tolist() == test.tolist()
+
+
+def test_class_share_closed_forms():
+    labels = np.repeat(np.arange(3), 4)
+    centres = np.random.default_rng(0).normal(size=(3, 5))
+    only_class = np.repeat(centres[labels][:, None], 2, axis=1)  # (n, V=2, d): a function of the class
+    assert cd.class_share(only_class, labels) == pytest.approx(1.0)
+    # one class-only dimension and one class-free dimension, each standardised: half the variance
+    x = np.zeros((12, 1, 2))
+    x[:, 0, 0] = np.array([-1.0, 0.0, 1.0])[labels]
+    x[:, 0, 1] = np.tile([-1.0, 1.0, -1.0, 1.0], 3)
+    assert cd.class_share(x, labels) == pytest.approx(0.5)
+
+
+def test_batch_standardise_gives_zero_mean_unit_variance():
+    z = mx.random.normal((64, 7), key=mx.random.key(0)) * 0.1 + 3.0  # the spread of a fresh student
+    out = np.array(cj.batch_standardise(z))
+    np.testing.assert_allclose(out.mean(0), 0.0, atol=1e-4)
+    np.testing.assert_allclose(out.var(0), 1.0, atol=2e-3)
+
+
+def test_student_loss_pairs_one_feature_with_every_view():
+    c = replace(TINY, width=16, depth=1, heads=2)
+    model = cj.Student(c, 4, 3, mx.random.key(1))
+    rng = np.random.default_rng(0)
+    groups = mx.array(rng.normal(size=(5, c.n_groups, c.group_size, 3)).astype(np.float32))
+    centres = mx.array(rng.normal(size=(5, c.n_groups, 3)).astype(np.float32))
+    cond = mx.array(rng.normal(size=(5, 2, 4)).astype(np.float32))
+    target = mx.array(rng.normal(size=(5, 2, 3)).astype(np.float32))
+    loss, _ = cj.student_loss(model, groups, centres, None, cond, target)
+    z = cj.batch_standardise(model.encoder.features(groups, centres))
+    manual = [np.array(model.predictor(z, cond[:, v])) - np.array(target[:, v]) for v in range(2)]
+    assert loss.item() == pytest.approx(float(np.mean(np.square(manual))), rel=1e-5)
+
+
+def test_config_rejects_bad_values():
+    with pytest.raises(ValueError, match="unknown arms"):
+        replace(TINY, arms=("nope",))
+    with pytest.raises(ValueError, match="steps must be a positive integer"):
+        replace(TINY, steps=0)
+    with pytest.raises(ValueError, match="teachers must name at least two"):
+        replace(TINY, teachers=("random-conv",))
+    with pytest.raises(ValueError, match="needs a local checkpoint"):
+        cd.candidate_teachers(("dinov2-small",), None)
+
+
+def test_dinov2_teacher_joins_the_candidates_from_the_environment(monkeypatch):
+    monkeypatch.setenv("JEPABOOK_DINOV2", "/nowhere/model.safetensors")
+    with pytest.raises(FileNotFoundError, match="/nowhere/model.safetensors"):
+        cj.run("ci", "0", workers=1, **{f: getattr(TINY, f) for f in ("n_per_class", "test_per_class", "steps",
+                                                                        "batch", "arms")})
+
+
+@pytest.fixture(scope="module")
+def tiny_runs(tmp_path_factory):
+    import os
+
+    cache = tmp_path_factory.mktemp("cache")
+    old = os.environ.get("JEPABOOK_CACHE")
+    os.environ["JEPABOOK_CACHE"] = str(cache)
+    try:
+        kw = {f: getattr(TINY, f) for f in ("n_per_class", "test_per_class", "steps", "batch", "arms")}
+        first = cj.run("ci", "0,1", workers=1, **kw)
+        second = cj.run("ci", "0,1", workers=1, **kw)
+    finally:
+        if old is None:
+            os.environ.pop("JEPABOOK_CACHE")
+        else:
+            os.environ["JEPABOOK_CACHE"] = old
+    return first, second
+
+
+def test_teacher_runs_once_and_never_during_training(tiny_runs):
+    first, second = tiny_runs
+    assert first.prepared.teacher_calls == {"teacher_pass": 2, "sweep": 0}
+    assert not any(i.hit for i in first.prepared.cache.values())
+    assert second.prepared.teacher_calls == {"teacher_pass": 0, "sweep": 0}  # read from the cache
+    assert all(i.hit for i in second.prepared.cache.values())
+    for name in first.prepared.cache:
+        assert second.prepared.cache[name].teacher_seconds == pytest.approx(first.prepared.cache[name].teacher_seconds)
+
+
+def test_runs_are_deterministic_and_the_record_follows_the_schema(tiny_runs, tmp_path):
+    first, second = tiny_runs
+    assert first.metrics == second.metrics
+    record = json.loads(first.record.save(tmp_path / "x.json").read_text())
+    assert record["chapter"] == "crossjepa" and record["seeds"] == [0, 1]
+    assert {"teacher_pass_total", "sweep", "total"} <= set(record["timing_s"])
+    ids = {c["id"] for c in record["claims"]}
+    assert {"crossjepa.learns", "crossjepa.conditioning", "crossjepa.objective"} <= ids
+    assert "crossjepa.second_teacher" not in ids  # its arms were not run
+    for c in record["claims"]:
+        assert c["verdict"] in (REPRODUCED, DIRECTION_ONLY, NOT_REPRODUCED)
+        assert all(len(v) == 2 for v in c["measured"].values())
+
+
+def test_default_teacher_is_the_one_with_the_larger_class_share(tiny_runs):
+    prep = tiny_runs[0].prepared
+    shares = {t: s["class_share"] for t, s in prep.decodability.items()}
+    assert prep.teachers["default"] == max(shares, key=shares.get)
+    assert prep.teachers["second"] == min(shares, key=shares.get)
+
+
+def test_untrained_arm_matches_a_fresh_student(tiny_runs):
+    run = tiny_runs[0]
+    assert np.isnan(run.results["untrained"][0].final_loss)
+    again = cj.run_arm(run.config, "untrained", 0, run.prepared.data)
+    assert again.acc == run.results["untrained"][0].acc
+    assert all(len(r.loss) > 0 for r in run.results["cond_none"])
+
+
+def test_side_information_widths():
+    data = cd.SweepData(np.zeros(2), np.zeros(1), np.zeros(1), None, None, np.zeros((2, 3, 4)), np.zeros((2, 3, 8)), {})
+    assert cj._side_information(cj.Arm(conditioning="none"), data) is None
+    assert cj._side_information(cj.Arm(conditioning="pose"), data).shape == (2, 3, 4)
+    assert cj._side_information(cj.Arm(conditioning="pose+colour"), data).shape == (2, 3, 12)
+    with pytest.raises(ValueError, match="conditioning must be one of"):
+        cj._side_information(cj.Arm(conditioning="colour"), data)
