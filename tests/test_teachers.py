@@ -116,3 +116,12 @@ def test_grey_teacher_sees_luminance_only():
     np.testing.assert_allclose(grey.embed(x), grey.embed(y), atol=1e-5)
     assert np.abs(colour.embed(x) - colour.embed(y)).max() > 1e-3
     assert grey.fingerprint() != colour.fingerprint()
+
+
+def test_cache_dir_follows_the_environment(tmp_path, monkeypatch):
+    from jepabook.teachers import cache_dir
+
+    monkeypatch.setenv("JEPABOOK_CACHE", str(tmp_path / "c"))
+    assert cache_dir() == tmp_path / "c"
+    monkeypatch.delenv("JEPABOOK_CACHE")
+    assert cache_dir().name == ".cache"

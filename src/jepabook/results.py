@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .claims import ClaimResult, ClaimsTable
 
-__all__ = ["ChapterRun", "platform_info", "results_dir", "write_json_atomic"]
+__all__ = ["ChapterRun", "checkout_path", "platform_info", "results_dir", "write_json_atomic"]
 
 
 def platform_info() -> dict:
@@ -32,15 +32,20 @@ def platform_info() -> dict:
     }
 
 
-def results_dir() -> Path:
-    """``$JEPABOOK_RESULTS`` if set, else ``results/`` of the source checkout, else ``./results``."""
-    env = os.environ.get("JEPABOOK_RESULTS")
+def checkout_path(env_var: str, folder: str) -> Path:
+    """``$env_var`` if set, else ``folder`` in the source checkout (an editable install), else ``./folder``."""
+    env = os.environ.get(env_var)
     if env:
         return Path(env)
     repo = Path(__file__).resolve().parents[2]
     if (repo / "_toc.yml").is_file():
-        return repo / "results"
-    return Path.cwd() / "results"
+        return repo / folder
+    return Path.cwd() / folder
+
+
+def results_dir() -> Path:
+    """``$JEPABOOK_RESULTS`` if set, else ``results/`` of the source checkout, else ``./results``."""
+    return checkout_path("JEPABOOK_RESULTS", "results")
 
 
 def write_json_atomic(path: str | os.PathLike, obj, indent: int = 2) -> Path:

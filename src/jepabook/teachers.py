@@ -31,6 +31,8 @@ from typing import Protocol
 
 import numpy as np
 
+from .results import checkout_path
+
 __all__ = ["CacheInfo", "PixelTeacher", "RandomConvTeacher", "Teacher", "cache_dir", "embed_cached"]
 
 
@@ -135,13 +137,7 @@ class PixelTeacher:
 
 def cache_dir() -> Path:
     """``$JEPABOOK_CACHE`` if set, else ``.cache/`` of the source checkout, else ``./.cache``."""
-    env = os.environ.get("JEPABOOK_CACHE")
-    if env:
-        return Path(env)
-    repo = Path(__file__).resolve().parents[2]
-    if (repo / "_toc.yml").is_file():
-        return repo / ".cache"
-    return Path.cwd() / ".cache"
+    return checkout_path("JEPABOOK_CACHE", ".cache")
 
 
 @dataclass(frozen=True)
