@@ -10,12 +10,14 @@ import json
 import os
 import platform
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from .claims import ClaimResult, ClaimsTable
 
-__all__ = ["ChapterRun", "checkout_path", "platform_info", "results_dir", "write_json_atomic"]
+__all__ = ["ChapterRun", "checkout_path", "platform_info", "results_dir", "write_atomic", "write_json_atomic"]
 
 
 def platform_info() -> dict:
@@ -48,19 +50,19 @@ def results_dir() -> Path:
     return checkout_path("JEPABOOK_RESULTS", "results")
 
 
-def write_json_atomic(path: str | os.PathLike, obj, indent: int = 2) -> Path:
-    """Write ``obj`` as JSON to ``path`` so that readers see the old file or the new one, never half.
+def write_atomic(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) -> Path:
+    """Write ``path`` through ``write(file)`` so that readers see the old file or the new one, never half.
 
-    The text goes to a temporary file in the same folder, is flushed to disk, then renamed over
-    ``path`` (an atomic replace on POSIX and Windows). An interruption leaves the last good file.
+    ``write`` fills a temporary binary file in the same folder; it is flushed to disk, then renamed
+    over ``path`` (an atomic replace on POSIX and Windows). An interruption leaves the last good file
+    and no temporary file.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(obj, indent=indent, ensure_ascii=False) + "\n"
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -68,6 +70,12 @@ def write_json_atomic(path: str | os.PathLike, obj, indent: int = 2) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def write_json_atomic(path: str | os.PathLike, obj, indent: int = 2) -> Path:
+    """Write ``obj`` as JSON (UTF-8) to ``path`` atomically (see :func:`write_atomic`)."""
+    text = json.dumps(obj, indent=indent, ensure_ascii=False) + "\n"
+    return write_atomic(path, lambda f: f.write(text.encode("utf-8")))
 
 
 @dataclass

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +30,7 @@ from typing import Protocol
 
 import numpy as np
 
-from .results import checkout_path
+from .results import checkout_path, write_atomic
 
 __all__ = ["CacheInfo", "PixelTeacher", "RandomConvTeacher", "Teacher", "cache_dir", "embed_cached"]
 
@@ -184,16 +183,6 @@ def embed_cached(teacher: Teacher, images: np.ndarray, data_hash: str | None = N
     if embeddings.ndim != 2 or len(embeddings) != len(images):
         raise ValueError(f"teacher {teacher.name!r} returned shape {embeddings.shape} for {len(images)} images; "
                          "expected (n_images, dim)")
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, embeddings=embeddings, key=np.array(key), seconds=np.array(seconds),
-                     teacher=np.array(teacher.name))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, lambda f: np.savez(f, embeddings=embeddings, key=np.array(key), seconds=np.array(seconds),
+                                          teacher=np.array(teacher.name)))
     return embeddings, CacheInfo(False, path, seconds, len(images))
