@@ -49,7 +49,7 @@ __all__ = ["ARMS", "LAPTOP_SIZE", "Arm", "ArmResult", "CrossJEPAConfig", "CrossJ
 # the laptop validation's student size (~1.1 M parameters), for the step-time comparison
 LAPTOP_SIZE = {"width": 192, "depth": 4, "heads": 4, "mlp_ratio": 2.0}
 
-CONDITIONING = {"none": 0, "pose": 4, "pose+colour": 12}
+CONDITIONING = ("none", "pose", "pose+colour")  # pose: 4 values (sin/cos); colour: an 8-bin histogram
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ import numpy as np
 from .point_transformer import group_points
 from .probes import linear_accuracy, linear_r2
 from .shapes3d import World, colour_histogram, make_world, pose_features
-from .teachers import CacheInfo, PixelTeacher, RandomConvTeacher, embed_cached
+from .teachers import CacheInfo, PixelTeacher, RandomConvTeacher, avg_pool, embed_cached
 
 __all__ = ["OFFLINE_TEACHERS", "CountingTeacher", "Prepared", "SweepData", "candidate_teachers", "class_share",
            "decodability", "prepare", "stratified_split"]
@@ -105,6 +105,11 @@ def class_share(embeddings: np.ndarray, labels: np.ndarray) -> float:
     return float(1.0 - within / (x**2).sum())
 
 
+def _hue_circle(hues: np.ndarray) -> np.ndarray:
+    """Hues in [0, 1) as points ``(n, 2)`` on the colour circle, so red near 0 and near 1 agree."""
+    return np.stack([np.cos(2 * np.pi * hues), np.sin(2 * np.pi * hues)], 1)
+
+
 def decodability(embeddings: np.ndarray, labels: np.ndarray, pose: np.ndarray, hues: np.ndarray,
                  train: np.ndarray, test: np.ndarray) -> dict[str, float]:
     """How linearly decodable class, camera pose and colour are from per-view ``embeddings`` ``(n, V, d)``.
@@ -118,7 +123,7 @@ def decodability(embeddings: np.ndarray, labels: np.ndarray, pose: np.ndarray, h
     flat = embeddings.reshape(n * v, d)
     view_train = (train[:, None] * v + np.arange(v)).ravel()
     view_test = (test[:, None] * v + np.arange(v)).ravel()
-    hue = np.repeat(np.stack([np.cos(2 * np.pi * hues), np.sin(2 * np.pi * hues)], 1), v, axis=0)
+    hue = np.repeat(_hue_circle(hues), v, axis=0)
     return {"class_share": class_share(embeddings[train], labels[train]),
             "class_acc": 100 * linear_accuracy(flat, np.repeat(labels, v), view_train, view_test),
             "pose_r2": linear_r2(flat, pose.reshape(n * v, -1), view_train, view_test),
@@ -139,11 +144,11 @@ class Prepared:
     teacher_calls: dict[str, int] = field(default_factory=dict)
 
 
-def prepare(config, teachers: dict | None = None, dinov2_path: str | None = None) -> Prepared:
+def prepare(config, teachers: dict) -> Prepared:
     """Build the world, run (or read back) each teacher's pass and choose the default and second teachers.
 
-    ``config`` is a :class:`jepabook.crossjepa.CrossJEPAConfig`; ``teachers`` (name → teacher) replaces
-    the configured candidates.
+    ``config`` is a :class:`jepabook.crossjepa.CrossJEPAConfig`; ``teachers`` maps candidate names to
+    teacher objects (see :func:`candidate_teachers`).
     """
     t0 = time.perf_counter()
     world = make_world(config.n_per_class, config.n_points, config.n_views, config.render_size, config.world_seed,
@@ -154,7 +159,6 @@ def prepare(config, teachers: dict | None = None, dinov2_path: str | None = None
     n, v = world.renders.shape[:2]
     train, test = stratified_split(world.labels, config.test_per_class, config.world_seed)
     pose = pose_features(world.poses).astype(np.float32)
-    teachers = teachers if teachers is not None else candidate_teachers(config.teachers, dinov2_path)
     flat = world.renders.reshape((n * v,) + world.renders.shape[2:])
     embeddings, cache, scores = {}, {}, {}
     fingerprint = world.fingerprint()
@@ -165,14 +169,12 @@ def prepare(config, teachers: dict | None = None, dinov2_path: str | None = None
     t3 = time.perf_counter()
     ranked = sorted(scores, key=lambda t: scores[t]["class_share"], reverse=True)
     roles = {"default": ranked[0], "second": ranked[-1]}
-    size = config.render_size // config.pixel_pool
-    pixels = world.renders.reshape(n, v, size, config.pixel_pool, size, config.pixel_pool, 3).mean(axis=(3, 5))
+    pixels = avg_pool(flat, config.pixel_pool).reshape(n, v, -1)
     targets = {role: _standardise(embeddings[name], train) for role, name in roles.items()}
-    targets["pixels"] = _standardise(pixels.reshape(n, v, -1), train)
+    targets["pixels"] = _standardise(pixels, train)
     data = SweepData(world.labels, train, test, groups, centres, pose,
                      colour_histogram(world.renders).astype(np.float32), targets)
-    hue_feats = np.stack([np.cos(2 * np.pi * world.hues), np.sin(2 * np.pi * world.hues)], 1)
-    colour_only = 100 * linear_accuracy(hue_feats, world.labels, train, test)
+    colour_only = 100 * linear_accuracy(_hue_circle(world.hues), world.labels, train, test)
     timing = {"world": t1 - t0, "grouping": t2 - t1, "teachers_and_scores": t3 - t2,
               **{f"teacher_pass_{k}": c.teacher_seconds for k, c in cache.items()}}
     return Prepared(data, world, roles, scores, cache, colour_only, timing)

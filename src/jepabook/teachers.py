@@ -32,7 +32,7 @@ import numpy as np
 
 from .results import checkout_path, write_atomic
 
-__all__ = ["CacheInfo", "PixelTeacher", "RandomConvTeacher", "Teacher", "cache_dir", "embed_cached"]
+__all__ = ["CacheInfo", "PixelTeacher", "RandomConvTeacher", "Teacher", "avg_pool", "cache_dir", "embed_cached"]
 
 
 class Teacher(Protocol):
@@ -62,7 +62,8 @@ def _conv3x3_relu(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     return np.maximum(cols @ w, 0.0).reshape(n, h, wd, -1)
 
 
-def _avg_pool(x: np.ndarray, f: int) -> np.ndarray:
+def avg_pool(x: np.ndarray, f: int) -> np.ndarray:
+    """``(n, H, W, c)`` averaged over non-overlapping ``f``×``f`` blocks → ``(n, H/f, W/f, c)``."""
     n, h, w, c = x.shape
     if h % f or w % f:
         raise ValueError(f"image size {h}×{w} must be divisible by {f}")
@@ -108,7 +109,7 @@ class RandomConvTeacher:
                 x = x @ LUMA[:, None]
             for i, w in enumerate(weights):
                 if i:
-                    x = _avg_pool(x, 2)
+                    x = avg_pool(x, 2)
                 x = _conv3x3_relu(x, w)
             out.append(np.concatenate([x.mean(axis=(1, 2)), x.max(axis=(1, 2))], axis=1))
         return np.concatenate(out).astype(np.float32)
@@ -128,7 +129,7 @@ class PixelTeacher:
 
     def embed(self, images: np.ndarray) -> np.ndarray:
         images = _check_images(images)
-        flat = _avg_pool(images, self.pool).reshape(len(images), -1) - 0.5
+        flat = avg_pool(images, self.pool).reshape(len(images), -1) - 0.5
         proj = np.random.default_rng([self.seed, 8]).normal(0.0, 1.0 / np.sqrt(flat.shape[1]),
                                                             (flat.shape[1], self.dim))
         return (flat @ proj).astype(np.float32)
