@@ -1,6 +1,7 @@
 """Command line: run a chapter's experiments without the notebook and print its claims table.
 
     python -m jepabook run basics --profile ci --seeds 0,1,2 [--json out.json] [--workers N]
+    python -m jepabook blas install|status    # the fast BLAS under MLX on Linux (jepabook.blas)
 
 Writes ``results/<chapter>-<profile>.json`` (atomically) and, with ``--json``, a copy there too.
 """
@@ -23,11 +24,22 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--json", dest="json_path", default=None, help="also write the results record here")
     run.add_argument("--workers", type=int, default=None, help="parallel processes; default one per CPU core")
     run.add_argument("--no-save", action="store_true", help="do not write results/<chapter>-<profile>.json")
+    blas = sub.add_parser("blas", help="build or inspect the fast BLAS under MLX (Linux)")
+    blas.add_argument("action", choices=["install", "status"])
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "blas":
+        from . import blas
+
+        if args.action == "install":
+            blas.install()  # a failed install leaves the reference BLAS, which still gives right answers
+        else:
+            for key, value in blas.info().items():
+                print(f"{key}: {value}")
+        return 0
     from .chapters import load
     from .config import PROFILE_NAMES, parse_seeds
 

@@ -21,12 +21,15 @@ __all__ = ["ChapterRun", "checkout_path", "platform_info", "results_dir", "write
 
 
 def platform_info() -> dict:
-    """Where a run happened: MLX device and version, OS, CPU architecture and core count."""
+    """Where a run happened: MLX device, version and BLAS, OS, CPU architecture and core count."""
     import mlx.core as mx
+
+    from . import blas
 
     return {
         "device": str(mx.default_device()),
         "mlx": mx.__version__,
+        "blas": blas.describe(),
         "system": platform.system(),
         "machine": platform.machine(),
         "cpu_count": os.cpu_count(),
