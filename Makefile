@@ -3,6 +3,8 @@
 #   make test                     unit tests, nbval over tests/notebooks, strict site build, staleness
 # and for one chapter:
 #   make chapter NB=01_jepa_basics [PROFILE=ci]
+# and for maintainers:
+#   make lock                     re-resolve the pinned dependencies, re-execute the book, show the diff
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -11,6 +13,13 @@ PROFILE ?= full
 BIN := $(VENV)/bin
 export PATH := $(abspath $(BIN)):$(PATH)
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
+
+# The exact versions that produced the committed notebooks, one file per platform (see `make lock`).
+ifeq ($(shell uname -s),Darwin)
+  CONSTRAINTS := constraints-macos.txt
+else
+  CONSTRAINTS := constraints-linux.txt
+endif
 
 CHAPTER_SOURCES := $(sort $(wildcard book/[0-9][0-9]_*.md))
 CHAPTERS := $(notdir $(basename $(CHAPTER_SOURCES)))
@@ -25,17 +34,36 @@ else
   $(error PROFILE must be 'full' or 'ci', got '$(PROFILE)')
 endif
 
-.PHONY: book test venv execute chapter html unit nbval site bench clean
+.PHONY: book test venv execute chapter html unit nbval site bench lock clean
 
 book: venv execute html
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# On Linux the last step compiles jepabook's BLAS shim (src/jepabook/blas_shim.c) so that MLX's
+# matmuls run on OpenBLAS instead of the reference BLAS its wheel bundles; without a C compiler it
+# says so and the book runs, slower, on the reference BLAS.
+$(VENV)/.installed: pyproject.toml $(CONSTRAINTS) src/jepabook/blas_shim.c
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e .
+	$(BIN)/python -m jepabook blas install
 	touch $@
+
+# Re-resolve every dependency at its newest allowed version in a scratch environment, write the
+# platform's constraints file, rebuild .venv from it, re-execute every chapter at both profiles and
+# show what moved. Commit the constraints file with the notebooks and results it produced.
+lock:
+	rm -rf _build/lockvenv && $(PYTHON) -m venv _build/lockvenv
+	_build/lockvenv/bin/python -m pip install --quiet --upgrade pip
+	_build/lockvenv/bin/python -m pip install --quiet -e .
+	{ echo "# pip freeze of a fresh \`pip install -e .\` on $$(uname -sm), $$(date -u +%F); refresh with \`make lock\`"; \
+	  _build/lockvenv/bin/python -m pip freeze --exclude-editable; } > $(CONSTRAINTS)
+	rm -rf _build/lockvenv $(VENV)
+	$(MAKE) --no-print-directory venv
+	$(MAKE) --no-print-directory execute PROFILE=ci
+	$(MAKE) --no-print-directory execute PROFILE=full
+	git --no-pager diff --stat -- $(CONSTRAINTS) book/executed tests/notebooks results
 
 execute: venv
 	@for nb in $(CHAPTERS); do $(MAKE) --no-print-directory chapter NB=$$nb PROFILE=$(PROFILE) || exit 1; done
