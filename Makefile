@@ -34,7 +34,7 @@ else
   $(error PROFILE must be 'full' or 'ci', got '$(PROFILE)')
 endif
 
-.PHONY: book test venv execute chapter html unit nbval site bench lock clean
+.PHONY: book test venv execute chapter html unit nbval portability site bench lock clean
 
 book: venv execute html
 
@@ -99,6 +99,16 @@ unit: venv
 nbval: venv
 	cd tests/notebooks && ../../$(BIN)/python -m pytest --nbval --nbval-current-env \
 	  --nbval-sanitize-with ../nbval_sanitize.cfg --nbval-cell-timeout 600 -q -p no:cacheprovider .
+
+# nbval again with NumPy's, SciPy's and MLX's OpenBLAS forced onto kernel families other than the
+# pinned Haswell one (SSE-only and AVX-only kernels give other last bits): what a CPU that cannot run
+# the pinned kernels would compute. The committed outputs must survive it.
+PORTABILITY_CORETYPES ?= Prescott Sandybridge
+portability: venv
+	@for ct in $(PORTABILITY_CORETYPES); do \
+	  echo "nbval with OPENBLAS_CORETYPE=$$ct"; \
+	  OPENBLAS_CORETYPE=$$ct $(MAKE) --no-print-directory nbval || exit 1; \
+	done
 
 site: venv
 	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going

@@ -2,6 +2,7 @@
 
     python -m jepabook run basics --profile ci --seeds 0,1,2 [--json out.json] [--workers N]
     python -m jepabook blas install|status    # the fast BLAS under MLX on Linux (jepabook.blas)
+    python -m jepabook compare A.json B.json  # do two runs agree: bits, printed values, verdicts
 
 Writes ``results/<chapter>-<profile>.json`` (atomically) and, with ``--json``, a copy there too.
 """
@@ -24,6 +25,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--json", dest="json_path", default=None, help="also write the results record here")
     run.add_argument("--workers", type=int, default=None, help="parallel processes; default one per CPU core")
     run.add_argument("--no-save", action="store_true", help="do not write results/<chapter>-<profile>.json")
+    cmp = sub.add_parser("compare", help="compare two results records claim by claim (bits, printed values, verdicts)")
+    cmp.add_argument("records", nargs=2, metavar="RECORD.json")
     blas = sub.add_parser("blas", help="build or inspect the fast BLAS under MLX (Linux)")
     blas.add_argument("action", choices=["install", "status"])
     return p
@@ -31,6 +34,14 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "compare":
+        from . import compare
+
+        try:
+            return compare.main(args.records)
+        except (OSError, ValueError) as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
     if args.command == "blas":
         from . import blas
 

@@ -1,0 +1,96 @@
+"""Do two runs of a chapter agree? Claim by claim: same bits, same printed values, same verdict.
+
+    python -m jepabook compare results/crossjepa-full.json /tmp/crossjepa-other-machine.json
+
+Used to check that published results travel: rerun a chapter with the same seeds on another
+machine (or with ``OPENBLAS_CORETYPE`` set to another kernel family, to play one) and compare the
+record with the committed one. The exit status is 0 when every verdict agrees, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["ClaimAgreement", "compare_records", "load_record", "printed"]
+
+
+@dataclass(frozen=True)
+class ClaimAgreement:
+    """How one claim of two records compares."""
+
+    id: str
+    identical: bool  # every per-seed value is the same float
+    same_printed: bool  # mean and sd of every arm agree at the precision the claims table prints
+    verdict_a: str
+    verdict_b: str
+    max_rel_diff: float  # largest relative difference over all per-seed values
+
+    @property
+    def same_verdict(self) -> bool:
+        return self.verdict_a == self.verdict_b
+
+
+def load_record(path: str | Path) -> dict:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def printed(values: list[float], sig: int = 3) -> str:
+    """Mean ± sd of ``values`` at ``sig`` significant digits: what a reader compares by eye."""
+    n = len(values)
+    mean = sum(values) / n
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1 else 0.0
+    return f"{mean:.{sig}g} ± {sd:.{max(sig - 1, 1)}g}"
+
+
+def _rel(a: float, b: float) -> float:
+    if a == b or (math.isnan(a) and math.isnan(b)):
+        return 0.0
+    scale = max(abs(a), abs(b))
+    return abs(a - b) / scale if scale > 0 else math.inf
+
+
+def compare_records(a: dict, b: dict, sig: int = 3) -> list[ClaimAgreement]:
+    """Claim-by-claim agreement of two records of the same chapter, profile and seeds."""
+    for key in ("chapter", "profile", "seeds"):
+        if a.get(key) != b.get(key):
+            raise ValueError(f"records differ in {key!r}: {a.get(key)!r} vs {b.get(key)!r}; compare like with like")
+    ids_a, ids_b = [c["id"] for c in a["claims"]], [c["id"] for c in b["claims"]]
+    if ids_a != ids_b:
+        raise ValueError(f"records hold different claims: {sorted(set(ids_a) ^ set(ids_b))}")
+    out = []
+    for ca, cb in zip(a["claims"], b["claims"]):
+        ma, mb = ca["measured"], cb["measured"]
+        if set(ma) != set(mb):
+            raise ValueError(f"claim {ca['id']!r} measures different arms: {sorted(ma)} vs {sorted(mb)}")
+        pairs = [(x, y) for arm in ma for x, y in zip(ma[arm], mb[arm], strict=True)]
+        out.append(ClaimAgreement(
+            id=ca["id"],
+            identical=all(x == y or (math.isnan(x) and math.isnan(y)) for x, y in pairs),
+            same_printed=all(printed(ma[arm], sig) == printed(mb[arm], sig) for arm in ma),
+            verdict_a=ca["verdict"],
+            verdict_b=cb["verdict"],
+            max_rel_diff=max((_rel(x, y) for x, y in pairs), default=0.0),
+        ))
+    return out
+
+
+def report(rows: list[ClaimAgreement]) -> str:
+    lines = [f"{'claim':40s} {'bits':9s} {'printed':8s} {'max rel diff':>12s}  verdicts"]
+    for r in rows:
+        verdicts = r.verdict_a if r.same_verdict else f"{r.verdict_a} -> {r.verdict_b}  CHANGED"
+        lines.append(f"{r.id:40s} {'same' if r.identical else 'differ':9s} "
+                     f"{'same' if r.same_printed else 'differ':8s} {r.max_rel_diff:12.1e}  {verdicts}")
+    n = len(rows)
+    lines.append(f"{sum(r.identical for r in rows)}/{n} claims bit-identical, "
+                 f"{sum(r.same_printed for r in rows)}/{n} the same at the printed precision, "
+                 f"{sum(r.same_verdict for r in rows)}/{n} with the same verdict")
+    return "\n".join(lines)
+
+
+def main(paths: list[str]) -> int:
+    rows = compare_records(load_record(paths[0]), load_record(paths[1]))
+    print(report(rows))
+    return 0 if all(r.same_verdict for r in rows) else 1
