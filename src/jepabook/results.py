@@ -94,7 +94,8 @@ class ChapterRun:
     config: dict = field(default_factory=dict)
 
     def table(self) -> ClaimsTable:
-        return ClaimsTable(self.claims)
+        """The claims table; one digit coarser at the ``ci`` profile (see :class:`ClaimsTable`)."""
+        return ClaimsTable(self.claims, coarse=self.profile == "ci")
 
     def to_json(self) -> dict:
         return {
