@@ -38,9 +38,9 @@ def test_recurrence_equals_direct_evaluation():
 
 @pytest.mark.parametrize("compiled", [False, True])
 def test_fast_cos_sin_matches_mlx_on_a_dense_grid(compiled):
-    # SIGReg sees t·x with t <= 3 and |x| up to ~10; the grid goes far beyond, to |x| = 1000,
+    # SIGReg sees t·x with t <= 3 and |x| up to ~10; the grid goes far beyond, to |x| = 1e4,
     # and includes the reduction's seams (multiples of π/2) and the float32 edge cases 0 and ±0
-    x = np.concatenate([np.linspace(-1000, 1000, 2_000_001), np.linspace(-31, 31, 620_001),
+    x = np.concatenate([np.linspace(-1e4, 1e4, 2_000_001), np.linspace(-31, 31, 620_001),
                         np.arange(-600, 601) * (np.pi / 2), [0.0, -0.0, 1e-30, -1e-30]]).astype(np.float32)
     xm = mx.array(x)
     fn = mx.compile(fast_cos_sin) if compiled else fast_cos_sin
@@ -50,6 +50,14 @@ def test_fast_cos_sin_matches_mlx_on_a_dense_grid(compiled):
     # and against float64 truth
     assert np.abs(np.array(cos) - np.cos(x.astype(np.float64))).max() <= 1e-6
     assert np.abs(np.array(sin) - np.sin(x.astype(np.float64))).max() <= 1e-6
+
+
+def test_fast_cos_sin_stays_bounded_and_propagates_nan():
+    x = mx.array(np.array([1e7, -3e8, 1e20, 3e38, np.inf, -np.inf, np.nan], dtype=np.float32))
+    cos, sin = fast_cos_sin(x)
+    cos, sin = np.array(cos), np.array(sin)
+    assert np.all(np.abs(cos[:4]) <= 1) and np.all(np.abs(sin[:4]) <= 1)
+    assert np.all(np.isnan(cos[4:])) and np.all(np.isnan(sin[4:]))  # as mx.cos and mx.sin
 
 
 def test_fast_cos_sin_gradient_is_the_exact_derivative():
