@@ -53,7 +53,8 @@ def torch_worker() -> int:
     torch.set_num_threads(1)
 
     class SIGReg(torch.nn.Module):
-        """The official LeJEPA SIGReg module (rbalestr-lab/lejepa), slices as an argument, CPU."""
+        """The minimal SIGReg of rbalestr-lab/lejepa (MINIMAL.md), line for line, except the slice
+        count (256 there) is an argument and the directions live on ``proj``'s device, not "cuda"."""
 
         def __init__(self, knots: int = KNOTS, num_slices: int = 256):
             super().__init__()
