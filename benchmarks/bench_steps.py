@@ -1,12 +1,13 @@
 """One training step of every chapter's model: MLX's reference BLAS vs the fast one (OpenBLAS shim).
 
-    python benchmarks/bench_steps.py [--rounds 5] [--target-ms 300]
+    python benchmarks/bench_steps.py [--rounds 5] [--target-ms 200]
 
 Each chapter's model, loss and optimizer at its ``full`` profile, stepped the way
 ``jepabook.training.fit`` steps it (the same compiled update, or uncompiled where the chapter
 passes ``compile=False``), on fixed random inputs of the real shapes. Two worker processes,
 ``JEPABOOK_BLAS=reference`` and unset, timed in alternating rounds after a warm-up (see
-``_ab.py``); each time is the fastest round's mean over a batch of steps sized to ~``target-ms``.
+``_ab.py``), every row in every round; each time is the fastest round's mean over a batch of
+steps sized to ~``target-ms``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _ab import BLAS_CONFIGS, Worker, alternate, blas_in_use, serve  # noqa: E402
+from _ab import BLAS_CONFIGS, Worker, blas_in_use, serve  # noqa: E402
 
 CHAPTERS = ("basics", "ijepa", "crossjepa", "lejepa", "basics+fast_trig", "lejepa+fast_trig")
 
@@ -147,7 +148,7 @@ def worker() -> int:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--rounds", type=int, default=5)
-    p.add_argument("--target-ms", type=float, default=300.0)
+    p.add_argument("--target-ms", type=float, default=200.0)
     p.add_argument("--worker", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.worker:
@@ -165,11 +166,18 @@ def main(argv=None) -> int:
                   + ", ".join(f"{c} {t:.1f} s" for c, t in s["warmup_s"].items()))
         print(f"ms per training step (full profile), best of {args.rounds} alternating rounds")
         print(f"  {'chapter':18s} {'reference':>10s} {'fast':>9s} {'ratio':>7s}  model")
+        calls = {}
         for chapter in CHAPTERS:
             probe = workers[1].call(cmd="time", chapter=chapter, calls=1)["s"]
-            calls = max(1, min(500, int(args.target_ms / 1e3 / max(probe, 1e-6))))
-            answers = alternate(workers, args.rounds, {"cmd": "time", "chapter": chapter, "calls": calls})
-            ref, fast = (min(a["s"] for a in answers[name]) for name in ("reference", "fast"))
+            calls[chapter] = max(1, min(500, int(args.target_ms / 1e3 / max(probe, 1e-6))))
+        best = {(w.name, c): float("inf") for w in workers for c in CHAPTERS}
+        for r in range(args.rounds):  # every row in every round, so all rows share the load conditions
+            for chapter in CHAPTERS:
+                for w in (workers if r % 2 == 0 else workers[::-1]):
+                    s = w.call(cmd="time", chapter=chapter, calls=calls[chapter])["s"]
+                    best[(w.name, chapter)] = min(best[(w.name, chapter)], s)
+        for chapter in CHAPTERS:
+            ref, fast = best[("reference", chapter)], best[("fast", chapter)]
             print(f"  {chapter:18s} {ref * 1e3:10.2f} {fast * 1e3:9.2f} {ref / fast:6.2f}x  "
                   f"{setups['reference']['desc'][chapter]}")
         print("ratio = reference / fast")
