@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from jepabook.sigreg import (EP_GAUSSIAN_FLOOR, epps_pulley, epps_pulley_1983, epps_pulley_direct,
-                             epps_pulley_exact, random_directions, sigreg)
+                             epps_pulley_exact, fast_cos_sin, random_directions, sigreg)
 
 SAMPLES = {
     "normal": lambda r: r.normal(size=512),
@@ -34,6 +34,56 @@ def test_recurrence_equals_direct_evaluation():
     ga = mx.grad(lambda v: mx.sum(epps_pulley(v)))(x)
     gb = mx.grad(lambda v: mx.sum(epps_pulley_direct(v)))(x)
     assert np.abs(np.array(ga) - np.array(gb)).max() <= 1e-5 * np.abs(np.array(gb)).max()
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_fast_cos_sin_matches_mlx_on_a_dense_grid(compiled):
+    # SIGReg sees t·x with t <= 3 and |x| up to ~10; the grid goes far beyond, to |x| = 1e4,
+    # and includes the reduction's seams (multiples of π/2) and the float32 edge cases 0 and ±0
+    x = np.concatenate([np.linspace(-1e4, 1e4, 2_000_001), np.linspace(-31, 31, 620_001),
+                        np.arange(-600, 601) * (np.pi / 2), [0.0, -0.0, 1e-30, -1e-30]]).astype(np.float32)
+    xm = mx.array(x)
+    fn = mx.compile(fast_cos_sin) if compiled else fast_cos_sin
+    cos, sin = fn(xm)
+    assert np.abs(np.array(cos) - np.array(mx.cos(xm))).max() <= 1e-6
+    assert np.abs(np.array(sin) - np.array(mx.sin(xm))).max() <= 1e-6
+    # and against float64 truth
+    assert np.abs(np.array(cos) - np.cos(x.astype(np.float64))).max() <= 1e-6
+    assert np.abs(np.array(sin) - np.sin(x.astype(np.float64))).max() <= 1e-6
+
+
+def test_fast_cos_sin_stays_bounded_and_propagates_nan():
+    x = mx.array(np.array([1e7, -3e8, 1e20, 3e38, np.inf, -np.inf, np.nan], dtype=np.float32))
+    cos, sin = fast_cos_sin(x)
+    cos, sin = np.array(cos), np.array(sin)
+    assert np.all(np.abs(cos[:4]) <= 1) and np.all(np.abs(sin[:4]) <= 1)
+    assert np.all(np.isnan(cos[4:])) and np.all(np.isnan(sin[4:]))  # as mx.cos and mx.sin
+
+
+def test_fast_cos_sin_gradient_is_the_exact_derivative():
+    x = mx.array(np.random.default_rng(3).uniform(-40, 40, size=4096).astype(np.float32))
+    a, b = mx.array(0.3), mx.array(-1.7)
+
+    def loss(trig):
+        return lambda v: mx.sum(a * trig(v)[0] + b * trig(v)[1])
+
+    g_fast = mx.grad(loss(fast_cos_sin))(x)
+    g_ref = mx.grad(loss(lambda v: (mx.cos(v), mx.sin(v))))(x)
+    assert np.abs(np.array(g_fast) - np.array(g_ref)).max() <= 1e-6
+    g_compiled = mx.compile(mx.grad(loss(fast_cos_sin)))(x)
+    assert np.abs(np.array(g_compiled) - np.array(g_ref)).max() <= 1e-6
+
+
+@pytest.mark.parametrize("fn", [epps_pulley, epps_pulley_direct])
+def test_fast_trig_epps_pulley_agrees(fn):
+    x = mx.array(np.random.default_rng(1).normal(size=(512, 64)).astype(np.float32) * 1.7)
+    assert np.allclose(np.array(fn(x, fast_trig=True)), np.array(epps_pulley_direct(x)), rtol=1e-5, atol=1e-5)
+    g_fast = mx.grad(lambda v: mx.sum(fn(v, fast_trig=True)))(x)
+    g_ref = mx.grad(lambda v: mx.sum(epps_pulley_direct(v)))(x)
+    assert np.abs(np.array(g_fast) - np.array(g_ref)).max() <= 1e-5 * np.abs(np.array(g_ref)).max()
+    z = mx.array(np.random.default_rng(2).normal(size=(256, 8)).astype(np.float32))
+    key = mx.random.key(0)
+    assert sigreg(z, key, 64, fast_trig=True).item() == pytest.approx(sigreg(z, key, 64).item(), rel=1e-5)
 
 
 def test_epps_pulley_1983_worked_example():
