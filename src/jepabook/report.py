@@ -63,10 +63,10 @@ def sd_of(source, name: str) -> float:
     return float(np.std(v, ddof=1)) if len(v) > 1 else 0.0
 
 
-def glue_num(name: str, value, sig: int = 3, places: int | None = None):
+def glue_num(name: str, value, sig: int = 3, places: int | None = None) -> None:
     """Glue ``value`` (a number) under ``name``, rounded by :func:`rounded`, without displaying it.
 
-    Returns the glued value.
+    Returns None, so a call that ends a cell shows nothing either.
     """
     from myst_nb import glue
 
@@ -74,7 +74,6 @@ def glue_num(name: str, value, sig: int = 3, places: int | None = None):
         raise TypeError(f"glue_num({name!r}) needs a number; got {type(value).__name__}")
     v = rounded(value, sig, places)
     glue(name, v, display=False)
-    return v
 
 
 def glue_metrics(source, names: Iterable[str] | Sequence[str], sig: int = 3, places: int | None = None,
