@@ -58,7 +58,7 @@ def test_cell_ids_validate_with_nbformat_and_old_notebooks_get_none():
 
     nb = tidy(_nb(("code", "x = 1"), ("code", "x = 1")))
     for c in nb["cells"]:
-        c.update(outputs=[], execution_count=None) if c["cell_type"] == "code" else None
+        c.update(outputs=[], execution_count=None)
     nbformat.validate(nbformat.from_dict(nb))
     old = _nb(("code", "x = 1"), minor=4)
     for c in old["cells"]:
