@@ -125,7 +125,9 @@ class IJEPAConfig:
 
 PROFILES = {
     "full": IJEPAConfig(),
-    "ci": IJEPAConfig(n_images=192, steps=4, chunks=1),
+    # ci: 256 images, three quarters held out (192), so one image changing sides moves a seed's probe
+    # accuracy by 0.5 points rather than 2.1 (48 of 192 before); training still takes 4 steps of 32.
+    "ci": IJEPAConfig(n_images=256, test_fraction=0.75, steps=4, chunks=1),
 }
 
 

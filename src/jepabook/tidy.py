@@ -1,12 +1,15 @@
-"""Strip run-to-run noise (timestamps, durations) from an executed notebook so commits diff cleanly.
+"""Strip run-to-run noise (timestamps, durations, random cell ids) from an executed notebook so commits diff cleanly.
 
     python -m jepabook.tidy NOTEBOOK.ipynb [...]
 
 Outputs are left as they are: nbval needs them, and timing cells are marked ``nbval-ignore-output``.
+Cell ids, which jupytext draws at random on every conversion, are replaced by ids derived from each
+cell's type and source (see :func:`cell_ids`), so an unchanged chapter re-executed is byte-identical.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -16,10 +19,33 @@ from .results import write_json_atomic
 _NOISY = ("start_time", "end_time", "duration", "exception")
 
 
+def _source(cell: dict) -> str:
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else src
+
+
+def cell_ids(cells: list[dict]) -> list[str]:
+    """Deterministic nbformat cell ids: the first 12 hex digits of SHA-1 of the cell's type and source.
+
+    A cell whose type and source repeat an earlier cell's gets ``-2``, ``-3``, ... in order of appearance,
+    so ids are unique. An id depends only on the cell's own content (and on how many identical cells
+    precede it), not on its position: inserting or editing another cell leaves it unchanged. The ids
+    match nbformat's ``^[a-zA-Z0-9-_]+$`` and are at most 64 characters long.
+    """
+    seen: dict[str, int] = {}
+    ids = []
+    for cell in cells:
+        digest = hashlib.sha1(f"{cell.get('cell_type', '')}\0{_source(cell)}".encode()).hexdigest()[:12]
+        seen[digest] = seen.get(digest, 0) + 1
+        ids.append(digest if seen[digest] == 1 else f"{digest}-{seen[digest]}")
+    return ids
+
+
 def tidy(nb: dict) -> dict:
     """The notebook without papermill's timestamps and durations or Jupyter's execution times.
 
     Papermill's injected parameters cell is also tagged ``remove-cell`` so the site does not show it twice.
+    Cell ids are replaced by :func:`cell_ids` where the notebook format has them (nbformat ≥ 4.5).
     """
     pm = nb.get("metadata", {}).get("papermill", {})
     for key in _NOISY + ("input_path", "output_path", "environment_variables", "version"):
@@ -32,6 +58,10 @@ def tidy(nb: dict) -> dict:
         meta.pop("execution", None)
         for key in _NOISY + ("status",):
             meta.get("papermill", {}).pop(key, None)
+    cells = nb.get("cells", [])
+    if (nb.get("nbformat", 4), nb.get("nbformat_minor", 0)) >= (4, 5) or any("id" in c for c in cells):
+        for cell, cell_id in zip(cells, cell_ids(cells)):
+            cell["id"] = cell_id
     return nb
 
 
