@@ -6,6 +6,11 @@ all 17 significant digits, so a different BLAS or CPU that moves the 13th digit 
 although no reader could see the change. The helpers here round before glueing, to the precision
 of the format spec the prose uses (``places`` for ``:.3f``, ``sig`` for ``:.2g`` or ``:.1e``), so
 the glued value carries what the reader needs and no more. Used by every chapter notebook.
+
+At the small ``ci`` profile (:func:`set_profile`) every glued number carries one digit fewer. Its
+short runs are regression tests, read by nbval rather than by readers, and training turns another
+CPU's last-bit differences into relative changes of ~1e-4; one digit less keeps those out of what
+is compared. The published ``full`` profile keeps the precision the prose prints.
 """
 
 from __future__ import annotations
@@ -16,7 +21,18 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["glue_metrics", "glue_num", "mean_of", "rounded", "sd_of"]
+__all__ = ["glue_metrics", "glue_num", "mean_of", "rounded", "sd_of", "set_profile"]
+
+_PROFILES = ("full", "ci")
+_coarse = False
+
+
+def set_profile(profile: str) -> None:
+    """Glue at the prose's precision (``"full"``) or one digit coarser (``"ci"``); notebooks call it once."""
+    global _coarse
+    if profile not in _PROFILES:
+        raise ValueError(f"profile must be one of {', '.join(map(repr, _PROFILES))}; got {profile!r}")
+    _coarse = profile == "ci"
 
 
 def rounded(x, sig: int = 3, places: int | None = None):
@@ -72,6 +88,8 @@ def glue_num(name: str, value, sig: int = 3, places: int | None = None) -> None:
 
     if isinstance(value, str | bytes) or not isinstance(value, numbers.Number | np.generic):
         raise TypeError(f"glue_num({name!r}) needs a number; got {type(value).__name__}")
+    if _coarse:
+        sig, places = max(sig - 1, 1), (None if places is None else max(places - 1, 0))
     v = rounded(value, sig, places)
     glue(name, v, display=False)
 
