@@ -108,12 +108,14 @@ def test_glue_metrics_glues_mean_and_sd_rounded(glued):
 
 
 def test_every_helper_is_exported():
-    assert sorted(report.__all__) == ["glue_metrics", "glue_num", "mean_of", "rounded", "sd_of", "set_profile"]
+    assert sorted(report.__all__) == ["digits", "glue_metrics", "glue_num", "mean_of", "rounded", "sd_of",
+                                      "set_profile"]
 
 
 def test_the_ci_profile_glues_one_digit_coarser(glued):
     report.set_profile("ci")
     try:
+        assert (report.digits(2), report.digits(0)) == (1, 0)
         glue_num("r2", 0.71412, places=2)
         glue_num("loss", -37.4049, sig=3)
         glue_num("acc", 56.75, places=0)
@@ -122,6 +124,7 @@ def test_the_ci_profile_glues_one_digit_coarser(glued):
         report.set_profile("full")
     assert [glued[k][0] for k in ("r2", "loss", "acc", "n")] == ["0.7", "-37.0", "57.0", "4096"]
     glue_num("r2_full", 0.71412, places=2)  # back at the prose's precision
+    assert report.digits(2) == 2
     assert glued["r2_full"][0] == "0.71"
     with pytest.raises(ValueError, match="profile must be one of 'full', 'ci'; got 'fast'"):
         report.set_profile("fast")

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["glue_metrics", "glue_num", "mean_of", "rounded", "sd_of", "set_profile"]
+__all__ = ["digits", "glue_metrics", "glue_num", "mean_of", "rounded", "sd_of", "set_profile"]
 
 _PROFILES = ("full", "ci")
 _coarse = False
@@ -59,6 +59,16 @@ def rounded(x, sig: int = 3, places: int | None = None):
             raise ValueError(f"sig must be a positive integer; got {sig!r}")
         r = float(f"{x:.{sig - 1}e}")
     return r + 0.0  # -0.0 + 0.0 == 0.0
+
+
+def digits(n: int) -> int:
+    """How many digits a printed table or line should use where the prose would use ``n``.
+
+    ``n`` at the ``full`` profile, one fewer (at least 0) at ``ci``, as for glued numbers.
+    """
+    if not (isinstance(n, int) and n >= 0):
+        raise ValueError(f"n must be a non-negative integer; got {n!r}")
+    return max(n - 1, 0) if _coarse else n
 
 
 def _values(source, name: str) -> list[float]:
