@@ -79,7 +79,7 @@ def test_result_record_schema_and_table():
     assert data["timing_s"] == {"train": 1.235}
     text = repr(ClaimsTable([result]))
     assert "[reproduced] toy.claim" in text and "a 0.85 ± 0.07" in text
-    assert "a 0.9 ± 7e-02" in repr(record.table())  # the ci profile prints one digit fewer
+    assert "a 0.9 ± 0.1" in repr(record.table())  # the ci profile prints one digit fewer
     assert "a 0.85 ± 0.07" in repr(ChapterRun("toy", "full", [0, 1], [result]).table())
     html = ClaimsTable([ClaimResult.of(_claim(), {"a": [0.1, 0.2], "b": [0.3, 0.3]})])._repr_html_()
     assert "<b>toy.claim</b>" in html and ">not reproduced</span>" in html and "a beats b" in html

@@ -290,7 +290,10 @@ class ClaimResult:
         for arm in arms:
             v = np.asarray(self.measured[arm])
             sd = v.std(ddof=1) if v.size > 1 else 0.0
-            parts.append(f"{arm} {_fmt(v.mean(), digits, coarse)} ± {_fmt(sd, digits, coarse)}")
+            # coarse: the spread at fixed decimals, since a 1-digit exponent form of a small sd
+            # flips with the last bits of the runs (5e-02 against 4e-02)
+            spread = f"{sd:.{digits}f}" if coarse else _fmt(sd, digits)
+            parts.append(f"{arm} {_fmt(v.mean(), digits, coarse)} ± {spread}")
         n = len(next(iter(self.measured.values())))
         return "; ".join(parts) + f" (n={n})"
 
