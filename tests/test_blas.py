@@ -154,3 +154,15 @@ def test_mlx_linalg_agrees_with_numpy(dtype):
     np.testing.assert_allclose(np.array(mx.linalg.eigvalsh(mx.array(s), **cpu)), np.linalg.eigvalsh(s), rtol=1e-4)
     np.testing.assert_allclose(np.array(mx.linalg.inv(mx.array(s), **cpu)), np.linalg.inv(s), rtol=1e-3, atol=1e-6)
     np.testing.assert_allclose(np.array(mx.linalg.cholesky(mx.array(s), **cpu)), np.linalg.cholesky(s), atol=1e-4)
+
+
+@linux
+@pytest.mark.parametrize("cc", ["no-such-compiler", "false"])
+def test_install_without_a_working_compiler_changes_nothing(cc, capsys):
+    shim = blas.shim_path()
+    before = shim.stat().st_mtime_ns if shim.is_file() else None
+    assert blas.install(cc=cc) is None
+    out = capsys.readouterr().out
+    assert "MLX keeps its reference BLAS" in out
+    assert (shim.stat().st_mtime_ns if shim.is_file() else None) == before  # the last good shim survives
+    assert not list(shim.parent.glob(".libjepabook_blas.*")) if shim.parent.is_dir() else True  # no temp file left
