@@ -91,6 +91,12 @@ def test_atomic_write_replaces_whole_file(tmp_path):
     write_json_atomic(path, {"v": 2})
     assert json.loads(path.read_text()) == {"v": 2}
     assert os.listdir(tmp_path) == ["r.json"]
+    old = os.umask(0o022)
+    try:
+        write_json_atomic(path, {"v": 3})
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o644  # readable by the group and others, as open() would make it
 
 
 def test_interrupted_write_keeps_last_good_file(tmp_path, monkeypatch):

@@ -165,6 +165,12 @@ def describe() -> str:
     return i["backend"]
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _site_packages() -> Path:
     return Path(sysconfig.get_paths()["purelib"])
 
@@ -211,6 +217,7 @@ def install(cc: str | None = None, verbose: bool = True) -> Path | None:
         if done.returncode != 0:
             say(f"jepabook.blas: compiling the shim failed; MLX keeps its reference BLAS\n{done.stderr}")
             return None
+        os.chmod(tmp, 0o755 & ~_umask())  # mkstemp makes 0600; the environment's other users load it too
         os.replace(tmp, target)
     finally:
         Path(tmp).unlink(missing_ok=True)

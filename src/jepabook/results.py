@@ -53,6 +53,12 @@ def results_dir() -> Path:
     return checkout_path("JEPABOOK_RESULTS", "results")
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_atomic(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) -> Path:
     """Write ``path`` through ``write(file)`` so that readers see the old file or the new one, never half.
 
@@ -64,6 +70,7 @@ def write_atomic(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) ->
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; results are for the group to read
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
