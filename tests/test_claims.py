@@ -124,3 +124,14 @@ def test_worker_count_from_environment(monkeypatch):
     with pytest.raises(ValueError, match="workers must be a positive integer"):
         run_tasks(max, [(1, 2)], workers=0)
     assert run_tasks(max, [(1, 2), (5, 3)], workers=1) == [2, 5]
+
+
+def test_a_run_on_other_seeds_never_takes_the_published_name(tmp_path, monkeypatch):
+    monkeypatch.setenv("JEPABOOK_RESULTS", str(tmp_path))
+    result = ClaimResult.of(_claim(), {"a": [0.9, 0.8, 0.7], "b": [0.1, 0.2, 0.3]})
+    published = ChapterRun("toy", "full", [0, 1, 2], [result])
+    other = ChapterRun("toy", "full", [201, 202, 203], [result])
+    assert published.save() == tmp_path / "toy-full.json"
+    assert other.save() == tmp_path / "toy-full-seeds-201-202-203.json"
+    assert json.loads((tmp_path / "toy-full.json").read_text())["seeds"] == [0, 1, 2]  # untouched
+    assert other.save(publish=True) == tmp_path / "toy-full.json"  # only when asked

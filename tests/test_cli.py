@@ -35,5 +35,8 @@ def test_run_writes_results_and_json(tmp_path, monkeypatch, capsys):
     for claim in data["claims"]:
         assert claim["verdict"] in (REPRODUCED, DIRECTION_ONLY, NOT_REPRODUCED)
         assert all(len(v) == 1 for v in claim["measured"].values())
-    stored = json.loads((tmp_path / "results" / "basics-ci.json").read_text())
+    stored = json.loads((tmp_path / "results" / "basics-ci-seeds-0.json").read_text())
     assert stored["claims"] == data["claims"]
+    assert not (tmp_path / "results" / "basics-ci.json").exists()  # seed 0 alone is not the published run
+    assert main(["run", "basics", "--profile", "ci", "--seeds", "0", "--publish"]) == 0
+    assert json.loads((tmp_path / "results" / "basics-ci.json").read_text())["seeds"] == [0]

@@ -4,7 +4,9 @@
     python -m jepabook blas install|status    # the fast BLAS under MLX on Linux (jepabook.blas)
     python -m jepabook compare A.json B.json  # do two runs agree: bits, printed values, verdicts
 
-Writes ``results/<chapter>-<profile>.json`` (atomically) and, with ``--json``, a copy there too.
+Writes ``results/<chapter>-<profile>.json`` (atomically) for the published seeds 0,1,2, and
+``results/<chapter>-<profile>-seeds-....json`` for any others unless ``--publish`` is given;
+with ``--json``, a copy there too.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seeds", default="0,1,2", help="comma-separated non-negative integers; default 0,1,2")
     run.add_argument("--json", dest="json_path", default=None, help="also write the results record here")
     run.add_argument("--workers", type=int, default=None, help="parallel processes; default one per CPU core")
-    run.add_argument("--no-save", action="store_true", help="do not write results/<chapter>-<profile>.json")
+    run.add_argument("--no-save", action="store_true", help="do not write results/<chapter>-<profile>[-seeds-...].json")
+    run.add_argument("--publish", action="store_true",
+                     help="write results/<chapter>-<profile>.json even for seeds other than the published 0,1,2")
     cmp = sub.add_parser("compare", help="compare two results records claim by claim (bits, printed values, verdicts)")
     cmp.add_argument("records", nargs=2, metavar="RECORD.json")
     blas = sub.add_parser("blas", help="build or inspect the fast BLAS under MLX (Linux)")
@@ -70,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     timing = ", ".join(f"{k} {v:.1f} s" for k, v in record.timing_s.items())
     print(f"\n{record.chapter} at profile {record.profile}, seeds {record.seeds}: {timing}")
     if not args.no_save:
-        print(f"wrote {record.save()}")
+        print(f"wrote {record.save(publish=args.publish)}")
     if args.json_path:
         print(f"wrote {record.save(args.json_path)}")
     return 0

@@ -115,7 +115,18 @@ class ChapterRun:
             "config": self.config,
         }
 
-    def save(self, path: str | os.PathLike | None = None) -> Path:
-        """Write the record to ``path`` (default ``results/<chapter>-<profile>.json``), atomically."""
-        target = Path(path) if path is not None else results_dir() / f"{self.chapter}-{self.profile}.json"
+    def default_path(self, publish: bool = False) -> Path:
+        """``results/<chapter>-<profile>.json`` for the published seeds (or with ``publish``), else
+        ``results/<chapter>-<profile>-seeds-<s1>-<s2>....json``: a run on other seeds never replaces
+        the record that the tests and the book read."""
+        from .config import PUBLISHED_SEEDS
+
+        name = f"{self.chapter}-{self.profile}"
+        if not publish and tuple(self.seeds) != PUBLISHED_SEEDS:
+            name += "-seeds-" + "-".join(map(str, self.seeds))
+        return results_dir() / f"{name}.json"
+
+    def save(self, path: str | os.PathLike | None = None, publish: bool = False) -> Path:
+        """Write the record to ``path`` (default :meth:`default_path`), atomically."""
+        target = Path(path) if path is not None else self.default_path(publish)
         return write_json_atomic(target, self.to_json())
