@@ -21,7 +21,10 @@ from collections.abc import Callable
 #: environment overrides per BLAS configuration (None: remove the variable)
 BLAS_CONFIGS: dict[str, dict[str, str | None]] = {
     "reference": {"JEPABOOK_BLAS": "reference"},
-    "fast": {"JEPABOOK_BLAS": None},
+    "fast": {"JEPABOOK_BLAS": None},  # OpenBLAS with the Haswell kernels jepabook.blas pins
+    # OpenBLAS with the kernels it picks for this CPU (an empty OPENBLAS_CORETYPE is not overridden
+    # by the pin and lets OpenBLAS choose): what the pin costs in speed
+    "native": {"JEPABOOK_BLAS": None, "OPENBLAS_CORETYPE": ""},
 }
 
 #: one thread everywhere, so the numbers compare kernels, not core counts
