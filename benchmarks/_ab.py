@@ -12,6 +12,7 @@ Protocol: one JSON object per line on the worker's stdin, one JSON answer per li
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -96,3 +97,17 @@ def alternate(workers: list[Worker], rounds: int, request: dict) -> dict[str, li
         for w in order:
             answers[w.name].append(w.call(**request))
     return answers
+
+
+def bench_args(doc: str, target_ms: float, argv=None) -> argparse.Namespace:
+    """The options every A/B script takes: rounds, the time per timing call, and the worker flag."""
+    p = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--target-ms", type=float, default=target_ms)
+    p.add_argument("--worker", help=argparse.SUPPRESS)
+    return p.parse_args(argv)
+
+
+def start_workers(script: str) -> list[Worker]:
+    """One worker of ``script`` per configuration in :data:`BLAS_CONFIGS`, in that order."""
+    return [Worker(os.path.abspath(script), name, env) for name, env in BLAS_CONFIGS.items()]

@@ -10,7 +10,6 @@ against NumPy float64 (exit 1 beyond 1e-4 relative).
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
@@ -18,7 +17,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _ab import BLAS_CONFIGS, Worker, alternate, blas_in_use, serve  # noqa: E402
+from _ab import alternate, bench_args, blas_in_use, serve, start_workers  # noqa: E402
 
 # (label, batch shape, M, K, N, transpose a): a is (*batch, M, K) (stored (K, M) when transposed,
 # as in a weight gradient xᵀ·dy), b is (*batch, K, N)
@@ -69,18 +68,13 @@ def worker() -> int:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--rounds", type=int, default=5)
-    p.add_argument("--target-ms", type=float, default=20.0)
-    p.add_argument("--worker", help=argparse.SUPPRESS)
-    args = p.parse_args(argv)
+    args = bench_args(__doc__, 20.0, argv)
     if args.worker:
         return worker()
 
     from jepabook.results import platform_info
 
-    script = os.path.abspath(__file__)
-    workers = [Worker(script, name, env) for name, env in BLAS_CONFIGS.items()]
+    workers = start_workers(__file__)
     try:
         checks = {w.name: w.call(cmd="check") for w in workers}
         print(f"platform: {platform_info()}")

@@ -12,7 +12,6 @@ steps sized to ~``target-ms``.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
@@ -20,29 +19,16 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _ab import BLAS_CONFIGS, Worker, blas_in_use, serve  # noqa: E402
+from _ab import bench_args, blas_in_use, serve, start_workers  # noqa: E402
 
 CHAPTERS = ("basics", "ijepa", "crossjepa", "lejepa", "basics+fast_trig", "lejepa+fast_trig")
 
 
 def _fit_step(model, loss_fn, optimizer, compile=True, after_update=None):
-    """The update of ``training.fit`` (same construction), returning a no-argument step runner."""
-    import mlx.core as mx
-    import mlx.nn as nn
+    """The update of ``training.fit``, built by the same function."""
+    from jepabook.training import make_step
 
-    state = [model.state, optimizer.state]
-    grad_fn = nn.value_and_grad(model, loss_fn)
-
-    def step(*inputs):
-        (loss, parts), grads = grad_fn(model, *inputs)
-        optimizer.update(model, grads)
-        if after_update is not None:
-            after_update(model, *inputs)
-        return loss, parts
-
-    if compile:
-        step = mx.compile(step, inputs=state, outputs=state)
-    return step, state
+    return make_step(model, loss_fn, optimizer, compile=compile, after_update=after_update)
 
 
 def build(chapter: str):
@@ -146,18 +132,13 @@ def worker() -> int:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--rounds", type=int, default=5)
-    p.add_argument("--target-ms", type=float, default=200.0)
-    p.add_argument("--worker", help=argparse.SUPPRESS)
-    args = p.parse_args(argv)
+    args = bench_args(__doc__, 200.0, argv)
     if args.worker:
         return worker()
 
     from jepabook.results import platform_info
 
-    script = os.path.abspath(__file__)
-    workers = [Worker(script, name, env) for name, env in BLAS_CONFIGS.items()]
+    workers = start_workers(__file__)
     try:
         setups = {w.name: w.call(cmd="setup") for w in workers}
         print(f"platform: {platform_info()}")

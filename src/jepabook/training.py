@@ -15,7 +15,7 @@ import mlx.core as mx
 import mlx.nn as nn
 import mlx.optimizers as optim
 
-__all__ = ["NonFiniteLossError", "TrainLog", "constant_then_cosine", "fit"]
+__all__ = ["NonFiniteLossError", "TrainLog", "constant_then_cosine", "fit", "make_step"]
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -47,6 +47,29 @@ def constant_then_cosine(lr: float, steps: int, constant_fraction: float = 0.5) 
         return lr * 0.5 * (1.0 + mx.cos(math.pi * progress))
 
     return schedule
+
+
+def make_step(model: nn.Module, loss_fn: Callable, optimizer: optim.Optimizer, compile: bool = True,
+              after_update: Callable[..., None] | None = None) -> tuple[Callable, list]:
+    """The update :func:`fit` runs: ``step(*inputs) -> (loss, parts)`` and the ``state`` to evaluate.
+
+    One gradient step of ``loss_fn`` through ``optimizer``, then ``after_update``; compiled with the
+    model's and the optimizer's state as implicit inputs and outputs unless ``compile`` is False.
+    ``benchmarks/bench_steps.py`` times exactly this.
+    """
+    state = [model.state, optimizer.state]
+    grad_fn = nn.value_and_grad(model, loss_fn)
+
+    def step(*inputs):
+        (loss, parts), grads = grad_fn(model, *inputs)
+        optimizer.update(model, grads)
+        if after_update is not None:
+            after_update(model, *inputs)
+        return loss, parts
+
+    if compile:
+        step = mx.compile(step, inputs=state, outputs=state)
+    return step, state
 
 
 def fit(
@@ -84,18 +107,7 @@ def fit(
         raise ValueError(f"steps must be a positive integer, got {steps!r}")
     if not (isinstance(log_every, int) and log_every >= 1):
         raise ValueError(f"log_every must be a positive integer, got {log_every!r}")
-    state = [model.state, optimizer.state]
-    grad_fn = nn.value_and_grad(model, loss_fn)
-
-    def step(*inputs):
-        (loss, parts), grads = grad_fn(model, *inputs)
-        optimizer.update(model, grads)
-        if after_update is not None:
-            after_update(model, *inputs)
-        return loss, parts
-
-    if compile:
-        step = mx.compile(step, inputs=state, outputs=state)
+    step, state = make_step(model, loss_fn, optimizer, compile=compile, after_update=after_update)
     log = TrainLog()
     bar = None
     if progress:
