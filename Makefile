@@ -103,7 +103,7 @@ nbval: venv
 # nbval again with NumPy's, SciPy's and MLX's OpenBLAS forced onto another kernel family than the
 # pinned Haswell one (Prescott: SSE only, other last bits): what a CPU that cannot run the pinned
 # kernels would compute. The committed ci outputs survive it; PORTABILITY_CORETYPES="Prescott
-# Sandybridge" also tries the AVX kernels, on which 2 of 77 cells differ (see the README).
+# Sandybridge" also tries the AVX kernels, on which 1 of 77 cells differs (see the README).
 PORTABILITY_CORETYPES ?= Prescott
 portability: venv
 	@for ct in $(PORTABILITY_CORETYPES); do \
