@@ -95,7 +95,7 @@ def main(argv=None) -> int:
     if args.child:
         return child(args.child, args.steps)
 
-    from jepabook.results import platform_info
+    from jepabook.core.results import platform_info
 
     root = Path(tempfile.mkdtemp(prefix="bench_compile_"))
     try:

@@ -72,7 +72,7 @@ def main(argv=None) -> int:
     if args.worker:
         return worker()
 
-    from jepabook.results import platform_info
+    from jepabook.core.results import platform_info
 
     workers = start_workers(__file__)
     try:

@@ -17,8 +17,8 @@ import time
 import mlx.core as mx
 import numpy as np
 
-from jepabook.results import platform_info
-from jepabook.sigreg import epps_pulley, epps_pulley_direct
+from jepabook.core.results import platform_info
+from jepabook.blocks.sigreg import epps_pulley, epps_pulley_direct
 
 
 def _time_once(fn, x, repeats: int) -> float:

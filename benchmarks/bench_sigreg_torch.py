@@ -119,7 +119,7 @@ def torch_worker() -> int:
 def mlx_worker() -> int:
     import mlx.core as mx
 
-    from jepabook.sigreg import epps_pulley, sigreg
+    from jepabook.blocks.sigreg import epps_pulley, sigreg
 
     state: dict = {}
 
@@ -148,7 +148,7 @@ def mlx_worker() -> int:
         return {"s": _timed(state["steps"][variant], repeats)}
 
     def info():
-        from jepabook.results import platform_info
+        from jepabook.core.results import platform_info
 
         return {**platform_info(), "blas": blas_in_use()}
 

@@ -3,7 +3,7 @@
     python benchmarks/bench_steps.py [--rounds 5] [--target-ms 200]
 
 Each chapter's model, loss and optimizer at its ``full`` profile, stepped the way
-``jepabook.training.fit`` steps it (the same compiled update, or uncompiled where the chapter
+``jepabook.core.training.fit`` steps it (the same compiled update, or uncompiled where the chapter
 passes ``compile=False``), on fixed random inputs of the real shapes. Two worker processes,
 ``JEPABOOK_BLAS=reference`` and unset, timed in alternating rounds after a warm-up (see
 ``_ab.py``), every row in every round; each time is the fastest round's mean over a batch of
@@ -26,7 +26,7 @@ CHAPTERS = ("basics", "ijepa", "crossjepa", "lejepa", "basics+fast_trig", "lejep
 
 def _fit_step(model, loss_fn, optimizer, compile=True, after_update=None):
     """The update of ``training.fit``, built by the same function."""
-    from jepabook.training import make_step
+    from jepabook.core.training import make_step
 
     return make_step(model, loss_fn, optimizer, compile=compile, after_update=after_update)
 
@@ -41,18 +41,18 @@ def build(chapter: str):
         from functools import partial
         from unittest import mock
 
-        import jepabook.basics
-        import jepabook.lejepa_learner
-        from jepabook.sigreg import epps_pulley, sigreg
+        import jepabook.basics.experiment
+        import jepabook.lejepa.learner
+        from jepabook.blocks.sigreg import epps_pulley, sigreg
 
         base = chapter.removesuffix("+fast_trig")
-        with mock.patch.object(jepabook.basics, "sigreg", partial(sigreg, fast_trig=True)), \
-                mock.patch.object(jepabook.lejepa_learner, "epps_pulley", partial(epps_pulley, fast_trig=True)):
+        with mock.patch.object(jepabook.basics.experiment, "sigreg", partial(sigreg, fast_trig=True)), \
+                mock.patch.object(jepabook.lejepa.learner, "epps_pulley", partial(epps_pulley, fast_trig=True)):
             run_one, desc = build(base)
             run_one()  # trace (and compile) with the patch in place
         return run_one, desc + ", fast_cos_sin"
     if chapter == "basics":
-        from jepabook.basics import JEPA, PROFILES, make_loss
+        from jepabook.basics.experiment import JEPA, PROFILES, make_loss
 
         c = PROFILES["full"]
         model = JEPA(c, keys[0])
@@ -62,7 +62,7 @@ def build(chapter: str):
                   mx.random.normal((c.batch, c.ambient_dim), key=keys[2]), keys[3])
         desc = f"MLP {c.ambient_dim}-{c.hidden}-{c.hidden}-{c.embed_dim}, batch {c.batch} pairs, SIGReg {c.num_slices} slices"
     elif chapter == "ijepa":
-        from jepabook.ijepa import ARMS, IJEPA, PROFILES, ijepa_loss, sample_masks, update_target
+        from jepabook.ijepa.experiment import ARMS, IJEPA, PROFILES, ijepa_loss, sample_masks, update_target
 
         c = PROFILES["full"]
         model = IJEPA(c, False, keys[0])
@@ -74,7 +74,7 @@ def build(chapter: str):
         inputs = (patches, mx.array(m.context), mx.array(m.targets), 0.99)
         desc = f"ViT width {c.width} depth {c.depth}, {c.grid[0]}x{c.grid[1]} tokens, batch {c.batch}, uncompiled"
     elif chapter == "crossjepa":
-        from jepabook.crossjepa import PROFILES, Student, student_loss
+        from jepabook.crossjepa.experiment import PROFILES, Student, student_loss
 
         c = PROFILES["full"]
         model = Student(c, 12, 256, keys[0])  # pose+colour side information, a 256-d teacher
@@ -87,8 +87,8 @@ def build(chapter: str):
         desc = (f"point transformer width {c.width} depth {c.depth} heads {c.heads}, "
                 f"batch {c.batch}x{c.n_views} views, {c.n_groups} groups")
     elif chapter == "lejepa":
-        from jepabook.lejepa import PROFILES
-        from jepabook.lejepa_learner import encoder, lejepa_loss
+        from jepabook.lejepa.experiment import PROFILES
+        from jepabook.lejepa.learner import encoder, lejepa_loss
 
         c = PROFILES["full"]
         learner = c.learner
@@ -136,7 +136,7 @@ def main(argv=None) -> int:
     if args.worker:
         return worker()
 
-    from jepabook.results import platform_info
+    from jepabook.core.results import platform_info
 
     workers = start_workers(__file__)
     try:

@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from jepabook import basics
-from jepabook.basics_claims import CLAIMS
-from jepabook.claims import DIRECTION_ONLY, NOT_REPRODUCED, REPRODUCED
-from jepabook.swissroll import make_swiss_roll, neighbour_table
+from jepabook.basics import experiment as basics
+from jepabook.basics.claims import CLAIMS
+from jepabook.core.claims import DIRECTION_ONLY, NOT_REPRODUCED, REPRODUCED
+from jepabook.basics.swissroll import make_swiss_roll, neighbour_table
 
 TINY = dict(n_points=256, steps=30, log_every=10, batch=64, num_slices=16)
 
@@ -64,7 +64,7 @@ def test_tiny_run_is_deterministic_and_complete():
 
 
 def test_divergence_names_the_parameter():
-    from jepabook.training import NonFiniteLossError
+    from jepabook.core.training import NonFiniteLossError
 
     with pytest.raises(NonFiniteLossError, match="Lower lr"):
         basics.run("ci", "0", workers=1, **{**TINY, "lr": 1e30})

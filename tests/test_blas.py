@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from jepabook import blas
-from jepabook.parallel import run_tasks
+from jepabook.core.parallel import run_tasks
 
 linux = pytest.mark.skipif(sys.platform != "linux", reason="the shim is for MLX's Linux CPU wheel")
 

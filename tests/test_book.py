@@ -9,8 +9,8 @@ import nbformat
 import pytest
 import yaml
 
-from jepabook.chapters import STEMS, load
-from jepabook.claims import evaluate
+from jepabook.core.chapters import STEMS, load
+from jepabook.core.claims import evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted((ROOT / "book").glob("[0-9][0-9]_*.md"))
@@ -53,7 +53,7 @@ def test_published_results_verdicts_follow_from_their_measurements(chapter):
     data = json.loads(path.read_text())
     assert data["chapter"] == chapter and data["profile"] == "full"
     module = load(chapter)
-    claims_module = importlib.import_module(f"{module.__name__}_claims")
+    claims_module = importlib.import_module(f"jepabook.{chapter}.claims")
     if hasattr(claims_module, "CLAIMS"):
         registered = claims_module.CLAIMS
     else:  # claims that depend on the configuration (e.g. one per grid cell)

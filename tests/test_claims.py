@@ -3,9 +3,9 @@ import os
 
 import pytest
 
-from jepabook.claims import (DIRECTION_ONLY, NOT_REPRODUCED, REPRODUCED, Above, AllOf, Below, BoundEveryRun,
+from jepabook.core.claims import (DIRECTION_ONLY, NOT_REPRODUCED, REPRODUCED, Above, AllOf, Below, BoundEveryRun,
                              Claim, ClaimResult, ClaimsTable, Greater, Increasing, PeakAt, Within, evaluate)
-from jepabook.results import ChapterRun, write_json_atomic
+from jepabook.core.results import ChapterRun, write_json_atomic
 
 
 def test_greater_three_verdicts():
@@ -114,7 +114,7 @@ def test_interrupted_write_keeps_last_good_file(tmp_path, monkeypatch):
 
 
 def test_worker_count_from_environment(monkeypatch):
-    from jepabook.parallel import default_workers, run_tasks
+    from jepabook.core.parallel import default_workers, run_tasks
 
     monkeypatch.setenv("JEPABOOK_WORKERS", "3")
     assert default_workers() == 3

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from jepabook.__main__ import main
-from jepabook.claims import DIRECTION_ONLY, NOT_REPRODUCED, REPRODUCED
+from jepabook.core.claims import DIRECTION_ONLY, NOT_REPRODUCED, REPRODUCED
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -21,7 +21,7 @@ def test_bad_arguments_exit_2_with_the_reason(argv, message, capsys):
 
 
 def test_run_writes_results_and_json(tmp_path, monkeypatch, capsys):
-    from jepabook import basics
+    from jepabook.basics import experiment as basics
 
     tiny = basics.BasicsConfig(n_points=256, steps=30, log_every=10, batch=64, num_slices=16)
     monkeypatch.setitem(basics.PROFILES, "ci", tiny)

@@ -7,9 +7,9 @@ import mlx.core as mx
 import numpy as np
 import pytest
 
-from jepabook import crossjepa as cj
-from jepabook import crossjepa_data as cd
-from jepabook.claims import DIRECTION_ONLY, NOT_REPRODUCED, REPRODUCED
+from jepabook.crossjepa import experiment as cj
+from jepabook.crossjepa import data as cd
+from jepabook.core.claims import DIRECTION_ONLY, NOT_REPRODUCED, REPRODUCED
 
 TINY = replace(cj.PROFILES["ci"], n_per_class=4, test_per_class=1, steps=2, batch=4,
                arms=("untrained", "cond_none", "cond_pose", "cond_pose_colour", "pixels", "mask_0.5"))

@@ -4,7 +4,7 @@ import mlx.core as mx
 import numpy as np
 import pytest
 
-from jepabook.diagnostics import characteristic_function, cloud_shape, collapse_push, shadow_meter
+from jepabook.basics.diagnostics import characteristic_function, cloud_shape, collapse_push, shadow_meter
 
 
 def test_meter_on_known_clouds():

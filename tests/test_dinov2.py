@@ -11,7 +11,7 @@ import mlx.core as mx
 import numpy as np
 import pytest
 
-from jepabook.dinov2 import (DinoV2Config, DinoV2Teacher, config_from_weights, interpolate_positions, load_dinov2,
+from jepabook.crossjepa.dinov2 import (DinoV2Config, DinoV2Teacher, config_from_weights, interpolate_positions, load_dinov2,
                              model_from_weights, resize_matrix)
 
 DATA = Path(__file__).parent / "data"

@@ -6,9 +6,9 @@ import mlx.core as mx
 import numpy as np
 import pytest
 
-from jepabook.ijepa import ARMS, IJEPA, PROFILES, IJEPAConfig, effective_rank, ijepa_loss, run_arm
-from jepabook.images import SHAPES, load_digits, make_shapes
-from jepabook.vit import Predictor, ViT, patchify, sincos_positions
+from jepabook.ijepa.experiment import ARMS, IJEPA, PROFILES, IJEPAConfig, effective_rank, ijepa_loss, run_arm
+from jepabook.ijepa.images import SHAPES, load_digits, make_shapes
+from jepabook.blocks.vit import Predictor, ViT, patchify, sincos_positions
 
 KEY = mx.random.key(0)
 
@@ -102,8 +102,8 @@ def test_ema_target_update_inside_the_training_step():
     import mlx.optimizers as optim
     from mlx.utils import tree_flatten
 
-    from jepabook.ijepa import update_target
-    from jepabook.training import fit
+    from jepabook.ijepa.experiment import update_target
+    from jepabook.core.training import fit
 
     model = IJEPA(PROFILES["ci"], pixels=False, key=KEY)
     before = dict(tree_flatten(model.target.parameters()))

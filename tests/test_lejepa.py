@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from jepabook import identifiability as ident
-from jepabook import worlds
-from jepabook.lejepa import PROFILES, LeJEPAConfig, chapter_specs, latent_grid
-from jepabook.lejepa_claims import claims_for
-from jepabook.sigreg import sigreg
-from jepabook.lejepa_learner import Learner, TrainSpec, encoder, lejepa_loss, moment_matching, train
+from jepabook.lejepa import identifiability as ident
+from jepabook.lejepa import worlds
+from jepabook.lejepa.experiment import PROFILES, LeJEPAConfig, chapter_specs, latent_grid
+from jepabook.lejepa.claims import claims_for
+from jepabook.blocks.sigreg import sigreg
+from jepabook.lejepa.learner import Learner, TrainSpec, encoder, lejepa_loss, moment_matching, train
 
 
 def _z(n=5000, seed=0):

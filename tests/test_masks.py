@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from jepabook.masks import (VARIANTS, block_masks, block_size, multiblock_masks, random_masks, rasterized_masks,
+from jepabook.blocks.masks import (VARIANTS, block_masks, block_size, multiblock_masks, random_masks, rasterized_masks,
                             row_coverage)
 
 GRID = (8, 8)

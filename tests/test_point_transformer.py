@@ -4,8 +4,8 @@ import mlx.core as mx
 import numpy as np
 import pytest
 
-from jepabook.point_transformer import (ConditionedPredictor, PointTransformer, farthest_point_sample, group_points,
-                                        visible_groups)
+from jepabook.crossjepa.groups import farthest_point_sample, group_points
+from jepabook.crossjepa.point_transformer import ConditionedPredictor, PointTransformer, visible_groups
 
 
 def test_farthest_point_sample_on_a_line():

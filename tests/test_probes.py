@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from jepabook.probes import linear_accuracy, linear_r2, train_test_split
+from jepabook.blocks.probes import linear_accuracy, linear_r2, train_test_split
 
 
 def test_split_is_disjoint_and_complete():

@@ -3,8 +3,8 @@ import math
 import numpy as np
 import pytest
 
-from jepabook import report
-from jepabook.report import glue_metrics, glue_num, mean_of, rounded, sd_of
+from jepabook.core import report
+from jepabook.core.report import glue_metrics, glue_num, mean_of, rounded, sd_of
 
 
 @pytest.fixture

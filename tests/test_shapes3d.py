@@ -1,4 +1,4 @@
-"""Tests of the procedural 3-D world (jepabook.shapes3d): surfaces, area-uniform sampling, renderer, world."""
+"""Tests of the procedural 3-D world (jepabook.crossjepa.shapes3d): surfaces, area-uniform sampling, renderer, world."""
 
 import math
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import integrate
 
-from jepabook import shapes3d as S
+from jepabook.crossjepa import shapes3d as S
 
 N_CHECK = 3000
 

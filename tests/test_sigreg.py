@@ -4,7 +4,7 @@ import mlx.core as mx
 import numpy as np
 import pytest
 
-from jepabook.sigreg import (EP_GAUSSIAN_FLOOR, epps_pulley, epps_pulley_1983, epps_pulley_direct,
+from jepabook.blocks.sigreg import (EP_GAUSSIAN_FLOOR, epps_pulley, epps_pulley_1983, epps_pulley_direct,
                              epps_pulley_exact, fast_cos_sin, random_directions, sigreg)
 
 SAMPLES = {

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from jepabook.teachers import PixelTeacher, RandomConvTeacher, _conv3x3_relu, embed_cached
+from jepabook.crossjepa.teachers import PixelTeacher, RandomConvTeacher, _conv3x3_relu, embed_cached
 
 
 def _images(n=4, size=8, seed=0):
@@ -107,7 +107,7 @@ def test_a_teacher_with_the_wrong_output_shape_is_refused(tmp_path):
 
 
 def test_grey_teacher_sees_luminance_only():
-    from jepabook.teachers import LUMA
+    from jepabook.crossjepa.teachers import LUMA
 
     x = _images(seed=3) * 0.5 + 0.25
     chroma = np.cross(LUMA, [1.0, 0.0, 0.0]).astype(np.float32)  # a colour direction with zero luma
@@ -119,7 +119,7 @@ def test_grey_teacher_sees_luminance_only():
 
 
 def test_cache_dir_follows_the_environment(tmp_path, monkeypatch):
-    from jepabook.teachers import cache_dir
+    from jepabook.crossjepa.teachers import cache_dir
 
     monkeypatch.setenv("JEPABOOK_CACHE", str(tmp_path / "c"))
     assert cache_dir() == tmp_path / "c"

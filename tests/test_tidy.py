@@ -1,4 +1,4 @@
-from jepabook.tidy import cell_ids, tidy
+from jepabook.core.tidy import cell_ids, tidy
 
 
 def test_tidy_strips_timestamps_and_hides_the_injected_cell():

@@ -5,9 +5,9 @@ import mlx.optimizers as optim
 import numpy as np
 import pytest
 
-from jepabook.ema import ema_step_response, ema_time_constant, ema_update, linear_momentum
-from jepabook.nets import MLP
-from jepabook.training import NonFiniteLossError, constant_then_cosine, fit
+from jepabook.blocks.ema import ema_step_response, ema_time_constant, ema_update, linear_momentum
+from jepabook.blocks.nets import MLP
+from jepabook.core.training import NonFiniteLossError, constant_then_cosine, fit
 
 
 def _regression(seed, steps=200, lr=1e-2):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .chapters import CHAPTERS
+from jepabook.core.chapters import CHAPTERS
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -55,8 +55,8 @@ def main(argv: list[str] | None = None) -> int:
             for key, value in blas.info().items():
                 print(f"{key}: {value}")
         return 0
-    from .chapters import load
-    from .config import PROFILE_NAMES, parse_seeds
+    from jepabook.core.chapters import load
+    from jepabook.core.config import PROFILE_NAMES, parse_seeds
 
     try:
         module = load(args.chapter)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import mlx.core as mx
 import mlx.nn as nn
 
-__all__ = ["MLP", "init_linear"]
+__all__ = ["MLP", "init_linear", "init_linears"]
 
 
 def init_linear(layer: nn.Linear, key: mx.array) -> None:
@@ -19,6 +19,13 @@ def init_linear(layer: nn.Linear, key: mx.array) -> None:
     layer.weight = mx.random.uniform(-bound, bound, (out_dim, in_dim), key=kw)
     if "bias" in layer:
         layer.bias = mx.random.uniform(-bound, bound, (out_dim,), key=kb)
+
+
+def init_linears(module: nn.Module, key: mx.array) -> None:
+    """Re-draw every Linear in ``module`` from ``key`` (explicit-key init; no global RNG)."""
+    linears = [m for _, m in module.named_modules() if isinstance(m, nn.Linear)]
+    for layer, k in zip(linears, mx.random.split(key, max(len(linears), 1))):
+        init_linear(layer, k)
 
 
 class MLP(nn.Module):

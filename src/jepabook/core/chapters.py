@@ -8,10 +8,10 @@ __all__ = ["CHAPTERS", "STEMS", "load"]
 
 #: chapter key -> the module exposing ``run(profile, seeds, progress, workers)``
 CHAPTERS = {
-    "basics": "jepabook.basics",
-    "ijepa": "jepabook.ijepa",
-    "crossjepa": "jepabook.crossjepa",
-    "lejepa": "jepabook.lejepa",
+    "basics": "jepabook.basics.experiment",
+    "ijepa": "jepabook.ijepa.experiment",
+    "crossjepa": "jepabook.crossjepa.experiment",
+    "lejepa": "jepabook.lejepa.experiment",
 }
 
 #: chapter key -> notebook stem in book/

@@ -1,6 +1,6 @@
 """Strip run-to-run noise (timestamps, durations, random cell ids) from an executed notebook so commits diff cleanly.
 
-    python -m jepabook.tidy NOTEBOOK.ipynb [...]
+    python -m jepabook.core.tidy NOTEBOOK.ipynb [...]
 
 Outputs are left as they are: nbval needs them, and timing cells are marked ``nbval-ignore-output``.
 Cell ids, which jupytext draws at random on every conversion, are replaced by ids derived from each
@@ -14,7 +14,7 @@ import json
 import sys
 from pathlib import Path
 
-from .results import write_json_atomic
+from jepabook.core.results import write_json_atomic
 
 _NOISY = ("start_time", "end_time", "duration", "exception")
 

@@ -27,16 +27,16 @@ import mlx.nn as nn
 import mlx.optimizers as optim
 import numpy as np
 
-from .claims import ClaimResult
-from .config import parse_seeds, pick_profile
-from .ema import ema_update, linear_momentum
-from .images import load_digits, make_shapes
-from .masks import Masks, block_masks, context_statistics, multiblock_masks, random_masks, rasterized_masks
-from .parallel import run_tasks
-from .probes import linear_accuracy, train_test_split
-from .results import ChapterRun
-from .training import constant_then_cosine, fit
-from .vit import Predictor, ViT, gather_tokens, patchify
+from jepabook.core.claims import ClaimResult
+from jepabook.core.config import parse_seeds, pick_profile
+from jepabook.blocks.ema import ema_update, linear_momentum
+from jepabook.ijepa.images import load_digits, make_shapes
+from jepabook.blocks.masks import Masks, block_masks, context_statistics, multiblock_masks, random_masks, rasterized_masks
+from jepabook.core.parallel import run_tasks
+from jepabook.blocks.probes import linear_accuracy, train_test_split
+from jepabook.core.results import ChapterRun
+from jepabook.core.training import constant_then_cosine, fit
+from jepabook.blocks.vit import Predictor, ViT, gather_tokens, patchify
 
 __all__ = ["ARMS", "Arm", "ArmResult", "CURVE_ARMS", "IJEPAConfig", "IJEPARun", "PROFILES", "effective_rank", "mask_statistics",
            "run", "run_arm", "sample_masks", "step_breakdown", "update_target"]
@@ -299,7 +299,7 @@ class IJEPARun:
 def run(profile: str = "full", seeds="0,1,2", progress: bool = False, workers: int | None = None,
         **overrides) -> IJEPARun:
     """Run Chapter 2 at ``profile`` over ``seeds``; ``overrides`` replace config fields (for exploration)."""
-    from .ijepa_claims import CLAIMS, measured_for
+    from jepabook.ijepa.claims import CLAIMS, measured_for
 
     config = replace(pick_profile(PROFILES, profile), **overrides)
     seed_list = parse_seeds(seeds)

@@ -17,7 +17,7 @@ LayerNorm. No register tokens, no SwiGLU (those belong to other DINOv2 variants 
 - :class:`DinoV2Teacher` wraps resizing, normalisation and batching behind ``embed(images)``.
 
 The checkpoint's patch kernel is a convolution ``(width, 3, 14, 14)``; here the patch embedding is
-:func:`~jepabook.vit.patchify` followed by a matmul, so the kernel is reordered to
+:func:`~jepabook.blocks.vit.patchify` followed by a matmul, so the kernel is reordered to
 ``(width, 14·14·3)`` to match patchify's ``(row, column, channel)`` order.
 """
 
@@ -34,7 +34,7 @@ import mlx.nn as nn
 import numpy as np
 from mlx.utils import tree_flatten, tree_unflatten
 
-from .vit import patchify
+from jepabook.blocks.vit import patchify
 
 __all__ = ["DinoV2", "DinoV2Config", "DinoV2Teacher", "config_from_weights", "interpolate_positions",
            "load_dinov2", "model_from_weights", "resize_matrix"]

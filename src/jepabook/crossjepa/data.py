@@ -1,9 +1,9 @@
 """Chapter 4's data side: the world, the one-time teacher pass, and how each teacher is scored.
 
-Explained in Chapter 4 (CrossJEPA); :mod:`jepabook.crossjepa` trains on what :func:`prepare` returns.
+Explained in Chapter 4 (CrossJEPA); :mod:`jepabook.crossjepa.experiment` trains on what :func:`prepare` returns.
 
-- :func:`prepare` builds the world (:mod:`jepabook.shapes3d`), groups every cloud once, runs every
-  candidate teacher once over every view through the disk cache (:func:`jepabook.teachers.embed_cached`)
+- :func:`prepare` builds the world (:mod:`jepabook.crossjepa.shapes3d`), groups every cloud once, runs every
+  candidate teacher once over every view through the disk cache (:func:`jepabook.crossjepa.teachers.embed_cached`)
   and scores it (:func:`decodability`).
 - The default teacher is the candidate whose embedding has the largest share of its variance between
   class means (:func:`class_share`): under a squared-error loss that share is how much of the
@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .point_transformer import group_points
-from .probes import linear_accuracy, linear_r2
-from .shapes3d import World, colour_histogram, make_world, pose_features
-from .teachers import CacheInfo, PixelTeacher, RandomConvTeacher, avg_pool, embed_cached
+from jepabook.crossjepa.groups import group_points
+from jepabook.blocks.probes import linear_accuracy, linear_r2
+from jepabook.crossjepa.shapes3d import World, colour_histogram, make_world, pose_features
+from jepabook.crossjepa.teachers import CacheInfo, PixelTeacher, RandomConvTeacher, avg_pool, embed_cached
 
 __all__ = ["OFFLINE_TEACHERS", "CountingTeacher", "Prepared", "SweepData", "candidate_teachers", "class_share",
            "decodability", "prepare", "stratified_split"]
@@ -41,7 +41,7 @@ def candidate_teachers(names: tuple[str, ...], dinov2_path: str | None = None) -
             if not dinov2_path:
                 raise ValueError("teacher 'dinov2-small' needs a local checkpoint: set JEPABOOK_DINOV2 to the path "
                                  "of facebook/dinov2-small's model.safetensors (nothing is downloaded)")
-            from .dinov2 import DinoV2Teacher
+            from jepabook.crossjepa.dinov2 import DinoV2Teacher
 
             out[name] = DinoV2Teacher(dinov2_path)
         else:
@@ -147,7 +147,7 @@ class Prepared:
 def prepare(config, teachers: dict) -> Prepared:
     """Build the world, run (or read back) each teacher's pass and choose the default and second teachers.
 
-    ``config`` is a :class:`jepabook.crossjepa.CrossJEPAConfig`; ``teachers`` maps candidate names to
+    ``config`` is a :class:`jepabook.crossjepa.experiment.CrossJEPAConfig`; ``teachers`` maps candidate names to
     teacher objects (see :func:`candidate_teachers`).
     """
     t0 = time.perf_counter()

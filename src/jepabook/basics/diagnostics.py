@@ -8,7 +8,7 @@ from __future__ import annotations
 import mlx.core as mx
 import numpy as np
 
-from .sigreg import epps_pulley, random_directions
+from jepabook.blocks.sigreg import epps_pulley, random_directions
 
 __all__ = ["characteristic_function", "cloud_shape", "collapse_push", "push_curve", "shadow_meter", "shadows"]
 

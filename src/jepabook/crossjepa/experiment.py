@@ -2,11 +2,11 @@
 
 Explained in Chapter 4 (CrossJEPA). The pipeline:
 
-1. A procedural world (:mod:`jepabook.shapes3d`): objects of 8 primitive classes, each stored as a
+1. A procedural world (:mod:`jepabook.crossjepa.shapes3d`): objects of 8 primitive classes, each stored as a
    randomly rotated point cloud and rendered, in its canonical orientation, from a few random camera
    poses. The world is fixed (``world_seed``); the run seeds vary the student's initialisation, its
    batches and its masks.
-2. The teacher pass (:mod:`jepabook.crossjepa_data`): every candidate teacher embeds every view
+2. The teacher pass (:mod:`jepabook.crossjepa.data`): every candidate teacher embeds every view
    once, through the disk cache; each is scored, and the candidate whose embedding is most about
    the class becomes the *default* teacher, the least the *second* (the extension row).
 3. The sweep: one *arm* is one recipe — objective (teacher embedding or pixels), predictor
@@ -33,14 +33,14 @@ import mlx.optimizers as optim
 import numpy as np
 from mlx.utils import tree_flatten
 
-from .claims import ClaimResult
-from .config import parse_seeds, pick_profile
-from .crossjepa_data import OFFLINE_TEACHERS, CountingTeacher, Prepared, SweepData, candidate_teachers, prepare
-from .parallel import run_tasks
-from .point_transformer import ConditionedPredictor, PointTransformer, visible_groups
-from .probes import linear_accuracy
-from .results import ChapterRun
-from .training import constant_then_cosine, fit
+from jepabook.core.claims import ClaimResult
+from jepabook.core.config import parse_seeds, pick_profile
+from jepabook.crossjepa.data import OFFLINE_TEACHERS, CountingTeacher, Prepared, SweepData, candidate_teachers, prepare
+from jepabook.core.parallel import run_tasks
+from jepabook.crossjepa.point_transformer import ConditionedPredictor, PointTransformer, visible_groups
+from jepabook.blocks.probes import linear_accuracy
+from jepabook.core.results import ChapterRun
+from jepabook.core.training import constant_then_cosine, fit
 
 __all__ = ["ARMS", "LAPTOP_SIZE", "Arm", "ArmResult", "CrossJEPAConfig", "CrossJEPARun", "PROFILES", "Student",
            "batch_standardise", "dinov2_seconds_per_view", "encoder_parameters", "run", "run_arm", "step_seconds",
@@ -257,7 +257,7 @@ def run(profile: str = "full", seeds="0,1,2", progress: bool = False, workers: i
     ``teachers`` (name → teacher object) replaces the configured candidates (tests use it);
     ``dinov2_path`` (default ``$JEPABOOK_DINOV2``) adds DINOv2 ViT-S/14 from a local checkpoint to the candidates.
     """
-    from .crossjepa_claims import CLAIMS
+    from jepabook.crossjepa.claims import CLAIMS
 
     config = replace(pick_profile(PROFILES, profile), **overrides)
     dinov2_path = dinov2_path or os.environ.get("JEPABOOK_DINOV2")
@@ -316,7 +316,7 @@ def step_seconds(config: CrossJEPAConfig, repeats: int = 3, seed: int = 0) -> di
 def dinov2_seconds_per_view() -> float:
     """Seconds for one 224×224 view through a full-size DINOv2 ViT-S/14 (random weights: the cost
     does not depend on them), on this machine's default MLX device."""
-    from .dinov2 import DinoV2, DinoV2Config
+    from jepabook.crossjepa.dinov2 import DinoV2, DinoV2Config
 
     model = DinoV2(DinoV2Config())
     x = mx.zeros((1, 224, 224, 3))

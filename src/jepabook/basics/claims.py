@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from .claims import shown_values, AllOf, Above, Below, Claim, Greater, Within
+from jepabook.core.claims import shown_values, AllOf, Above, Below, Claim, Greater, Within
 
 __all__ = ["CLAIMS", "measured_for"]
 

@@ -16,7 +16,7 @@ Offline teachers (nothing to download):
 - :class:`PixelTeacher`: the view averaged down to a coarse grid and projected by a fixed random
   matrix: a linear function of the pixels, a deliberately weak teacher.
 
-The DINOv2 ViT-S/14 teacher (:class:`jepabook.dinov2.DinoV2Teacher`) loads a local checkpoint.
+The DINOv2 ViT-S/14 teacher (:class:`jepabook.crossjepa.dinov2.DinoV2Teacher`) loads a local checkpoint.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from typing import Protocol
 
 import numpy as np
 
-from .results import checkout_path, write_atomic
+from jepabook.core.results import checkout_path, write_atomic
 
 __all__ = ["CacheInfo", "PixelTeacher", "RandomConvTeacher", "Teacher", "avg_pool", "cache_dir", "embed_cached"]
 

@@ -10,7 +10,7 @@ conditioning, teacher targets, no masking) and doubles as the "mask 0" and "teac
 
 from __future__ import annotations
 
-from .claims import Claim, Greater, Increasing, PeakAt
+from jepabook.core.claims import Claim, Greater, Increasing, PeakAt
 
 __all__ = ["CLAIMS"]
 

@@ -21,7 +21,7 @@ import mlx.core as mx
 import mlx.nn as nn
 import numpy as np
 
-from .nets import init_linear
+from jepabook.blocks.nets import init_linear, init_linears
 
 __all__ = ["Block", "Predictor", "ViT", "gather_tokens", "patchify", "sincos_1d", "sincos_positions"]
 
@@ -106,13 +106,6 @@ class Block(nn.Module):
         return x + self.fc2(nn.relu(self.fc1(self.norm2(x))))
 
 
-def _init_linears(module: nn.Module, key: mx.array) -> None:
-    """Re-draw every Linear in ``module`` from ``key`` (explicit-key init; no global RNG)."""
-    linears = [m for _, m in module.named_modules() if isinstance(m, nn.Linear)]
-    for layer, k in zip(linears, mx.random.split(key, max(len(linears), 1))):
-        init_linear(layer, k)
-
-
 class ViT(nn.Module):
     """Tiny ViT encoder over pre-cut patches.
 
@@ -129,7 +122,7 @@ class ViT(nn.Module):
         self.embed = nn.Linear(patch_dim, width)
         self.blocks = [Block(width, heads, mlp_ratio) for _ in range(depth)]
         self.norm = nn.LayerNorm(width)
-        _init_linears(self, key)
+        init_linears(self, key)
         self._pos = sincos_positions(grid, width)  # underscore: fixed, not a parameter
 
     def __call__(self, patches: mx.array, keep: mx.array | None = None) -> mx.array:
@@ -166,7 +159,7 @@ class Predictor(nn.Module):
         self.blocks = [Block(pred_width, heads, mlp_ratio) for _ in range(depth)]
         self.norm = nn.LayerNorm(pred_width)
         self.out = nn.Linear(pred_width, out_dim or width)
-        _init_linears(self, k_lin)
+        init_linears(self, k_lin)
         self.mask_token = 0.02 * mx.random.normal((pred_width,), key=k_tok)
         self._pos = sincos_positions(grid, pred_width)
 

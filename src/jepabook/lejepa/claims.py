@@ -19,7 +19,7 @@ Thresholds were fixed here before any full-profile run, from the wording of each
 
 from __future__ import annotations
 
-from .claims import Above, AllOf, Below, BoundEveryRun, Claim, Greater, PeakAt, Within
+from jepabook.core.claims import Above, AllOf, Below, BoundEveryRun, Claim, Greater, PeakAt, Within
 
 __all__ = ["QUADRATURE_FLOOR", "claims_for", "measured_for"]
 

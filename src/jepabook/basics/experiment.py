@@ -20,17 +20,17 @@ import mlx.nn as nn
 import mlx.optimizers as optim
 import numpy as np
 
-from .claims import ClaimResult
-from .config import parse_seeds, pick_profile
-from .ema import ema_step_response
-from .diagnostics import collapse_push, cloud_shape, shadow_meter
-from .nets import MLP
-from .parallel import run_tasks
-from .probes import linear_r2, train_test_split
-from .results import ChapterRun
-from .sigreg import sigreg
-from .swissroll import make_swiss_roll, neighbour_table
-from .training import TrainLog, fit
+from jepabook.core.claims import ClaimResult
+from jepabook.core.config import parse_seeds, pick_profile
+from jepabook.blocks.ema import ema_step_response
+from jepabook.basics.diagnostics import collapse_push, cloud_shape, shadow_meter
+from jepabook.blocks.nets import MLP
+from jepabook.core.parallel import run_tasks
+from jepabook.blocks.probes import linear_r2, train_test_split
+from jepabook.core.results import ChapterRun
+from jepabook.blocks.sigreg import sigreg
+from jepabook.basics.swissroll import make_swiss_roll, neighbour_table
+from jepabook.core.training import TrainLog, fit
 
 __all__ = ["ARMS", "ArmResult", "BasicsConfig", "BasicsRun", "PROFILES", "SeedResult", "run", "run_arm"]
 
@@ -234,7 +234,7 @@ class BasicsRun:
 def run(profile: str = "full", seeds="0,1,2", progress: bool = False, workers: int | None = None,
         **overrides) -> BasicsRun:
     """Run Chapter 1 at ``profile`` over ``seeds``; ``overrides`` replace config fields (for exploration)."""
-    from .basics_claims import CLAIMS, measured_for
+    from jepabook.basics.claims import CLAIMS, measured_for
 
     config = replace(pick_profile(PROFILES, profile), **overrides)
     seed_list = parse_seeds(seeds)

@@ -1,7 +1,7 @@
 """Chapter 5 experiments: LeJEPA's world-model theorems on 2-D worlds, the λ×ρ regime map, SIGReg's floor.
 
 Explained in Chapter 5 (LeJEPA's world-model theorems). Every training run is one
-:class:`~jepabook.lejepa_learner.TrainSpec` (world + loss weights + length) trained from one seed and
+:class:`~jepabook.lejepa.learner.TrainSpec` (world + loss weights + length) trained from one seed and
 measured on 10 k fixed evaluation points. The chapter's runs, per seed:
 
 - ``t1``: the four mixings at the paper's λ = 1e-3, ρ = 0.95 (the spiral gets ``spiral_steps``);
@@ -21,14 +21,14 @@ from dataclasses import asdict, dataclass, field, replace
 import mlx.core as mx
 import numpy as np
 
-from .claims import ClaimResult
-from .config import parse_seeds, pick_profile
-from .identifiability import decode_plan, identifiability_metrics, knn_decoder, path_length_ratio
-from .lejepa_learner import Learner, TrainSpec, embed, encoder, train
-from .parallel import run_tasks
-from .results import ChapterRun
-from .sigreg import sigreg
-from .worlds import MIXINGS, mixing, ou_pairs
+from jepabook.core.claims import ClaimResult
+from jepabook.core.config import parse_seeds, pick_profile
+from jepabook.lejepa.identifiability import decode_plan, identifiability_metrics, knn_decoder, path_length_ratio
+from jepabook.lejepa.learner import Learner, TrainSpec, embed, encoder, train
+from jepabook.core.parallel import run_tasks
+from jepabook.core.results import ChapterRun
+from jepabook.blocks.sigreg import sigreg
+from jepabook.lejepa.worlds import MIXINGS, mixing, ou_pairs
 
 __all__ = ["LeJEPAConfig", "LeJEPARun", "PROFILES", "RunResult", "SeedResult", "chapter_specs", "run",
            "run_one", "run_seed", "sigreg_level"]
@@ -243,7 +243,7 @@ class LeJEPARun:
 def run(profile: str = "full", seeds="0,1,2", progress: bool = False, workers: int | None = None,
         **overrides) -> LeJEPARun:
     """Run Chapter 5 at ``profile`` over ``seeds``; ``overrides`` replace config fields (for exploration)."""
-    from .lejepa_claims import claims_for, measured_for
+    from jepabook.lejepa.claims import claims_for, measured_for
 
     config = replace(pick_profile(PROFILES, profile), **overrides)
     seed_list = parse_seeds(seeds)

@@ -1,7 +1,7 @@
 """A chapter run's record: the JSON every chapter writes to ``results/`` and Chapter 6 reads back.
 
 Schema (one object): ``chapter``, ``profile``, ``seeds``, ``platform`` (device, mlx version, ...),
-``timing_s`` (named phases, seconds), ``claims`` (see :meth:`jepabook.claims.ClaimResult.to_json`).
+``timing_s`` (named phases, seconds), ``claims`` (see :meth:`jepabook.core.claims.ClaimResult.to_json`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from .claims import ClaimResult, ClaimsTable
+from jepabook.core.claims import ClaimResult, ClaimsTable
 
 __all__ = ["ChapterRun", "checkout_path", "platform_info", "results_dir", "write_atomic", "write_json_atomic"]
 
@@ -24,7 +24,7 @@ def platform_info() -> dict:
     """Where a run happened: MLX device, version and BLAS, OS, CPU architecture and core count."""
     import mlx.core as mx
 
-    from . import blas
+    from jepabook import blas
 
     return {
         "device": str(mx.default_device()),
@@ -42,7 +42,7 @@ def checkout_path(env_var: str, folder: str) -> Path:
     env = os.environ.get(env_var)
     if env:
         return Path(env)
-    repo = Path(__file__).resolve().parents[2]
+    repo = Path(__file__).resolve().parents[3]
     if (repo / "_toc.yml").is_file():
         return repo / folder
     return Path.cwd() / folder
@@ -119,7 +119,7 @@ class ChapterRun:
         """``results/<chapter>-<profile>.json`` for the published seeds (or with ``publish``), else
         ``results/<chapter>-<profile>-seeds-<s1>-<s2>....json``: a run on other seeds never replaces
         the record that the tests and the book read."""
-        from .config import PUBLISHED_SEEDS
+        from jepabook.core.config import PUBLISHED_SEEDS
 
         name = f"{self.chapter}-{self.profile}"
         if not publish and tuple(self.seeds) != PUBLISHED_SEEDS:

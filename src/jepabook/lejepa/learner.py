@@ -25,10 +25,10 @@ import mlx.nn as nn
 import mlx.optimizers as optim
 import numpy as np
 
-from .nets import MLP
-from .sigreg import epps_pulley, random_directions
-from .training import TrainLog, constant_then_cosine, fit
-from .worlds import check_alpha, check_rho, mixing, ou_pairs
+from jepabook.blocks.nets import MLP
+from jepabook.blocks.sigreg import epps_pulley, random_directions
+from jepabook.core.training import TrainLog, constant_then_cosine, fit
+from jepabook.lejepa.worlds import check_alpha, check_rho, mixing, ou_pairs
 
 __all__ = ["Learner", "TrainSpec", "encoder", "lejepa_loss", "moment_matching", "train"]
 

@@ -10,7 +10,7 @@ tolerance of ±0.05 fixed in advance. See Chapter 2.
 
 from __future__ import annotations
 
-from .claims import shown_values, AllOf, Claim, Greater, Increasing, PeakAt, Within
+from jepabook.core.claims import shown_values, AllOf, Claim, Greater, Increasing, PeakAt, Within
 
 __all__ = ["CLAIMS", "measured_for"]
 
