@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 from jepabook.core.chapters import STEMS, load
-from jepabook.core.claims import evaluate
+from jepabook.core.claims import SKIPPED, CheckResult, ClaimResult
+from jepabook.core.config import published_seeds
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted((ROOT / "book").glob("[0-9][0-9]_*.md"))
@@ -52,14 +53,17 @@ def test_published_results_verdicts_follow_from_their_measurements(chapter):
     assert path.is_file(), f"{path} missing: run `make chapter NB={STEMS[chapter]}`"
     data = json.loads(path.read_text())
     assert data["chapter"] == chapter and data["profile"] == "full"
+    assert tuple(data["seeds"]) == published_seeds("full")
     module = load(chapter)
-    claims_module = importlib.import_module(f"jepabook.{chapter}.claims")
-    if hasattr(claims_module, "CLAIMS"):
-        registered = claims_module.CLAIMS
-    else:  # claims that depend on the configuration (e.g. one per grid cell)
-        registered = claims_module.claims_for(module.PROFILES["full"])
-    claims = {c.id: c for c in registered}
+    items = importlib.import_module(f"jepabook.{chapter}.claims").claims_for(module.PROFILES["full"])
+    claims = {c.id: c for c in items if c.kind == "claim"}
+    checks = {c.id: c for c in items if c.kind == "check"}
     assert [c["id"] for c in data["claims"]] == list(claims)
+    assert [c["id"] for c in data["checks"]] == list(checks)
     for stored in data["claims"]:
+        assert stored["verdict"] != SKIPPED, f"{stored['id']} was not run in the published record"
         assert len(set(map(len, stored["measured"].values()))) == 1
-        assert evaluate(claims[stored["id"]].rule, stored["measured"]) == stored["verdict"], stored["id"]
+        again = ClaimResult.of(claims[stored["id"]], stored["measured"])
+        assert again.verdict == stored["verdict"], stored["id"]
+    for stored in data["checks"]:
+        assert CheckResult.of(checks[stored["id"]], stored["measured"]).status == stored["status"], stored["id"]

@@ -3,56 +3,163 @@ import os
 
 import pytest
 
-from jepabook.core.claims import (DIRECTION_ONLY, NOT_REPRODUCED, REPRODUCED, Above, AllOf, Below, BoundEveryRun,
-                             Claim, ClaimResult, ClaimsTable, Greater, Increasing, PeakAt, Within, evaluate)
+import math
+
+import numpy as np
+from scipy import stats
+
+from jepabook.core.claims import (ALPHA, DIRECTION_ONLY, FAIL, NOT_REPRODUCED, NOT_TESTABLE, PASS, REPRODUCED, SKIPPED,
+                                  Above, AllOf, Below, BoundEveryRun, Check, Claim, ClaimResult, ClaimsTable, Greater,
+                                  Increasing, PeakAt, SpreadGreater, Within, evaluate, judge)
 from jepabook.core.results import ChapterRun, write_json_atomic
 
 
-def test_greater_three_verdicts():
+def test_greater_is_a_one_sided_paired_t_test():
     rule = Greater("a", "b")
-    assert evaluate(rule, {"a": [0.9, 0.8, 0.85], "b": [0.1, 0.2, 0.15]}) == REPRODUCED
-    # holds on the means, one seed goes the other way, margin below two standard errors
+    # differences 0.8, 0.6, 0.7: t = 0.7 / (0.1/√3) = 12.1 on 2 df, one-sided p = 0.0034
+    m = {"a": [0.9, 0.8, 0.85], "b": [0.1, 0.2, 0.15]}
+    assert rule.p_value(m) == pytest.approx(stats.t.sf(0.7 / (0.1 / math.sqrt(3)), 2), rel=1e-9)
+    assert evaluate(rule, m) == REPRODUCED
+    # holds on the means, one seed goes the other way: p well above 5 %
     assert evaluate(rule, {"a": [0.5, 0.6, 0.3], "b": [0.4, 0.4, 0.4]}) == DIRECTION_ONLY
     assert evaluate(rule, {"a": [0.1, 0.2, 0.3], "b": [0.3, 0.3, 0.3]}) == NOT_REPRODUCED
+    # positive in every one of 3 seeds is NOT enough by itself (12.5 % under a null): 0.01, 0.01, 1.0
+    assert evaluate(rule, {"a": [0.01, 0.01, 1.0], "b": [0, 0, 0]}) == DIRECTION_ONLY
+    # a margin is subtracted from every paired difference
+    assert Greater("a", "b", margin=0.75).on_means(m) is False
 
 
-def test_paired_difference_beyond_two_standard_errors_without_every_seed():
-    # one seed reverses but the mean difference is far beyond 2 SE: reproduced
-    diffs = [1.0] * 9 + [-0.01]
+def test_paired_difference_beyond_noise_without_every_seed():
+    diffs = [1.0] * 9 + [-0.01]  # one seed reverses, the mean is far beyond its noise
     assert evaluate(Greater("a", "b"), {"a": [1 + d for d in diffs], "b": [1.0] * 10}) == REPRODUCED
 
 
-def test_thresholds():
+def test_thresholds_and_equivalence():
     assert evaluate(Below("x", 0.1), {"x": [0.01, 0.02, 0.03]}) == REPRODUCED
     assert evaluate(Below("x", 0.1), {"x": [0.01, 0.02, 0.2]}) == DIRECTION_ONLY
     assert evaluate(Below("x", 0.1), {"x": [0.2, 0.3, 0.05]}) == NOT_REPRODUCED
     assert evaluate(Above("x", 0.5), {"x": [0.6, 0.7, 0.8]}) == REPRODUCED
-    assert evaluate(Within("x", 1.0, 0.1), {"x": [0.95, 1.05, 1.0]}) == REPRODUCED
+    # TOST: both one-sided tests must pass
+    assert evaluate(Within("x", 1.0, 0.1), {"x": [0.99, 1.01, 1.0]}) == REPRODUCED
     assert evaluate(Within("x", 1.0, 0.1), {"x": [0.85, 1.05, 1.05]}) == DIRECTION_ONLY
     assert evaluate(Within("x", 1.0, 0.1), {"x": [1.3, 1.2, 1.0]}) == NOT_REPRODUCED
+    # identical values (a deterministic quantity): decided without noise
+    assert evaluate(Below("x", 0.1), {"x": [0.05, 0.05, 0.05]}) == REPRODUCED
+    assert evaluate(Below("x", 0.1), {"x": [0.15, 0.15, 0.15]}) == NOT_REPRODUCED
 
 
-def test_one_seed_is_never_beyond_noise_by_margin_but_can_hold_in_every_seed():
-    assert evaluate(Below("x", 0.1), {"x": [0.01]}) == REPRODUCED
-    assert evaluate(Greater("a", "b"), {"a": [1.0], "b": [0.0]}) == REPRODUCED
+def test_one_seed_is_never_beyond_noise():
+    assert evaluate(Below("x", 0.1), {"x": [0.01]}) == DIRECTION_ONLY
+    assert evaluate(Greater("a", "b"), {"a": [1.0], "b": [0.0]}) == DIRECTION_ONLY
 
 
 def test_increasing_peak_bound_allof():
     inc = Increasing(("s1", "s2", "s3"))
-    assert evaluate(inc, {"s1": [1, 1, 1], "s2": [2, 2, 2], "s3": [3, 3, 3]}) == REPRODUCED
+    assert evaluate(inc, {"s1": [1, 1.1, 0.9], "s2": [2, 2.1, 2.0], "s3": [3, 3.2, 3.1]}) == REPRODUCED
     assert evaluate(inc, {"s1": [1, 1, 1], "s2": [3, 3, 3], "s3": [2, 2, 2]}) == NOT_REPRODUCED
     peak = PeakAt(("a", "b", "c"), "b")
-    assert evaluate(peak, {"a": [1, 1], "b": [2, 2], "c": [1.5, 1.5]}) == REPRODUCED
+    assert evaluate(peak, {"a": [1, 1.1, 1], "b": [2, 2.1, 2.2], "c": [1.5, 1.4, 1.5]}) == REPRODUCED
     assert evaluate(peak, {"a": [3, 3], "b": [2, 2], "c": [1.5, 1.5]}) == NOT_REPRODUCED
     # an exact tie is not a peak, even when the peak arm is listed first
-    tie = PeakAt(("b", "a"), "b")
-    assert evaluate(tie, {"a": [2, 2], "b": [2, 2]}) == NOT_REPRODUCED
+    assert evaluate(PeakAt(("b", "a"), "b"), {"a": [2, 2], "b": [2, 2]}) == NOT_REPRODUCED
+    # the sign test: every run under its bound, but 4 runs are 2⁻⁴ = 6 % > 5 %; 5 runs pass
     bound = BoundEveryRun("err", "bnd")
-    assert evaluate(bound, {"err": [0.1, 0.2], "bnd": [0.2, 0.3]}) == REPRODUCED
+    assert evaluate(bound, {"err": [0.1] * 4, "bnd": [0.2] * 4}) == DIRECTION_ONLY
+    assert evaluate(bound, {"err": [0.1] * 5, "bnd": [0.2] * 5}) == REPRODUCED
     assert evaluate(bound, {"err": [0.1, 0.4], "bnd": [0.2, 0.3]}) == NOT_REPRODUCED
     both = AllOf((Below("x", 1), Above("y", 0)))
-    assert evaluate(both, {"x": [0.5, 0.5], "y": [1, 1]}) == REPRODUCED
+    assert evaluate(both, {"x": [0.5, 0.4, 0.5], "y": [1, 1.1, 0.9]}) == REPRODUCED
     assert evaluate(both, {"x": [0.5, 0.5], "y": [-1, -1]}) == NOT_REPRODUCED
+    # a composite's p is its weakest part's (intersection-union)
+    m = {"x": [0.5, 0.4, 0.5], "y": [0.1, 2.0, -0.05]}
+    assert both.p_value(m) == max(Below("x", 1).p_value(m), Above("y", 0).p_value(m))
+
+
+def test_spread_is_the_pitman_morgan_test():
+    rule = SpreadGreater("a", "b")
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(0, 3, 8), rng.normal(0, 1, 8)
+    s, d = a + b, a - b
+    r = np.corrcoef(s, d)[0, 1]
+    expected = stats.t.sf(r * math.sqrt(6) / math.sqrt(1 - r * r), 6)
+    assert rule.p_value({"a": a, "b": b}) == pytest.approx(expected, rel=1e-9)
+    # the same two spreads, once paired so the sums and differences barely correlate: not beyond noise
+    assert evaluate(rule, {"a": [80, 90.5, 85, 86, 84.5], "b": [84, 86, 88, 85, 87]}) == DIRECTION_ONLY
+    assert evaluate(rule, {"a": [1, 2, 3], "b": [1, 3, 2]}) == NOT_REPRODUCED  # equal spreads
+
+
+# every rule: the rate of "reproduced" when there is no effect is at most 5 % (simulated, Gaussian
+# noise centred exactly on the boundary of the rule), for the seed counts the book uses
+_NULLS = {
+    "greater": (Greater("a", "b"), lambda rng, n: {"a": rng.normal(0, 1, n), "b": rng.normal(0, 1, n)}),
+    "below": (Below("a", 0.0), lambda rng, n: {"a": rng.normal(0, 1, n)}),
+    "above": (Above("a", 0.0), lambda rng, n: {"a": rng.normal(0, 1, n)}),
+    "within": (Within("a", 0.0, 1.0), lambda rng, n: {"a": rng.normal(1.0, 1, n)}),
+    "increasing": (Increasing(("a", "b", "c")), lambda rng, n: {k: rng.normal(0, 1, n) for k in "abc"}),
+    "peak": (PeakAt(("a", "b", "c"), "b"), lambda rng, n: {k: rng.normal(0, 1, n) for k in "abc"}),
+    "spread": (SpreadGreater("a", "b"), lambda rng, n: {"a": rng.normal(0, 1, n), "b": rng.normal(0, 1, n)}),
+    "bound": (BoundEveryRun("a", "b"), lambda rng, n: {"a": rng.normal(0, 1, n), "b": rng.normal(0, 1, n)}),
+}
+
+
+@pytest.mark.parametrize("n", [3, 5])
+@pytest.mark.parametrize("name", sorted(_NULLS))
+def test_reproduced_is_rare_without_an_effect(name, n):
+    rule, draw = _NULLS[name]
+    rng = np.random.default_rng([n, len(name)])
+    draws = 4000
+    hits = sum(evaluate(rule, draw(rng, n)) == REPRODUCED for _ in range(draws))
+    rate = hits / draws
+    stated = rule.null_rate(n)
+    assert stated <= ALPHA + 1e-12 or (name == "bound" and n < 5)
+    # within three Monte-Carlo standard errors of the stated bound
+    assert rate <= max(stated, 1e-9) + 3 * math.sqrt(ALPHA * (1 - ALPHA) / draws), (name, n, rate)
+
+
+def test_reproduced_is_reachable_with_a_real_effect():
+    # the rules can pass: a clear effect at 5 seeds is called reproduced most of the time
+    rng = np.random.default_rng(1)
+    hits = sum(evaluate(Greater("a", "b"), {"a": rng.normal(2, 1, 5), "b": rng.normal(0, 1, 5)}) == REPRODUCED
+               for _ in range(500))
+    assert hits / 500 > 0.8
+
+
+def test_noise_is_stated_as_standard_error_and_detectable_effect():
+    m = {"a": [1.0, 2.0, 3.0, 4.0, 5.0], "b": [0.0] * 5}
+    se, det = Greater("a", "b").noise(m)
+    assert se == pytest.approx(np.std([1, 2, 3, 4, 5], ddof=1) / math.sqrt(5))
+    assert det == pytest.approx((stats.t.ppf(0.95, 4) + stats.t.ppf(0.8, 4)) * se)
+
+
+def test_precondition_makes_a_claim_not_testable():
+    claim = Claim("toy.pre", "toy", "a beats b", "—", "—", "score", Greater("a", "b"), shown=("a", "b"),
+                  precondition=Above("enc", 0.3), precondition_text="the teacher encodes pose")
+    ok = ClaimResult.of(claim, {"a": [2, 2.1, 2.2], "b": [1, 1, 1], "enc": [0.5] * 3})
+    assert ok.verdict == REPRODUCED and ok.precondition_holds
+    bad = ClaimResult.of(claim, {"a": [2, 2.1, 2.2], "b": [1, 1, 1], "enc": [0.05] * 3})
+    assert bad.verdict == NOT_TESTABLE
+    assert "FAILS" in bad.precondition_text() and "enc 0.05" in bad.precondition_text()
+    assert bad.to_json()["precondition"] == {"rule": "enc > 0.3", "text": "the teacher encodes pose", "holds": False}
+
+
+def test_checks_are_judged_per_seed_and_kept_apart():
+    check = Check("toy.check", "toy", "x is small", "by construction", "x", Below("x", 0.1), shown=("x",))
+    claim = _claim()
+    claims, checks = judge([claim, check], {"a": [2, 2.1, 2.2], "b": [1, 1, 1], "x": [0.01, 0.02, 0.2]})
+    assert [c.claim.id for c in claims] == ["toy.claim"] and [c.check.id for c in checks] == ["toy.check"]
+    assert checks[0].status == FAIL  # one seed breaks it, although the mean (0.077) is below 0.1
+    _, checks = judge([check], {"x": [0.01, 0.02, 0.03]})
+    assert checks[0].status == PASS
+    table = ClaimsTable(claims, checks)
+    assert table.counts()[REPRODUCED] == 1 and table.counts()["checks pass"] == 1
+    assert "not reproductions" in repr(table) and "checks-table" in table._repr_html_()
+
+
+def test_a_claim_whose_arms_were_not_run_is_skipped_by_name():
+    claims, _ = judge([_claim()], {"a": [1.0, 2.0]})
+    assert claims[0].verdict == SKIPPED and claims[0].missing == ("b",)
+    assert "not run: b" in repr(ClaimsTable(claims))
+    assert claims[0].to_json()["missing"] == ["b"]
 
 
 def test_missing_arm_and_unknown_peak_are_clear_errors():
@@ -71,10 +178,11 @@ def test_result_record_schema_and_table():
     assert result.verdict == REPRODUCED
     record = ChapterRun("toy", "ci", [0, 1], [result], timing_s={"train": 1.23456}, config={"steps": 3})
     data = record.to_json()
-    assert set(data) == {"chapter", "profile", "seeds", "platform", "timing_s", "claims", "config"}
+    assert set(data) == {"chapter", "profile", "seeds", "platform", "timing_s", "claims", "checks", "config"}
     assert {"device", "mlx"} <= set(data["platform"])
     claim = data["claims"][0]
-    assert set(claim) >= {"id", "statement", "paper", "laptop", "measured", "rule", "verdict"}
+    assert set(claim) >= {"id", "statement", "paper", "laptop", "measured", "rule", "verdict", "p", "se", "detectable",
+                          "null_rate"}
     assert claim["measured"] == {"a": [0.9, 0.8], "b": [0.1, 0.2]}
     assert data["timing_s"] == {"train": 1.235}
     text = repr(ClaimsTable([result]))
@@ -129,9 +237,11 @@ def test_worker_count_from_environment(monkeypatch):
 def test_a_run_on_other_seeds_never_takes_the_published_name(tmp_path, monkeypatch):
     monkeypatch.setenv("JEPABOOK_RESULTS", str(tmp_path))
     result = ClaimResult.of(_claim(), {"a": [0.9, 0.8, 0.7], "b": [0.1, 0.2, 0.3]})
-    published = ChapterRun("toy", "full", [0, 1, 2], [result])
+    published = ChapterRun("toy", "full", [0, 1, 2, 3, 4], [result])  # full's published seeds
     other = ChapterRun("toy", "full", [201, 202, 203], [result])
     assert published.save() == tmp_path / "toy-full.json"
     assert other.save() == tmp_path / "toy-full-seeds-201-202-203.json"
-    assert json.loads((tmp_path / "toy-full.json").read_text())["seeds"] == [0, 1, 2]  # untouched
+    assert ChapterRun("toy", "full", [0, 1, 2], [result]).save() == tmp_path / "toy-full-seeds-0-1-2.json"
+    assert ChapterRun("toy", "ci", [0, 1, 2], [result]).save() == tmp_path / "toy-ci.json"
+    assert json.loads((tmp_path / "toy-full.json").read_text())["seeds"] == [0, 1, 2, 3, 4]  # untouched
     assert other.save(publish=True) == tmp_path / "toy-full.json"  # only when asked

@@ -23,12 +23,14 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a chapter's experiments and print its claims table")
     run.add_argument("chapter", help=f"one of: {', '.join(CHAPTERS)}")
     run.add_argument("--profile", default="full", help="'ci' (small, fast) or 'full' (published); default full")
-    run.add_argument("--seeds", default="0,1,2", help="comma-separated non-negative integers; default 0,1,2")
+    run.add_argument("--seeds", default=None,
+                     help="comma-separated non-negative integers; default the profile's published seeds "
+                     "(full 0,1,2,3,4; ci 0,1,2)")
     run.add_argument("--json", dest="json_path", default=None, help="also write the results record here")
     run.add_argument("--workers", type=int, default=None, help="parallel processes; default one per CPU core")
     run.add_argument("--no-save", action="store_true", help="do not write results/<chapter>-<profile>[-seeds-...].json")
     run.add_argument("--publish", action="store_true",
-                     help="write results/<chapter>-<profile>.json even for seeds other than the published 0,1,2")
+                     help="write results/<chapter>-<profile>.json even for seeds other than the published ones")
     cmp = sub.add_parser("compare", help="compare two results records claim by claim (bits, printed values, verdicts)")
     cmp.add_argument("records", nargs=2, metavar="RECORD.json")
     blas = sub.add_parser("blas", help="build or inspect the fast BLAS under MLX (Linux)")
@@ -56,13 +58,13 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{key}: {value}")
         return 0
     from jepabook.core.chapters import load
-    from jepabook.core.config import PROFILE_NAMES, parse_seeds
+    from jepabook.core.config import PROFILE_NAMES, parse_seeds, published_seeds
 
     try:
         module = load(args.chapter)
         if args.profile not in PROFILE_NAMES:
             raise ValueError(f"profile must be one of {', '.join(map(repr, PROFILE_NAMES))}; got {args.profile!r}")
-        seeds = parse_seeds(args.seeds)
+        seeds = parse_seeds(published_seeds(args.profile) if args.seeds is None else args.seeds)
         if args.workers is not None and args.workers < 1:
             raise ValueError(f"workers must be a positive integer; got {args.workers!r}")
     except ValueError as err:

@@ -1,30 +1,25 @@
-"""The claims Chapter 1 tests, each with the rule that decides its verdict.
+"""The claims Chapter 1 tests, each with the rule that decides its verdict, and its checks.
 
 Thresholds are fixed here, before any run, from the wording of the claim ("essentially zero" is
 read as R² < 0.1, "healthy" shadow variance as within 25 % of 1, ...); see Chapter 1.
+
+Checks (verdicts version 2) are properties of the code or of a construction, shown with pass/fail
+and never counted as reproductions: the raw input hides t by construction of the lift, the EMA
+numbers are arithmetic, the collapse-gradient values are identities of the two tests, and the cigar
+is built by a regulariser that only sees the axes.
 """
 
 from __future__ import annotations
 
 import math
 
-from jepabook.core.claims import shown_values, AllOf, Above, Below, Claim, Greater, Within
+from jepabook.core.claims import AllOf, Above, Below, Check, Claim, Greater, Within, shown_values
 
-__all__ = ["CLAIMS", "measured_for"]
+__all__ = ["CHECKS", "CLAIMS", "claims_for", "measured_for"]
 
 GAUSSIAN_METER = math.exp(-0.5)  # |E e^{itX}| at t = 1 for X ~ N(0, 1)
 
 CLAIMS = [
-    Claim(
-        id="basics.raw_probe",
-        chapter="basics",
-        statement="No linear readout recovers the hidden coordinate t from the noisy 50-D lift.",
-        paper="—",
-        laptop="R² essentially zero (4,096 points)",
-        metric="held-out R² of a linear probe on the raw input",
-        rule=Below("raw_r2", 0.1),
-        shown=("raw_r2",),
-    ),
     Claim(
         id="basics.collapse",
         chapter="basics",
@@ -47,17 +42,6 @@ CLAIMS = [
         shown=("sigreg_r2", "predict_r2", "raw_r2"),
     ),
     Claim(
-        id="basics.cigar",
-        chapter="basics",
-        statement="A cloud can look healthy along the directions checked and broken along others (a cigar).",
-        paper="—",
-        laptop="built cigar: shadow variance 4.1 along, 0.02 across",
-        metric="variance along the coordinate axes (the checked directions) vs the widest and narrowest shadow, "
-        "after training with axis-only moment matching",
-        rule=AllOf((Within("axis_variance", 1.0, 0.25), Above("shadow_along", 2.0), Below("shadow_across", 0.5))),
-        shown=("axis_variance", "shadow_along", "shadow_across"),
-    ),
-    Claim(
         id="basics.meter",
         chapter="basics",
         statement="The circle-wrap meter |mean e^{itx}| reads 1 at collapse, about e^{-t²/2} for a healthy "
@@ -70,13 +54,35 @@ CLAIMS = [
                     Below("meter_overspread", 0.1))),
         shown=("meter_collapsed", "meter_healthy", "meter_overspread"),
     ),
-    Claim(
+]
+
+
+CHECKS = [
+    Check(
+        id="basics.raw_probe",
+        chapter="basics",
+        statement="No linear readout recovers the hidden coordinate t from the noisy 50-D lift.",
+        reference='laptop validation: R² essentially zero (4,096 points)',
+        metric="held-out R² of a linear probe on the raw input",
+        rule=Below("raw_r2", 0.1),
+        shown=("raw_r2",),
+    ),
+    Check(
+        id="basics.cigar",
+        chapter="basics",
+        statement="A cloud can look healthy along the directions checked and broken along others (a cigar).",
+        reference='laptop validation: built cigar, shadow variance 4.1 along, 0.02 across',
+        metric="variance along the coordinate axes (the checked directions) vs the widest and narrowest shadow, "
+        "after training with axis-only moment matching",
+        rule=AllOf((Within("axis_variance", 1.0, 0.25), Above("shadow_along", 2.0), Below("shadow_across", 0.5))),
+        shown=("axis_variance", "shadow_along", "shadow_across"),
+    ),
+    Check(
         id="basics.collapse_gradient",
         chapter="basics",
         statement="Near collapse the Epps–Pulley gradient pushes outward, growing linearly with the spread, "
         "and is exactly zero at total collapse; a standardised moment test gives no outward push.",
-        paper="LeJEPA: EP has a gradient near collapse",
-        laptop="moment tests: no push at collapse; EP: a push (qualitative)",
+        reference='LeJEPA: EP has a gradient near collapse; moment tests have none',
         metric="‖∇EP‖ at spread 0; outward push −∂EP/∂s at s = 0.01 and its ratio to s = 0.001; "
         "|cos| between the moment test's descent direction and the outward direction",
         rule=AllOf((Below("ep_grad_norm_at_collapse", 1e-6), Above("ep_push_0.01", 0.0),
@@ -84,12 +90,11 @@ CLAIMS = [
         shown=("ep_grad_norm_at_collapse", "ep_push_0.01", "ep_push_ratio", "std_moments_abs_cos_0.01"),
         digits=3,
     ),
-    Claim(
+    Check(
         id="basics.ema",
         chapter="basics",
         statement="An EMA with τ = 0.996 moves the target 0.4 % of the gap per step, time constant ≈ 250 steps.",
-        paper="review of I-JEPA: 0.4 %/step, ~250 steps",
-        laptop="—",
+        reference='review of I-JEPA: 0.4 %/step, ~250 steps',
         metric="% of a unit jump covered after one update; updates until 63.2 % is covered",
         rule=AllOf((Within("ema_first_step_pct", 0.4, 0.01), Within("ema_steps_to_63pct", 250.0, 5.0))),
         shown=("ema_first_step_pct", "ema_steps_to_63pct"),
@@ -98,5 +103,10 @@ CLAIMS = [
 ]
 
 
-# a chapter's metrics are per-seed lists keyed by arm, so the shown arms are read directly
+def claims_for(config=None) -> list:
+    """Chapter 1's claims and checks (they do not depend on the configuration)."""
+    return CLAIMS + CHECKS
+
+
+# a chapter's metrics are per-seed lists keyed by name, so what a claim reads is read directly
 measured_for = shown_values

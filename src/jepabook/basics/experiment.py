@@ -20,21 +20,28 @@ import mlx.nn as nn
 import mlx.optimizers as optim
 import numpy as np
 
-from jepabook.core.claims import ClaimResult
-from jepabook.core.config import parse_seeds, pick_profile
+from jepabook.core.experiment import Chapter, ChapterResult, Plan, run_chapter
 from jepabook.blocks.ema import ema_step_response
 from jepabook.basics.diagnostics import collapse_push, cloud_shape, shadow_meter
 from jepabook.blocks.nets import MLP
-from jepabook.core.parallel import run_tasks
 from jepabook.blocks.probes import linear_r2, train_test_split
-from jepabook.core.results import ChapterRun
 from jepabook.blocks.sigreg import sigreg
 from jepabook.basics.swissroll import make_swiss_roll, neighbour_table
 from jepabook.core.training import TrainLog, fit
 
-__all__ = ["ARMS", "ArmResult", "BasicsConfig", "BasicsRun", "PROFILES", "SeedResult", "run", "run_arm"]
+__all__ = ["ARMS", "ARM_METRICS", "ArmResult", "BasicsConfig", "BasicsRun", "CHAPTER", "JEPA", "PROFILES", "SeedResult",
+           "axis_moments", "make_loss", "run", "run_arm", "train_arm"]
 
 ARMS = ("predict", "sigreg", "axis")
+#: each arm's metric names, written out so that a search for a name finds its producer (:func:`run_arm`)
+ARM_METRICS = {
+    "predict": {"r2": "predict_r2", "scale": "predict_scale", "energy_neighbour": "predict_energy_neighbour",
+                "energy_random": "predict_energy_random"},
+    "sigreg": {"r2": "sigreg_r2", "scale": "sigreg_scale", "energy_neighbour": "sigreg_energy_neighbour",
+               "energy_random": "sigreg_energy_random"},
+    "axis": {"r2": "axis_r2", "scale": "axis_scale", "energy_neighbour": "axis_energy_neighbour",
+             "energy_random": "axis_energy_random"},
+}
 
 
 @dataclass(frozen=True)
@@ -188,11 +195,12 @@ def run_arm(config: BasicsConfig, seed: int, arm: str, progress: bool = False) -
     partner = neighbours[anchor, rng.integers(0, config.neighbours, 1024)]
     stranger = rng.integers(0, config.n_points, 1024)
     x = {name: mx.array(roll.x[idx]) for name, idx in (("a", anchor), ("p", partner), ("s", stranger))}
+    name = ARM_METRICS[arm]
     metrics = {
-        f"{arm}_r2": linear_r2(z, roll.t, train, test),
-        f"{arm}_scale": float(z.std(axis=0).mean()),
-        f"{arm}_energy_neighbour": float(model.energy(x["a"], x["p"]).mean().item()),
-        f"{arm}_energy_random": float(model.energy(x["a"], x["s"]).mean().item()),
+        name["r2"]: linear_r2(z, roll.t, train, test),
+        name["scale"]: float(z.std(axis=0).mean()),
+        name["energy_neighbour"]: float(model.energy(x["a"], x["p"]).mean().item()),
+        name["energy_random"]: float(model.energy(x["a"], x["s"]).mean().item()),
     }
     return ArmResult(seed, arm, z, log, metrics, time.perf_counter() - start)
 
@@ -220,33 +228,30 @@ def assemble_seed(config: BasicsConfig, seed: int, arms: dict[str, ArmResult]) -
 
 
 @dataclass
-class BasicsRun:
-    """Chapter 1 at one profile: the record written to ``results/`` plus each seed's data for figures."""
+class BasicsRun(ChapterResult):
+    """Chapter 1 at one profile: per-seed metrics, the record, and each seed's data for figures."""
 
-    config: BasicsConfig
-    record: ChapterRun
-    seeds: list[SeedResult]
-
-    def per_seed(self, name: str) -> list[float]:
-        return [s.metrics[name] for s in self.seeds]
+    seeds: list[SeedResult] = field(default_factory=list)
 
 
-def run(profile: str = "full", seeds="0,1,2", progress: bool = False, workers: int | None = None,
-        **overrides) -> BasicsRun:
-    """Run Chapter 1 at ``profile`` over ``seeds``; ``overrides`` replace config fields (for exploration)."""
-    from jepabook.basics.claims import CLAIMS, measured_for
-
-    config = replace(pick_profile(PROFILES, profile), **overrides)
-    seed_list = parse_seeds(seeds)
-    start = time.perf_counter()
+def _plan(config: BasicsConfig, seeds: list[int], progress: bool) -> Plan:
     # one task per (seed, arm), the costliest arm first, so both cores stay busy to the end
-    tasks = [(config, seed, arm, progress) for arm in ("sigreg", "axis", "predict") for seed in seed_list]
-    done = {(r.seed, r.arm): r for r in run_tasks(run_arm, tasks, workers)}
-    train_wall = time.perf_counter() - start
-    results = [assemble_seed(config, s, {arm: done[(s, arm)] for arm in ARMS}) for s in seed_list]
+    return Plan(run_arm, [(config, seed, arm, progress) for arm in ("sigreg", "axis", "predict") for seed in seeds])
+
+
+def _measure(config: BasicsConfig, seeds: list[int], plan: Plan, outputs: list[ArmResult]) -> BasicsRun:
+    done = {(r.seed, r.arm): r for r in outputs}
+    results = [assemble_seed(config, s, {arm: done[(s, arm)] for arm in ARMS}) for s in seeds]
+    plan.timing_s.update({f"{arm}_arm_mean": float(np.mean([done[(s, arm)].seconds for s in seeds])) for arm in ARMS})
     metrics = {name: [r.metrics[name] for r in results] for name in results[0].metrics}
-    claims = [ClaimResult.of(c, measured_for(c, metrics)) for c in CLAIMS]
-    timing = {"train_wall": train_wall, "measure_wall": time.perf_counter() - start - train_wall}
-    timing.update({f"{arm}_arm_mean": float(np.mean([done[(s, arm)].seconds for s in seed_list])) for arm in ARMS})
-    record = ChapterRun("basics", profile, seed_list, claims, timing_s=timing, config=asdict(config))
-    return BasicsRun(config, record, results)
+    return BasicsRun(config, metrics, seeds=results)
+
+
+CHAPTER = Chapter("basics", PROFILES, _plan, _measure)
+
+
+def run(profile: str = "full", seeds=None, progress: bool = False, workers: int | None = None,
+        executor=None, **overrides) -> BasicsRun:
+    """Run Chapter 1 at ``profile`` over ``seeds`` (default: the profile's published seeds);
+    ``overrides`` replace config fields (for exploration); ``executor`` runs the tasks elsewhere."""
+    return run_chapter(CHAPTER, profile, seeds, progress, workers, executor, **overrides)

@@ -30,11 +30,13 @@ def default_workers() -> int:
     return os.cpu_count() or 1
 
 
-def run_tasks(fn: Callable, tasks: Sequence[tuple], workers: int | None = None) -> list:
+def run_tasks(fn: Callable, tasks: Sequence[tuple], workers: int | None = None, executor=None) -> list:
     """``[fn(*t) for t in tasks]``, computed in up to ``workers`` spawned processes, in task order.
 
     With one worker (or one task) everything runs in this process, which keeps tracebacks simple.
     """
+    if executor is not None:
+        return list(executor.map(fn, *zip(*tasks))) if tasks else []
     workers = default_workers() if workers is None else workers
     if not (isinstance(workers, int) and workers >= 1):
         raise ValueError(f"workers must be a positive integer; got {workers!r}")

@@ -1,7 +1,8 @@
 """A chapter run's record: the JSON every chapter writes to ``results/`` and Chapter 6 reads back.
 
 Schema (one object): ``chapter``, ``profile``, ``seeds``, ``platform`` (device, mlx version, ...),
-``timing_s`` (named phases, seconds), ``claims`` (see :meth:`jepabook.core.claims.ClaimResult.to_json`).
+``timing_s`` (named phases, seconds), ``claims`` (see :meth:`jepabook.core.claims.ClaimResult.to_json`),
+``checks`` (:meth:`jepabook.core.claims.CheckResult.to_json`) and ``config``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from jepabook.core.claims import ClaimResult, ClaimsTable
+from jepabook.core.claims import CheckResult, ClaimResult, ClaimsTable
 
 __all__ = ["ChapterRun", "checkout_path", "platform_info", "results_dir", "write_atomic", "write_json_atomic"]
 
@@ -96,13 +97,14 @@ class ChapterRun:
     profile: str
     seeds: list[int]
     claims: list[ClaimResult]
+    checks: list[CheckResult] = field(default_factory=list)
     timing_s: dict[str, float] = field(default_factory=dict)
     platform: dict = field(default_factory=platform_info)
     config: dict = field(default_factory=dict)
 
     def table(self) -> ClaimsTable:
         """The claims table; one digit coarser at the ``ci`` profile (see :class:`ClaimsTable`)."""
-        return ClaimsTable(self.claims, coarse=self.profile == "ci")
+        return ClaimsTable(self.claims, self.checks, coarse=self.profile == "ci")
 
     def to_json(self) -> dict:
         return {
@@ -112,6 +114,7 @@ class ChapterRun:
             "platform": self.platform,
             "timing_s": {k: round(v, 3) for k, v in self.timing_s.items()},
             "claims": [c.to_json() for c in self.claims],
+            "checks": [c.to_json() for c in self.checks],
             "config": self.config,
         }
 
@@ -119,10 +122,10 @@ class ChapterRun:
         """``results/<chapter>-<profile>.json`` for the published seeds (or with ``publish``), else
         ``results/<chapter>-<profile>-seeds-<s1>-<s2>....json``: a run on other seeds never replaces
         the record that the tests and the book read."""
-        from jepabook.core.config import PUBLISHED_SEEDS
+        from jepabook.core.config import published_seeds
 
         name = f"{self.chapter}-{self.profile}"
-        if not publish and tuple(self.seeds) != PUBLISHED_SEEDS:
+        if not publish and tuple(self.seeds) != published_seeds(self.profile):
             name += "-seeds-" + "-".join(map(str, self.seeds))
         return results_dir() / f"{name}.json"
 

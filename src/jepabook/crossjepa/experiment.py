@@ -33,16 +33,14 @@ import mlx.optimizers as optim
 import numpy as np
 from mlx.utils import tree_flatten
 
-from jepabook.core.claims import ClaimResult
-from jepabook.core.config import parse_seeds, pick_profile
+from jepabook.core.config import pick_profile
+from jepabook.core.experiment import Chapter, ChapterResult, Plan, run_chapter
 from jepabook.crossjepa.data import OFFLINE_TEACHERS, CountingTeacher, Prepared, SweepData, candidate_teachers, prepare
-from jepabook.core.parallel import run_tasks
 from jepabook.crossjepa.point_transformer import ConditionedPredictor, PointTransformer, visible_groups
 from jepabook.blocks.probes import linear_accuracy
-from jepabook.core.results import ChapterRun
 from jepabook.core.training import constant_then_cosine, fit
 
-__all__ = ["ARMS", "LAPTOP_SIZE", "Arm", "ArmResult", "CrossJEPAConfig", "CrossJEPARun", "PROFILES", "Student",
+__all__ = ["ARMS", "ARM_METRICS", "CHAPTER", "LAPTOP_SIZE", "Arm", "arm_metrics", "ArmResult", "CrossJEPAConfig", "CrossJEPARun", "PROFILES", "Student",
            "batch_standardise", "dinov2_seconds_per_view", "encoder_parameters", "run", "run_arm", "step_seconds",
            "student_loss"]
 
@@ -228,60 +226,91 @@ def run_arm(config: CrossJEPAConfig, name: str, seed: int, data: SweepData, prog
     return result
 
 
-@dataclass
-class CrossJEPARun:
-    """Chapter 4 at one profile: the record, the teacher pass, and every arm's per-seed result."""
+#: each arm's metric names, written out so that a search for a name finds its producer (:func:`_measure`):
+#: the probe accuracy (%) of the arm is the arm's own name; its final training loss is ``loss_<arm>``
+ARM_METRICS = {
+    "untrained": {"acc": "untrained"},
+    "cond_none": {"acc": "cond_none", "loss": "loss_cond_none"},
+    "cond_pose": {"acc": "cond_pose", "loss": "loss_cond_pose"},
+    "cond_pose_colour": {"acc": "cond_pose_colour", "loss": "loss_cond_pose_colour"},
+    "pixels": {"acc": "pixels", "loss": "loss_pixels"},
+    "mask_0.3": {"acc": "mask_0.3", "loss": "loss_mask_0.3"},
+    "mask_0.5": {"acc": "mask_0.5", "loss": "loss_mask_0.5"},
+    "mask_0.75": {"acc": "mask_0.75", "loss": "loss_mask_0.75"},
+    "second_none": {"acc": "second_none", "loss": "loss_second_none"},
+    "second_pose": {"acc": "second_pose", "loss": "loss_second_pose"},
+    "second_pose_colour": {"acc": "second_pose_colour", "loss": "loss_second_pose_colour"},
+}
 
-    config: CrossJEPAConfig
-    record: ChapterRun
-    prepared: Prepared
-    results: dict[str, list[ArmResult]]
-    metrics: dict[str, list[float]]
+
+@dataclass
+class CrossJEPARun(ChapterResult):
+    """Chapter 4 at one profile: per-seed metrics, the record, the teacher pass, every arm's per-seed result."""
+
+    prepared: Prepared | None = None
+    results: dict[str, list[ArmResult]] = field(default_factory=dict)
 
 
 def arm_metrics(results: dict[str, list[ArmResult]]) -> dict[str, list[float]]:
-    """Per-seed metrics by name: ``<arm>`` (probe %), ``loss_<arm>``, ``absdev_<arm>`` (|acc − seed mean|)."""
+    """Per-seed metrics by name (see :data:`ARM_METRICS`): each arm's probe accuracy and final loss."""
     out = {}
     for a, rs in results.items():
-        acc = np.array([r.acc for r in rs])
-        out[a] = acc.tolist()
-        out[f"loss_{a}"] = [r.final_loss for r in rs]
-        out[f"absdev_{a}"] = np.abs(acc - acc.mean()).tolist()
+        names = ARM_METRICS[a]
+        out[names["acc"]] = [r.acc for r in rs]
+        if "loss" in names:
+            out[names["loss"]] = [r.final_loss for r in rs]
     return out
 
 
-def run(profile: str = "full", seeds="0,1,2", progress: bool = False, workers: int | None = None,
+def _plan(config: CrossJEPAConfig, seeds: list[int], progress: bool, teachers: dict | None = None,
+          dinov2_path: str | None = None) -> Plan:
+    counted = {k: CountingTeacher(t) for k, t in
+               (teachers if teachers is not None else candidate_teachers(config.teachers, dinov2_path)).items()}
+    prep = prepare(config, counted)
+    prep.teacher_calls = {"teacher_pass": sum(t.calls for t in counted.values())}
+    order = sorted(config.arms, key=lambda a: (ARMS[a].objective == "none", ARMS[a].mask))  # costliest first
+    tasks = [(config, a, s, prep.data, progress) for a in order for s in seeds]
+    return Plan(run_arm, tasks, context=(prep, counted), timing_s=dict(prep.timing))
+
+
+def _measure(config: CrossJEPAConfig, seeds: list[int], plan: Plan, flat: list[ArmResult]) -> CrossJEPARun:
+    prep, counted = plan.context
+    # teachers are never called during the sweep: their embeddings were cached before it
+    prep.teacher_calls["sweep"] = sum(t.calls for t in counted.values()) - prep.teacher_calls["teacher_pass"]
+    results = {a: [r for s in seeds for r in flat if r.arm == a and r.seed == s] for a in config.arms}
+    metrics = arm_metrics(results)
+    # the teachers' pose and colour decodability: one world for every seed, so one value repeated
+    for role, key in (("default", "teacher"), ("second", "second_teacher")):
+        scores = prep.decodability[prep.teachers[role]]
+        metrics[f"{key}_pose_r2"] = [scores["pose_r2"]] * len(seeds)  # teacher_pose_r2, second_teacher_pose_r2
+        metrics[f"{key}_colour_r2"] = [scores["colour_r2"]] * len(seeds)  # teacher_colour_r2, second_teacher_colour_r2
+    plan.timing_s.update(teacher_pass_total=sum(c.teacher_seconds for c in prep.cache.values()),
+                         arm_runs_total=sum(r.seconds for r in flat))
+    return CrossJEPARun(config, metrics, prepared=prep, results=results)
+
+
+CHAPTER = Chapter("crossjepa", PROFILES, _plan, _measure)
+
+
+def run(profile: str = "full", seeds=None, progress: bool = False, workers: int | None = None, executor=None,
         teachers: dict | None = None, dinov2_path: str | None = None, **overrides) -> CrossJEPARun:
-    """Run Chapter 4 at ``profile`` over ``seeds``; ``overrides`` replace config fields.
+    """Run Chapter 4 at ``profile`` over ``seeds`` (default: the profile's published seeds); ``overrides``
+    replace config fields.
 
     ``teachers`` (name → teacher object) replaces the configured candidates (tests use it);
     ``dinov2_path`` (default ``$JEPABOOK_DINOV2``) adds DINOv2 ViT-S/14 from a local checkpoint to the candidates.
     """
-    from jepabook.crossjepa.claims import CLAIMS
-
-    config = replace(pick_profile(PROFILES, profile), **overrides)
     dinov2_path = dinov2_path or os.environ.get("JEPABOOK_DINOV2")
-    if dinov2_path and "dinov2-small" not in config.teachers and teachers is None:
-        config = replace(config, teachers=config.teachers + ("dinov2-small",))
-    seed_list = parse_seeds(seeds)
+    if dinov2_path and teachers is None:
+        base = overrides.get("teachers", pick_profile(PROFILES, profile).teachers)
+        if "dinov2-small" not in base:
+            overrides["teachers"] = tuple(base) + ("dinov2-small",)
     start = time.perf_counter()
-    counted = {k: CountingTeacher(t) for k, t in
-               (teachers if teachers is not None else candidate_teachers(config.teachers, dinov2_path)).items()}
-    prep = prepare(config, counted)
-    calls_before = sum(t.calls for t in counted.values())
-    t_sweep = time.perf_counter()
-    order = sorted(config.arms, key=lambda a: (ARMS[a].objective == "none", ARMS[a].mask))  # costliest first
-    tasks = [(config, a, s, prep.data, progress) for a in order for s in seed_list]
-    flat = run_tasks(run_arm, tasks, workers)
-    sweep = time.perf_counter() - t_sweep
-    prep.teacher_calls = {"teacher_pass": calls_before, "sweep": sum(t.calls for t in counted.values()) - calls_before}
-    results = {a: [r for s in seed_list for r in flat if r.arm == a and r.seed == s] for a in config.arms}
-    metrics = arm_metrics(results)
-    claims = [ClaimResult.of(c, {k: metrics[k] for k in c.shown}) for c in CLAIMS if all(k in metrics for k in c.shown)]
-    timing = {**prep.timing, "teacher_pass_total": sum(c.teacher_seconds for c in prep.cache.values()),
-              "sweep": sweep, "arm_runs_total": sum(r.seconds for r in flat), "total": time.perf_counter() - start}
-    record = ChapterRun("crossjepa", profile, seed_list, claims, timing_s=timing, config=asdict(config))
-    return CrossJEPARun(config, record, prep, results, metrics)
+    result = run_chapter(CHAPTER, profile, seeds, progress, workers, executor,
+                         extra={"teachers": teachers, "dinov2_path": dinov2_path}, **overrides)
+    t = result.record.timing_s
+    t.update(sweep=t["tasks_wall"], total=time.perf_counter() - start)
+    return result
 
 
 def encoder_parameters(sizes: dict) -> int:

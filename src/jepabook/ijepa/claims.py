@@ -3,16 +3,16 @@
 Thresholds and rules are fixed here, before any full-profile run, from the shape of each claim in
 the I-JEPA paper (arXiv:2301.08243): where the paper reports an ordering (a peak, a monotone trend,
 a winner), the rule asks for that ordering among our seed-paired probe accuracies, in percent. The
-sampler claim is checked against the numbers in the project's notes on the released code (a
+sampler is a check (a property of the released code, not a reproduction), against the numbers in the project's notes on the released code (a
 realised context of about 0.26 of a 14×14 grid at batch 128, concentrated in the top rows), with a
 tolerance of ±0.05 fixed in advance. See Chapter 2.
 """
 
 from __future__ import annotations
 
-from jepabook.core.claims import shown_values, AllOf, Claim, Greater, Increasing, PeakAt, Within
+from jepabook.core.claims import AllOf, Check, Claim, Greater, Increasing, PeakAt, Within, shown_values
 
-__all__ = ["CLAIMS", "measured_for"]
+__all__ = ["CHECKS", "CLAIMS", "claims_for", "measured_for"]
 
 CLAIMS = [
     Claim(
@@ -92,13 +92,17 @@ CLAIMS = [
         shown=("acc_digits_multiblock", "acc_digits_pixels", "acc_digits_untrained"),
         digits=1,
     ),
-    Claim(
+]
+
+
+#: properties of the code (verdicts version 2): shown with pass/fail, never counted as reproductions
+CHECKS = [
+    Check(
         id="ijepa.released_sampler",
         chapter="ijepa",
         statement="The released multi-block sampler keeps ≈ 0.26 of a 14×14 grid as context at batch 128, "
         "concentrated in the top rows.",
-        paper="official code (project notes): ≈ 0.26, top-biased",
-        laptop="—",
+        reference="official code (project notes): ≈ 0.26, top-biased",
         metric="realised context fraction; context coverage of the top and bottom rows (released sampler)",
         rule=AllOf((Within("ctx_ratio_14_released", 0.26, 0.05),
                     Greater("top_row_14_released", "bottom_row_14_released"))),
@@ -108,5 +112,10 @@ CLAIMS = [
 ]
 
 
-# a chapter's metrics are per-seed lists keyed by arm, so the shown arms are read directly
+def claims_for(config=None) -> list:
+    """Chapter 2's claims and checks (the arms a run skipped make their claims ``skipped``)."""
+    return CLAIMS + CHECKS
+
+
+# a chapter's metrics are per-seed lists keyed by name, so what a claim reads is read directly
 measured_for = shown_values

@@ -27,18 +27,15 @@ import mlx.nn as nn
 import mlx.optimizers as optim
 import numpy as np
 
-from jepabook.core.claims import ClaimResult
-from jepabook.core.config import parse_seeds, pick_profile
+from jepabook.core.experiment import Chapter, ChapterResult, Plan, run_chapter
 from jepabook.blocks.ema import ema_update, linear_momentum
 from jepabook.ijepa.images import load_digits, make_shapes
 from jepabook.blocks.masks import Masks, block_masks, context_statistics, multiblock_masks, random_masks, rasterized_masks
-from jepabook.core.parallel import run_tasks
 from jepabook.blocks.probes import linear_accuracy, train_test_split
-from jepabook.core.results import ChapterRun
 from jepabook.core.training import constant_then_cosine, fit
 from jepabook.blocks.vit import Predictor, ViT, gather_tokens, patchify
 
-__all__ = ["ARMS", "Arm", "ArmResult", "CURVE_ARMS", "IJEPAConfig", "IJEPARun", "PROFILES", "effective_rank", "mask_statistics",
+__all__ = ["ARMS", "ARM_METRICS", "Arm", "ArmResult", "CHAPTER", "IJEPA", "ijepa_loss", "load_data", "CURVE_ARMS", "IJEPAConfig", "IJEPARun", "PROFILES", "effective_rank", "mask_statistics",
            "run", "run_arm", "sample_masks", "step_breakdown", "update_target"]
 
 
@@ -75,6 +72,28 @@ ARMS = {
     "digits_pixels": Arm(targets="pixels", dataset="digits"),
 }
 CURVE_ARMS = ("multiblock", "random", "pixels")  # arms whose rank/probe is also read during training
+#: each arm's metric names, written out so that a search for a name (``acc_multiblock``) finds its producer,
+#: the chapter's measure step, from :func:`run_arm`'s probe accuracy (%), effective rank and mean
+#: per-dimension spread of the probed features
+ARM_METRICS = {
+    "untrained": {"acc": "acc_untrained", "rank": "rank_untrained", "spread": "spread_untrained"},
+    "multiblock": {"acc": "acc_multiblock", "rank": "rank_multiblock", "spread": "spread_multiblock"},
+    "corrected": {"acc": "acc_corrected", "rank": "rank_corrected", "spread": "spread_corrected"},
+    "random": {"acc": "acc_random", "rank": "rank_random", "spread": "spread_random"},
+    "block": {"acc": "acc_block", "rank": "rank_block", "spread": "spread_block"},
+    "rasterized": {"acc": "acc_rasterized", "rank": "rank_rasterized", "spread": "spread_rasterized"},
+    "tscale_0.075": {"acc": "acc_tscale_0.075", "rank": "rank_tscale_0.075", "spread": "spread_tscale_0.075"},
+    "tscale_0.2": {"acc": "acc_tscale_0.2", "rank": "rank_tscale_0.2", "spread": "spread_tscale_0.2"},
+    "cscale_0.40": {"acc": "acc_cscale_0.40", "rank": "rank_cscale_0.40", "spread": "spread_cscale_0.40"},
+    "cscale_0.65": {"acc": "acc_cscale_0.65", "rank": "rank_cscale_0.65", "spread": "spread_cscale_0.65"},
+    "targets_1": {"acc": "acc_targets_1", "rank": "rank_targets_1", "spread": "spread_targets_1"},
+    "targets_2": {"acc": "acc_targets_2", "rank": "rank_targets_2", "spread": "spread_targets_2"},
+    "targets_3": {"acc": "acc_targets_3", "rank": "rank_targets_3", "spread": "spread_targets_3"},
+    "pixels": {"acc": "acc_pixels", "rank": "rank_pixels", "spread": "spread_pixels"},
+    "digits_untrained": {"acc": "acc_digits_untrained", "rank": "rank_digits_untrained", "spread": "spread_digits_untrained"},
+    "digits_multiblock": {"acc": "acc_digits_multiblock", "rank": "rank_digits_multiblock", "spread": "spread_digits_multiblock"},
+    "digits_pixels": {"acc": "acc_digits_pixels", "rank": "rank_digits_pixels", "spread": "spread_digits_pixels"},
+}
 
 
 @dataclass(frozen=True)
@@ -284,41 +303,38 @@ def mask_statistics(seed: int, draws: int = 8) -> dict[str, float]:
 
 
 @dataclass
-class IJEPARun:
-    """Chapter 2 at one profile: the record, and every arm's per-seed result for tables and figures."""
+class IJEPARun(ChapterResult):
+    """Chapter 2 at one profile: per-seed metrics, the record, and every arm's per-seed result."""
 
-    config: IJEPAConfig
-    record: ChapterRun
-    results: dict[str, list[ArmResult]]
-    metrics: dict[str, list[float]]
-
-    def per_seed(self, name: str) -> list[float]:
-        return self.metrics[name]
+    results: dict[str, list[ArmResult]] = field(default_factory=dict)
 
 
-def run(profile: str = "full", seeds="0,1,2", progress: bool = False, workers: int | None = None,
-        **overrides) -> IJEPARun:
-    """Run Chapter 2 at ``profile`` over ``seeds``; ``overrides`` replace config fields (for exploration)."""
-    from jepabook.ijepa.claims import CLAIMS, measured_for
-
-    config = replace(pick_profile(PROFILES, profile), **overrides)
-    seed_list = parse_seeds(seeds)
-    start = time.perf_counter()
+def _plan(config: IJEPAConfig, seeds: list[int], progress: bool) -> Plan:
     # the slowest arms first, so the two workers finish together
-    tasks = [(config, a, s, progress) for a in sorted(config.arms, key=lambda a: ARMS[a].masking == "none")
-             for s in seed_list]
-    flat = run_tasks(run_arm, tasks, workers)
-    wall = time.perf_counter() - start
-    results = {a: [r for r in flat if r.arm == a] for a in config.arms}
-    metrics = {f"{k}_{a}": [r.metrics[k] for r in rs] for a, rs in results.items() for k in rs[0].metrics}
-    stats = [mask_statistics(s) for s in seed_list]
+    return Plan(run_arm, [(config, a, s, progress) for a in sorted(config.arms, key=lambda a: ARMS[a].masking == "none")
+                          for s in seeds])
+
+
+def _measure(config: IJEPAConfig, seeds: list[int], plan: Plan, flat: list[ArmResult]) -> IJEPARun:
+    results = {a: [r for s in seeds for r in flat if r.arm == a and r.seed == s] for a in config.arms}
+    metrics = {name: [r.metrics[k] for r in results[a]] for a in config.arms for k, name in ARM_METRICS[a].items()}
+    stats = [mask_statistics(s) for s in seeds]
     metrics.update({k: [st[k] for st in stats] for k in stats[0]})
-    claims = [ClaimResult.of(c, measured_for(c, metrics)) for c in CLAIMS]
     trained = [r for r in flat if r.train_seconds > 0]
-    timing = {"runs_wall": wall, "train_step": sum(r.train_seconds for r in trained) / max(config.steps * len(trained), 1),
-              "arm_runs_total": sum(r.seconds for r in flat)}
-    record = ChapterRun("ijepa", profile, seed_list, claims, timing_s=timing, config=asdict(config))
-    return IJEPARun(config, record, results, metrics)
+    plan.timing_s.update(
+        train_step=sum(r.train_seconds for r in trained) / max(config.steps * len(trained), 1),
+        arm_runs_total=sum(r.seconds for r in flat))
+    return IJEPARun(config, metrics, results=results)
+
+
+CHAPTER = Chapter("ijepa", PROFILES, _plan, _measure)
+
+
+def run(profile: str = "full", seeds=None, progress: bool = False, workers: int | None = None,
+        executor=None, **overrides) -> IJEPARun:
+    """Run Chapter 2 at ``profile`` over ``seeds`` (default: the profile's published seeds);
+    ``overrides`` replace config fields (``arms=`` runs a subset; claims on arms not run are skipped)."""
+    return run_chapter(CHAPTER, profile, seeds, progress, workers, executor, **overrides)
 
 
 def step_breakdown(config: IJEPAConfig, repeats: int = 10, seed: int = 0) -> dict[str, float]:

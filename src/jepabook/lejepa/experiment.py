@@ -21,16 +21,14 @@ from dataclasses import asdict, dataclass, field, replace
 import mlx.core as mx
 import numpy as np
 
-from jepabook.core.claims import ClaimResult
-from jepabook.core.config import parse_seeds, pick_profile
+from jepabook.core.experiment import Chapter, ChapterResult, Plan, run_chapter
 from jepabook.lejepa.identifiability import decode_plan, identifiability_metrics, knn_decoder, path_length_ratio
 from jepabook.lejepa.learner import Learner, TrainSpec, embed, encoder, train
-from jepabook.core.parallel import run_tasks
-from jepabook.core.results import ChapterRun
 from jepabook.blocks.sigreg import sigreg
 from jepabook.lejepa.worlds import MIXINGS, mixing, ou_pairs
 
-__all__ = ["LeJEPAConfig", "LeJEPARun", "PROFILES", "RunResult", "SeedResult", "chapter_specs", "run",
+__all__ = ["CHAPTER", "LeJEPAConfig", "LeJEPARun", "PROFILES", "RunResult", "SeedResult", "chapter_specs",
+           "gaussian_floor", "latent_grid", "run",
            "run_one", "run_seed", "sigreg_level"]
 
 
@@ -219,15 +217,10 @@ def gaussian_floor(c: LeJEPAConfig, seed: int) -> float:
 
 
 @dataclass
-class LeJEPARun:
-    """Chapter 5 at one profile: the record written to ``results/`` plus each seed's runs for figures."""
+class LeJEPARun(ChapterResult):
+    """Chapter 5 at one profile: per-seed metrics, the record, and each seed's runs for figures."""
 
-    config: LeJEPAConfig
-    record: ChapterRun
-    seeds: list[SeedResult]
-
-    def per_seed(self, name: str) -> list[float]:
-        return [s.metrics[name] for s in self.seeds]
+    seeds: list[SeedResult] = field(default_factory=list)
 
     def all_runs(self) -> list[tuple[str, RunResult]]:
         """Every distinct trained run (tag, result) over all seeds; shared specs appear once."""
@@ -240,26 +233,27 @@ class LeJEPARun:
         return out
 
 
-def run(profile: str = "full", seeds="0,1,2", progress: bool = False, workers: int | None = None,
-        **overrides) -> LeJEPARun:
-    """Run Chapter 5 at ``profile`` over ``seeds``; ``overrides`` replace config fields (for exploration)."""
-    from jepabook.lejepa.claims import claims_for, measured_for
-
-    config = replace(pick_profile(PROFILES, profile), **overrides)
-    seed_list = parse_seeds(seeds)
-    start = time.perf_counter()
+def _plan(config: LeJEPAConfig, seeds: list[int], progress: bool) -> Plan:
     unique, detail = _unique_specs(config), _detail_specs(config)
-    tasks = [(config, spec, seed, spec in detail, progress) for spec in unique for seed in seed_list]
-    outputs = run_tasks(run_one, tasks, workers)
-    wall = time.perf_counter() - start
-    done = {(t[1], t[2]): r for t, r in zip(tasks, outputs)}
+    return Plan(run_one, [(config, spec, seed, spec in detail, progress) for spec in unique for seed in seeds])
+
+
+def _measure(config: LeJEPAConfig, seeds: list[int], plan: Plan, outputs: list[RunResult]) -> LeJEPARun:
+    done = {(t[1], t[2]): r for t, r in zip(plan.tasks, outputs)}
     results = [_run_seed_from(config, s, {tag: done[(spec, s)] for tag, spec in config.specs().items()})
-               for s in seed_list]
-    lejepa_run = LeJEPARun(config, None, results)
-    claims = [ClaimResult.of(c, measured_for(c, lejepa_run)) for c in claims_for(config)]
-    train_s = sum(r.seconds for r in outputs)
-    lejepa_run.record = ChapterRun("lejepa", profile, seed_list, claims,
-                                   timing_s={"runs_wall": wall, "runs_cpu_sum": train_s,
-                                             "runs": float(len(outputs))},
-                                   config=asdict(config))
-    return lejepa_run
+               for s in seeds]
+    plan.timing_s.update(runs_cpu_sum=sum(r.seconds for r in outputs), runs=float(len(outputs)))
+    metrics = {name: [r.metrics[name] for r in results] for name in results[0].metrics}
+    return LeJEPARun(config, metrics, seeds=results)
+
+
+CHAPTER = Chapter("lejepa", PROFILES, _plan, _measure)
+
+
+def run(profile: str = "full", seeds=None, progress: bool = False, workers: int | None = None,
+        executor=None, **overrides) -> LeJEPARun:
+    """Run Chapter 5 at ``profile`` over ``seeds`` (default: the profile's published seeds);
+    ``overrides`` replace config fields (for exploration); ``executor`` runs the tasks elsewhere."""
+    result = run_chapter(CHAPTER, profile, seeds, progress, workers, executor, **overrides)
+    result.record.timing_s["runs_wall"] = result.record.timing_s["tasks_wall"]
+    return result
