@@ -80,7 +80,7 @@ chapter: venv
 	$(BIN)/jupytext --quiet --to ipynb book/$(NB).md -o _build/tmp/$(NB).src.ipynb && \
 	$(BIN)/papermill --no-progress-bar --log-level WARNING --cwd book -k python3 \
 	  -p profile $(PROFILE) _build/tmp/$(NB).src.ipynb _build/tmp/$(NB).out.ipynb && \
-	$(BIN)/python -m jepabook.tidy _build/tmp/$(NB).out.ipynb && \
+	$(BIN)/python -m jepabook.core.tidy _build/tmp/$(NB).out.ipynb && \
 	mv _build/tmp/$(NB).out.ipynb $(OUT)/$(NB).ipynb && \
 	echo "  $(NB) ($(PROFILE)): $$((SECONDS - start)) s"
 

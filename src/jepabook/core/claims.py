@@ -579,7 +579,7 @@ class ClaimResult:
         c = self.claim
         if c.precondition is None or self.verdict == SKIPPED:
             return ""
-        digits = max(c.digits - 1, 0) if coarse else c.digits
+        digits = 1 if coarse else 2  # preconditions are R²-like scores
         state = "holds" if self.precondition_holds else "FAILS"
         return (f"precondition ({c.precondition_text or c.precondition.describe()}): {state}: "
                 f"{_mean_sd(self.measured, c.precondition.arms(), digits, coarse)}")

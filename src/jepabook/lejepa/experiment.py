@@ -28,7 +28,7 @@ from jepabook.blocks.sigreg import sigreg
 from jepabook.lejepa.worlds import MIXINGS, mixing, ou_pairs
 
 __all__ = ["CHAPTER", "LeJEPAConfig", "LeJEPARun", "PROFILES", "RunResult", "SeedResult", "chapter_specs",
-           "gaussian_floor", "latent_grid", "run",
+           "eval_world", "gaussian_floor", "latent_grid", "run",
            "run_one", "run_seed", "sigreg_level"]
 
 
