@@ -57,11 +57,12 @@ def compare_records(a: dict, b: dict, sig: int = 3) -> list[ClaimAgreement]:
     for key in ("chapter", "profile", "seeds"):
         if a.get(key) != b.get(key):
             raise ValueError(f"records differ in {key!r}: {a.get(key)!r} vs {b.get(key)!r}; compare like with like")
-    ids_a, ids_b = [c["id"] for c in a["claims"]], [c["id"] for c in b["claims"]]
+    items_a, items_b = a["claims"] + a.get("checks", []), b["claims"] + b.get("checks", [])
+    ids_a, ids_b = [c["id"] for c in items_a], [c["id"] for c in items_b]
     if ids_a != ids_b:
         raise ValueError(f"records hold different claims: {sorted(set(ids_a) ^ set(ids_b))}")
     out = []
-    for ca, cb in zip(a["claims"], b["claims"]):
+    for ca, cb in zip(items_a, items_b):
         ma, mb = ca["measured"], cb["measured"]
         if set(ma) != set(mb):
             raise ValueError(f"claim {ca['id']!r} measures different arms: {sorted(ma)} vs {sorted(mb)}")
@@ -70,8 +71,8 @@ def compare_records(a: dict, b: dict, sig: int = 3) -> list[ClaimAgreement]:
             id=ca["id"],
             identical=all(x == y or (math.isnan(x) and math.isnan(y)) for x, y in pairs),
             same_printed=all(printed(ma[arm], sig) == printed(mb[arm], sig) for arm in ma),
-            verdict_a=ca["verdict"],
-            verdict_b=cb["verdict"],
+            verdict_a=ca.get("verdict", ca.get("status")),  # a check has a status (pass/fail)
+            verdict_b=cb.get("verdict", cb.get("status")),
             max_rel_diff=max((_rel(x, y) for x, y in pairs), default=0.0),
         ))
     return out
