@@ -130,6 +130,12 @@ def detectable(se: float, n: int) -> float:
     return float((stats.t.ppf(1 - ALPHA, n - 1) + stats.t.ppf(_POWER, n - 1)) * se)
 
 
+def _noise(v: np.ndarray) -> tuple[float, float]:
+    """``(se, detectable)`` of the mean of ``v``."""
+    se = _se(v)
+    return se, detectable(se, v.size)
+
+
 class Rule:
     """What every rule provides: its arms, the test on the means, a one-sided p-value, its noise."""
 
@@ -186,8 +192,7 @@ class _Threshold(Rule):
         return t_greater(self._margin(m))
 
     def noise(self, m: Measured):
-        v = _values(m, self.arm)
-        return _se(v), detectable(_se(v), v.size)
+        return _noise(_values(m, self.arm))
 
 
 @dataclass(frozen=True)
@@ -230,8 +235,7 @@ class Within(Rule):
         return max(t_greater(v - (self.target - self.tol)), t_greater((self.target + self.tol) - v))
 
     def noise(self, m: Measured):
-        v = _values(m, self.arm)
-        return _se(v), detectable(_se(v), v.size)
+        return _noise(_values(m, self.arm))
 
 
 @dataclass(frozen=True)
@@ -261,8 +265,7 @@ class Greater(Rule):
         return t_greater(self._diff(m))
 
     def noise(self, m: Measured):
-        d = self._diff(m)
-        return _se(d), detectable(_se(d), d.size)
+        return _noise(self._diff(m))
 
 
 class _Composite(Rule):
