@@ -133,7 +133,7 @@ def test_training_pairs_are_curve_neighbours_and_the_loss_is_the_arms(arm, monke
     monkeypatch.setattr(exp, "fit", captured)
     roll = make_swiss_roll(SMALL.n_points, SMALL.ambient_dim, SMALL.noise, seed=0)
     neighbours = neighbour_table(roll.plane, SMALL.neighbours)
-    exp.train_arm(SMALL, roll.x, neighbours, arm, seed=0)
+    exp.train_arm(SMALL, roll.x, neighbours, arm, 0)
     row = {r.tobytes(): i for i, r in enumerate(roll.x)}
     xa, xb, key = captured.batch(0)
     assert xa.shape == (SMALL.batch, SMALL.ambient_dim)

@@ -175,7 +175,7 @@ def _sweep_data(n_per_class=8, classes=3, test_per_class=2):
 
 
 class _Captured:
-    def __call__(self, model, loss_fn, batch, optimizer, steps, **kwargs):
+    def __call__(self, model, loss_fn, batch, optimizer, steps, *args, **kwargs):
         self.model, self.loss_fn, self.batch, self.steps = model, loss_fn, batch, steps
         return TrainLog(step=[0], parts={"loss": [1.0]})
 

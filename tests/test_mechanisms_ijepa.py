@@ -10,10 +10,11 @@ import mlx.core as mx
 import mlx.nn as nn
 import numpy as np
 import pytest
-from mlx.utils import tree_flatten, tree_map
+from mlx.utils import tree_flatten
 
 from jepabook.blocks import masks as mk
 from jepabook.blocks.nets import init_linears
+from jepabook.blocks.vit import Predictor, ViT
 from jepabook.core.training import TrainLog
 from jepabook.ijepa import experiment as ij
 
@@ -172,7 +173,7 @@ class _Captured:
     def __init__(self):
         self.calls = []
 
-    def __call__(self, model, loss_fn, batch, optimizer, steps, **kwargs):
+    def __call__(self, model, loss_fn, batch, optimizer, steps, *args, **kwargs):
         self.calls.append(dict(model=model, loss_fn=loss_fn, batch=batch, steps=steps, **kwargs))
         return TrainLog(step=[0], parts={"loss": [1.0]})
 
@@ -181,7 +182,7 @@ def test_training_batches_carry_the_linear_momentum_schedule_and_the_ema_hook(mo
     captured = _Captured()
     monkeypatch.setattr(ij, "fit", captured)
     config = replace(CONFIG, n_images=64, steps=10, chunks=1, ema_start=0.9)
-    ij.run_arm(config, "multiblock", seed=0)
+    ij.run_arm(config, "multiblock", 0)
     (call,) = captured.calls
     assert call["after_update"] is ij.update_target and call["steps"] == 10
     taus = [call["batch"](i)[-1] for i in range(10)]
@@ -206,7 +207,7 @@ def test_probe_reads_the_target_encoder_except_for_pixel_targets(arm, frozen, mo
         return real(encoder, patches, *a, **k)
 
     monkeypatch.setattr(ij, "_features", spy)
-    ij.run_arm(replace(CONFIG, n_images=64, steps=2, chunks=1), arm, seed=0)
+    ij.run_arm(replace(CONFIG, n_images=64, steps=2, chunks=1), arm, 0)
     assert seen
     # the target encoder is the frozen one; the pixel arm has no EMA copy and probes the context encoder
     assert all((len(tree_flatten(e.trainable_parameters())) == 0) == frozen for e in seen)
@@ -216,16 +217,20 @@ def test_probe_reads_the_target_encoder_except_for_pixel_targets(arm, frozen, mo
 
 
 def test_released_blocks_all_have_the_same_shape_but_corrected_blocks_vary():
+    """The released sampler draws one block size per batch; the corrected one per block. A wide scale
+    range on the paper's 14×14 grid makes different draws give visibly different blocks."""
     def shapes(variant):
-        m = mk.multiblock_masks(np.random.default_rng(1), 64, (8, 8), variant=variant)
-        out = set()
-        for sample in m.targets:
-            for t in sample:
-                out.add((np.ptp(t // 8) + 1, np.ptp(t % 8) + 1))
-        return out
+        m = mk.multiblock_masks(np.random.default_rng(1), 16, (14, 14), target_scale=(0.1, 0.4), min_keep=10,
+                                variant=variant)
+        return {(np.ptp(t // 14) + 1, np.ptp(t % 14) + 1) for sample in m.targets for t in sample}
 
-    assert len(shapes("released")) == 1
-    assert len(shapes("corrected")) > 1
+    for seed in range(3):
+        m = mk.multiblock_masks(np.random.default_rng(seed), 16, (14, 14), target_scale=(0.1, 0.4), min_keep=10)
+        blocks = {(np.ptp(t // 14) + 1, np.ptp(t % 14) + 1, len(t)) for sample in m.targets for t in sample}
+        assert len(blocks) == 1, blocks  # one (h, w) for every target block of the batch
+        (h, w, size), = blocks
+        assert h * w == size  # and each block is a full rectangle
+    assert len(shapes("corrected")) > 3
 
 
 def test_multiblock_context_is_large_and_excludes_every_target():
@@ -247,3 +252,19 @@ def test_block_mask_target_is_one_square_block():
     m = mk.block_masks(np.random.default_rng(4), 16, (8, 8), 0.6)
     for t in m.targets[:, 0]:
         assert np.ptp(t // 8) + 1 == 6 and np.ptp(t % 8) + 1 == 6 and len(t) == 36
+
+
+# --- positions: added before any token is dropped, and given to every mask token ------------------
+
+
+def test_kept_tokens_know_where_they_are():
+    """Identical patches at different grid positions: only the fixed sin-cos positions tell them apart,
+    in the context encoder (added before the tokens are dropped) and in the predictor's mask tokens."""
+    vit = ViT(D, (8, 8), 32, 1, 1, 2.0, mx.random.key(0))
+    same = mx.broadcast_to(mx.array(np.random.default_rng(0).normal(size=(1, 1, D)).astype(np.float32)), (1, N, D))
+    top, bottom = mx.array([[0, 1, 2, 3]]), mx.array([[60, 61, 62, 63]])
+    assert np.abs(np.array(vit(same, top)) - np.array(vit(same, bottom))).max() > 1e-3
+    pred = Predictor(32, 16, (8, 8), 1, 1, 2.0, mx.random.key(1))
+    context = mx.array(np.random.default_rng(1).normal(size=(1, 4, 32)).astype(np.float32))
+    out = np.array(pred(context, top, mx.array([[[20, 21, 40, 41]]])))
+    assert np.abs(out[0, 0, :2] - out[0, 0, 2:]).max() > 1e-3  # mask tokens at other places predict other things

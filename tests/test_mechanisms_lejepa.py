@@ -82,7 +82,7 @@ def test_training_sees_fresh_mixed_ou_pairs_and_the_specs_loss(monkeypatch):
     monkeypatch.setattr(ll, "fit", captured)
     learner = ll.Learner(hidden=8, batch=4000, num_slices=8)
     spec = ll.TrainSpec(mixing="parabolic", rho=0.6, lam=0.2, moment_weight=0.5, steps=3)
-    ll.train(learner, spec, seed=0)
+    ll.train(learner, spec, 0)
     x, x_next, key = captured.batch(0)
     z, z_next = worlds.unmix("parabolic", np.array(x, np.float64)), worlds.unmix("parabolic", np.array(x_next, np.float64))
     for j in range(2):  # the learner sees g(z) and g(z′) of an OU pair with correlation ρ
@@ -106,7 +106,7 @@ def _unmix_parabolic(x):
 
 def test_a_run_measures_the_embedding_of_the_observation_against_the_latent(monkeypatch):
     """An encoder that exactly undoes the mixing recovers z: R² 1, Procrustes 0, the OU pair loss."""
-    monkeypatch.setattr(lx, "train", lambda learner, spec, seed, progress=False: (_unmix_parabolic, TrainLog()))
+    monkeypatch.setattr(lx, "train", lambda *args, **kwargs: (_unmix_parabolic, TrainLog()))
     c = lx.PROFILES["ci"]
     spec = ll.TrainSpec("parabolic", 2.0, 0.95, 1e-3, 0.0, 1)
     m = lx.run_one(c, spec, 0).metrics
@@ -115,27 +115,26 @@ def test_a_run_measures_the_embedding_of_the_observation_against_the_latent(monk
     assert m["L_h"] == pytest.approx(2 * (1 - 0.95) * 2, rel=0.1)
     assert m["trace_cov"] == pytest.approx(2.0, rel=0.1)
     # an encoder that ignores the mixing does not recover it
-    monkeypatch.setattr(lx, "train", lambda learner, spec, seed, progress=False: (lambda x: x, TrainLog()))
+    monkeypatch.setattr(lx, "train", lambda *args, **kwargs: (lambda x: x, TrainLog()))
     assert lx.run_one(c, spec, 0).metrics["r2_hz"] < 0.9
 
 
 def test_bound_terms_closed_form():
     rng = np.random.default_rng(0)
     h = rng.normal(size=(500, 2)) * np.array([1.5, 0.5]) + 0.1
-    h_next = h + 0.3 * rng.normal(size=(500, 2))
     rho = 0.8
-    cov = np.cov(h.T)
-    eps = np.linalg.norm(cov - np.eye(2))
-    loss = ((h_next - h) ** 2).sum(1).mean()
-    delta = max(loss - 2 * (1 - rho) * np.trace(cov), 0.0)
-    d = delta / (2 * rho * (1 - rho))
-    got = ident.bound_terms(h, h_next, rho)
-    assert got["epsilon"] == pytest.approx(eps) and got["L_h"] == pytest.approx(loss)
-    assert got["trace_cov"] == pytest.approx(np.trace(cov)) and got["delta"] == pytest.approx(delta)
-    assert got["D"] == pytest.approx(d) and got["bound"] == pytest.approx(d + (eps + d) ** 2)
-    # a pair loss far above the floor: δ > 0, so the bound is not vacuous here
-    h_far = h + 3.0 * rng.normal(size=(500, 2))
-    assert ident.bound_terms(h, h_far, rho)["delta"] > 0
+    for noise in (0.3, 3.0):  # a pair loss below Theorem 1's floor (δ = 0) and far above it (δ > 0)
+        h_next = h + noise * rng.normal(size=(500, 2))
+        cov = np.cov(h.T)
+        eps = np.linalg.norm(cov - np.eye(2))
+        loss = ((h_next - h) ** 2).sum(1).mean()
+        delta = max(loss - 2 * (1 - rho) * np.trace(cov), 0.0)
+        d = delta / (2 * rho * (1 - rho))
+        got = ident.bound_terms(h, h_next, rho)
+        assert got["epsilon"] == pytest.approx(eps) and got["L_h"] == pytest.approx(loss)
+        assert got["trace_cov"] == pytest.approx(np.trace(cov)) and got["delta"] == pytest.approx(delta)
+        assert got["D"] == pytest.approx(d) and got["bound"] == pytest.approx(d + (eps + d) ** 2)
+        assert (delta > 1.0) == (noise > 1)
 
 
 # --- SIGReg as the chapter reads it ---------------------------------------------------------------
