@@ -3,7 +3,7 @@ import pytest
 
 from jepabook.basics import experiment as basics
 from jepabook.basics.claims import CLAIMS
-from jepabook.core.claims import DIRECTION_ONLY, NOT_REPRODUCED, REPRODUCED
+from jepabook.core.claims import PASS, REPRODUCED
 from jepabook.basics.swissroll import make_swiss_roll, neighbour_table
 
 TINY = dict(n_points=256, steps=30, log_every=10, batch=64, num_slices=16)
@@ -58,7 +58,11 @@ def test_tiny_run_is_deterministic_and_complete():
     record = first.record.to_json()
     assert record["chapter"] == "basics" and record["profile"] == "ci" and record["seeds"] == [3]
     assert [c["id"] for c in record["claims"]] == [c.id for c in CLAIMS]
-    assert all(c["verdict"] in (REPRODUCED, DIRECTION_ONLY, NOT_REPRODUCED) for c in record["claims"])
+    # one seed is never beyond noise, so no claim can be reproduced from it
+    assert [c["verdict"] for c in record["claims"] if c["verdict"] == REPRODUCED] == []
+    # the EMA check is arithmetic and the collapse-gradient check an identity of the tests: both pass at any size
+    status = {c["id"]: c["status"] for c in record["checks"]}
+    assert status["basics.ema"] == PASS and status["basics.collapse_gradient"] == PASS
     z = first.seeds[0].embeddings["sigreg"]
     assert z.shape == (256, basics.PROFILES["ci"].embed_dim) and np.all(np.isfinite(z))
 

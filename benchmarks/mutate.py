@@ -1,0 +1,351 @@
+"""Mutation check: does a one-line sabotage of a chapter's mechanism fail a unit test?
+
+Each mutant below is one real one-line change of the current source: a file under ``src/``, an
+exact substring that must occur there exactly once, and its replacement. For each mutant the script
+copies ``src/`` to a temporary folder, applies the change there (the working tree is never
+touched), runs the mutant's test files against the copy (``PYTHONPATH`` points at it; ``-x -q``,
+notebooks ignored) and records whether a test failed (killed) or all passed (SURVIVED).
+
+    python benchmarks/mutate.py                 # every mutant, two at a time; a markdown table
+    python benchmarks/mutate.py -k ijepa -j 1   # the mutants whose id contains "ijepa"
+    python benchmarks/mutate.py --old-tests     # also run each mutant against the tests that
+                                                # predate tests/test_mechanisms_* (for comparison)
+
+Mutants marked ``owner="lead"`` are placeholders someone else fills in (their original line is not
+in the source yet); they are listed and not run. The exit status is 1 when a mutant survives or a
+mutant's original line is missing, else 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Mutant:
+    id: str
+    file: str  # relative to src/jepabook/
+    original: str  # exact substring, must occur exactly once in the file
+    replacement: str
+    mechanism: str
+    tests: tuple[str, ...]  # test files, relative to tests/
+    owner: str = ""  # "lead": a placeholder another person fills in; not run
+
+
+B = ("test_mechanisms_basics.py", "test_basics.py", "test_diagnostics.py")
+IJ = ("test_mechanisms_ijepa.py", "test_ijepa.py", "test_masks.py")
+CJ = ("test_mechanisms_crossjepa.py", "test_crossjepa.py", "test_point_transformer.py")
+LJ = ("test_mechanisms_lejepa.py", "test_lejepa.py")
+BLOCKS = ("test_sigreg.py", "test_training_and_ema.py", "test_probes.py")
+
+MUTANTS = [
+    # --- the five of the issue -------------------------------------------------------------------
+    Mutant("ijepa.target_from_online", "ijepa/experiment.py",
+           "full = mx.stop_gradient(model.target(patches))", "full = mx.stop_gradient(model.encoder(patches))",
+           "I-JEPA targets from the online (context) encoder instead of the EMA target encoder", IJ),
+    Mutant("basics.no_one_minus_lambda", "basics/experiment.py",
+           "return (1.0 - weight) * pred + weight * reg,", "return pred + weight * reg,",
+           "Chapter 1 loss without its (1 − λ) factor", B),
+    Mutant("basics.reg_sign", "basics/experiment.py",
+           "return (1.0 - weight) * pred + weight * reg,", "return (1.0 - weight) * pred - weight * reg,",
+           "Chapter 1 regulariser with its sign flipped", B),
+    Mutant("basics.probe_raw_input", "basics/experiment.py",
+           'name["r2"]: linear_r2(z, roll.t, train, test),', 'name["r2"]: linear_r2(roll.x, roll.t, train, test),',
+           "Chapter 1 probe reads the raw input instead of the embedding", B),
+    Mutant("ijepa.pixels_not_normalised", "ijepa/experiment.py",
+           "target = _select((patches - mu) / mx.sqrt(var + 1e-6), target_idx)", "target = _select(patches, target_idx)",
+           "I-JEPA pixel targets not normalised per patch", IJ),
+    Mutant("claims.verdict_margin", "core/claims.py",
+           "<the verdict's 2-SE margin: the lead fills this in>", "<3-SE>",
+           "the verdict's 2-SE margin changed to 3", ("test_claims.py",), owner="lead"),
+    # --- Chapter 1 ---------------------------------------------------------------------------------
+    Mutant("basics.reg_one_view", "basics/experiment.py",
+           "z = mx.concatenate([za, zb])", "z = za",
+           "Chapter 1 regulariser on one view of the pair only", B),
+    Mutant("basics.axis_moment_sign", "basics/experiment.py",
+           "return mx.sum(mx.mean(z, axis=0) ** 2) + mx.sum((mx.var(z, axis=0) - 1.0) ** 2)",
+           "return mx.sum(mx.mean(z, axis=0) ** 2) - mx.sum((mx.var(z, axis=0) - 1.0) ** 2)",
+           "Chapter 1 axis regulariser's variance term with its sign flipped", B),
+    Mutant("basics.predict_self", "basics/experiment.py",
+           "mx.mean(mx.sum((pa - zb) ** 2, axis=1))", "mx.mean(mx.sum((pa - za) ** 2, axis=1))",
+           "Chapter 1 prediction of the view itself instead of its partner", B),
+    Mutant("basics.random_partner", "basics/experiment.py",
+           "partner = neighbours[anchor, rng.integers(0, k, config.batch)]", "partner = rng.integers(0, n, config.batch)",
+           "Chapter 1 positive pairs: a random point instead of a curve neighbour", B),
+    Mutant("basics.wrong_arm_weight", "basics/experiment.py",
+           "loss_fn = make_loss(arm, config.weight(arm), config.num_slices)",
+           "loss_fn = make_loss(arm, config.sigreg_weight, config.num_slices)",
+           "Chapter 1 every arm trained with SIGReg's λ", B),
+    Mutant("basics.energy_no_predictor", "basics/experiment.py",
+           "return mx.sum((self.predictor(self.encoder(x)) - self.encoder(y)) ** 2, axis=1)",
+           "return mx.sum((self.encoder(x) - self.encoder(y)) ** 2, axis=1)",
+           "Chapter 1 energy skips the predictor", B),
+    Mutant("basics.meter_reads_axis_arm", "basics/experiment.py",
+           'm["meter_healthy"] = shadow_meter(embeddings["sigreg"], config.meter_t, key)',
+           'm["meter_healthy"] = shadow_meter(embeddings["axis"], config.meter_t, key)',
+           "Chapter 1 healthy meter reads the wrong arm", B),
+    # --- blocks ----------------------------------------------------------------------------------------
+    Mutant("blocks.ema_direction", "blocks/ema.py",
+           "tau * t + (1.0 - tau) * o", "(1.0 - tau) * t + tau * o",
+           "EMA momentum direction swapped (target jumps to the online weights)", BLOCKS + IJ),
+    Mutant("blocks.sigreg_sign", "blocks/sigreg.py",
+           "return mx.mean(epps_pulley(z @ directions, t_max, n_points, fast_trig))",
+           "return -mx.mean(epps_pulley(z @ directions, t_max, n_points, fast_trig))",
+           "SIGReg with its sign flipped", BLOCKS + B),
+    Mutant("blocks.sigreg_end_weight", "blocks/sigreg.py",
+           "weights[[0, -1]] = dt", "weights[[0, -1]] = 2.0 * dt",
+           "Epps–Pulley quadrature: end knots weighted like interior ones", BLOCKS + B),
+    Mutant("blocks.sigreg_no_window", "blocks/sigreg.py",
+           "return dt, mx.array(weights * target, dtype=mx.float32), mx.array(target, dtype=mx.float32)",
+           "return dt, mx.array(weights, dtype=mx.float32), mx.array(target, dtype=mx.float32)",
+           "Epps–Pulley without its e^{−t²/2} window", BLOCKS + B),
+    Mutant("blocks.r2_test_mean", "blocks/probes.py",
+           "centred = y[test] - y[train].mean(0)", "centred = y[test] - y[test].mean(0)",
+           "probe R² centred on the test mean (test statistics leak in)", BLOCKS + B),
+    Mutant("blocks.r2_fit_on_test", "blocks/probes.py",
+           "w = np.linalg.solve(gram + reg, a[train].T @ y[train])",
+           "w = np.linalg.solve(a[test].T @ a[test] + reg, a[test].T @ y[test])",
+           "probe R² fitted on the test rows (train/test leakage)", BLOCKS + B),
+    Mutant("blocks.accuracy_fit_on_test", "blocks/probes.py",
+           "clf.fit(z[train], y[train])", "clf.fit(z[test], y[test])",
+           "classification probe fitted on the test rows (train/test leakage)", BLOCKS + B),
+    # --- Chapter 2 and the masks -----------------------------------------------------------------------
+    Mutant("ijepa.no_stop_gradient", "ijepa/experiment.py",
+           "full = mx.stop_gradient(model.target(patches))", "full = model.target(patches)",
+           "I-JEPA stop-gradient on the target branch removed", IJ),
+    Mutant("ijepa.no_target_layernorm", "ijepa/experiment.py",
+           "target = _select(mx.fast.layer_norm(full, None, None, 1e-6), target_idx)", "target = _select(full, target_idx)",
+           "I-JEPA targets not LayerNorm-ed", IJ),
+    Mutant("ijepa.mse_not_smooth_l1", "ijepa/experiment.py",
+           'return nn.losses.smooth_l1_loss(pred, target, beta=1.0, reduction="mean"), {}',
+           'return nn.losses.mse_loss(pred, target, reduction="mean"), {}',
+           "I-JEPA loss L2 instead of the code's smooth-L1", IJ),
+    Mutant("ijepa.pixels_norm_axis", "ijepa/experiment.py",
+           "mu, var = mx.mean(patches, -1, keepdims=True), mx.var(patches, -1, keepdims=True)",
+           "mu, var = mx.mean(patches, 1, keepdims=True), mx.var(patches, 1, keepdims=True)",
+           "I-JEPA pixel targets normalised over tokens instead of per patch", IJ),
+    Mutant("ijepa.ema_swapped", "ijepa/experiment.py",
+           "ema_update(model.target.parameters(), model.encoder.parameters(), inputs[-1])",
+           "ema_update(model.encoder.parameters(), model.target.parameters(), inputs[-1])",
+           "I-JEPA EMA step with the two encoders swapped", IJ),
+    Mutant("ijepa.momentum_reversed", "ijepa/experiment.py",
+           "tau = float(linear_momentum(config.ema_start, 1.0, int(lo) + i, config.steps))",
+           "tau = float(linear_momentum(1.0, config.ema_start, int(lo) + i, config.steps))",
+           "I-JEPA momentum schedule runs backwards (1.0 → ema_start)", IJ),
+    Mutant("ijepa.probe_context_encoder", "ijepa/experiment.py",
+           "probed = model.encoder if pixels else model.target", "probed = model.encoder",
+           "I-JEPA probe reads the context encoder instead of the target encoder", IJ),
+    Mutant("masks.context_overlaps_targets", "blocks/masks.py",
+           "context &= ~b", "context |= b",
+           "multi-block context no longer excludes the targets", IJ),
+    Mutant("masks.released_per_block_draw", "blocks/masks.py",
+           "return lambda: block_size(u, u, scale, aspect, grid, variant)",
+           "return lambda: block_size(rng.random(), u, scale, aspect, grid, variant)",
+           "released sampler draws a block size per block instead of per batch", IJ),
+    Mutant("masks.released_suffix_cut", "blocks/masks.py",
+           "return np.stack([s[:k] for s in sets])", "return np.stack([s[-k:] for s in sets])",
+           "released equalisation keeps the last indices, not the first (top-row bias gone)", IJ),
+    Mutant("masks.random_ratio_swapped", "blocks/masks.py",
+           "return Masks(np.sort(order[:, k:], axis=1), np.sort(order[:, :k], axis=1)[:, None])",
+           "return Masks(np.sort(order[:, :k], axis=1), np.sort(order[:, k:], axis=1)[:, None])",
+           "random masking hides 40 % instead of 60 %", IJ),
+    Mutant("vit.no_positions", "blocks/vit.py",
+           "x = self.embed(patches) + self._pos", "x = self.embed(patches)",
+           "ViT without its fixed positions (a kept token does not know where it is)", IJ),
+    Mutant("vit.mask_tokens_no_positions", "blocks/vit.py",
+           "queries = self.mask_token + self._pos[target_idx.reshape(b * t, kt)]",
+           "queries = mx.broadcast_to(self.mask_token, (b * t, kt, self.mask_token.shape[-1]))",
+           "I-JEPA predictor's mask tokens without their target positions", IJ),
+    # --- Chapter 4 -------------------------------------------------------------------------------------
+    Mutant("crossjepa.conditioning_dropped", "crossjepa/point_transformer.py",
+           "x = feature if cond is None else mx.concatenate([feature, cond], axis=-1)",
+           "x = feature if cond is None else mx.concatenate([feature, 0 * cond], axis=-1)",
+           "CrossJEPA predictor ignores the pose/colour conditioning", CJ),
+    Mutant("crossjepa.mask_never_applied", "crossjepa/experiment.py",
+           "if arm.mask > 0 else None)", "if arm.mask > 1 else None)",
+           "CrossJEPA masking arms never drop a group", CJ),
+    Mutant("crossjepa.mask_ratio_ignored", "crossjepa/point_transformer.py",
+           "keep = max(1, n_groups - int(round(ratio * n_groups)))", "keep = n_groups",
+           "CrossJEPA visible_groups keeps every group whatever the ratio", CJ),
+    Mutant("crossjepa.features_ignore_keep", "crossjepa/point_transformer.py",
+           "tokens = self(groups, centres, keep)", "tokens = self(groups, centres)",
+           "CrossJEPA global feature computed from every group, masked or not", CJ),
+    Mutant("crossjepa.standardise_all_objects", "crossjepa/data.py",
+           "mu, sd = x[train].mean(axis=(0, 1)), x[train].std(axis=(0, 1))",
+           "mu, sd = x.mean(axis=(0, 1)), x.std(axis=(0, 1))",
+           "CrossJEPA targets standardised with held-out objects' statistics (leakage)", CJ),
+    Mutant("crossjepa.no_batch_standardise", "crossjepa/experiment.py",
+           "z = batch_standardise(model.encoder.features(groups, centres, keep))",
+           "z = model.encoder.features(groups, centres, keep)",
+           "CrossJEPA student feature not standardised over the batch", CJ),
+    Mutant("crossjepa.pixel_arm_teacher_target", "crossjepa/experiment.py",
+           'target = data.targets["pixels" if arm.objective == "pixels" else arm.teacher]',
+           "target = data.targets[arm.teacher]",
+           "CrossJEPA pixel arm regresses the teacher instead of pixels", CJ),
+    Mutant("crossjepa.trains_on_test_objects", "crossjepa/experiment.py",
+           "r = mx.array(rng.choice(data.train, config.batch, replace=False))",
+           "r = mx.array(rng.choice(len(data.labels), config.batch, replace=False))",
+           "CrossJEPA student trains on held-out objects too", CJ),
+    Mutant("crossjepa.probe_scored_on_train", "crossjepa/experiment.py",
+           "result.acc = 100 * linear_accuracy(feats, data.labels, data.train, data.test)",
+           "result.acc = 100 * linear_accuracy(feats, data.labels, data.train, data.train)",
+           "CrossJEPA probe scored on its own training objects", CJ),
+    Mutant("crossjepa.default_teacher_reversed", "crossjepa/data.py",
+           'ranked = sorted(scores, key=lambda t: scores[t]["class_share"], reverse=True)',
+           'ranked = sorted(scores, key=lambda t: scores[t]["class_share"])',
+           "CrossJEPA default teacher: the least class-informative candidate instead of the most", CJ),
+    # --- Chapter 5 -------------------------------------------------------------------------------------
+    Mutant("lejepa.moment_sign", "lejepa/learner.py",
+           "reg = reg + moment_weight * moments", "reg = reg - moment_weight * moments",
+           "LeJEPA moment-matching term with its sign flipped", LJ),
+    Mutant("lejepa.moment_var_sign", "lejepa/learner.py",
+           "return mx.mean(mean**2 + (var - 1.0) ** 2)", "return mx.mean(mean**2 - (var - 1.0) ** 2)",
+           "LeJEPA moment matching: variance term subtracted", LJ),
+    Mutant("lejepa.no_one_minus_lambda", "lejepa/learner.py",
+           "return (1.0 - lam) * align + lam * reg, parts", "return align + lam * reg, parts",
+           "LeJEPA loss without its (1 − λ) factor", LJ),
+    Mutant("lejepa.alignment_scale", "lejepa/learner.py",
+           "align = mx.mean(((h - h_next) / 2.0) ** 2)", "align = mx.mean((h - h_next) ** 2)",
+           "LeJEPA alignment on the theory's scale instead of the code's (×4)", LJ),
+    Mutant("lejepa.sigreg_one_view", "lejepa/learner.py",
+           "both = mx.concatenate([h, h_next])", "both = h",
+           "LeJEPA SIGReg on one view instead of the 2B stacked embeddings", LJ),
+    Mutant("lejepa.train_drops_moments", "lejepa/learner.py",
+           "loss_fn = lejepa_loss(spec.lam, learner.num_slices, spec.moment_weight)",
+           "loss_fn = lejepa_loss(spec.lam, learner.num_slices)",
+           "LeJEPA training ignores the spec's moment weight", LJ),
+    Mutant("lejepa.same_view_twice", "lejepa/learner.py",
+           "return mx.array(g(z), dtype=mx.float32), mx.array(g(z_next), dtype=mx.float32), direction_keys[step]",
+           "return mx.array(g(z), dtype=mx.float32), mx.array(g(z), dtype=mx.float32), direction_keys[step]",
+           "LeJEPA trains on a view paired with itself", LJ),
+    Mutant("lejepa.measure_latent_not_observation", "lejepa/experiment.py",
+           "h, h_next = embed(model, g(z)), embed(model, g(z_next))", "h, h_next = embed(model, z), embed(model, z_next)",
+           "LeJEPA run embeds the latent instead of the observation g(z)", LJ),
+    Mutant("lejepa.bound_denominator", "lejepa/identifiability.py",
+           "d = delta / (2.0 * rho * (1.0 - rho))", "d = delta / (2.0 * (1.0 - rho))",
+           "Theorem 3's D without its ρ", LJ),
+    Mutant("lejepa.ou_noise_scale", "lejepa/worlds.py",
+           "u2 = rho * u + math.sqrt(1.0 - rho**2) * rng.standard_normal((n, dim))",
+           "u2 = rho * u + math.sqrt(1.0 - rho) * rng.standard_normal((n, dim))",
+           "OU step with the wrong noise scale (second view not unit variance)", LJ),
+]
+
+
+def _copy_src(dest: Path) -> Path:
+    shutil.copytree(ROOT / "src", dest / "src", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return dest / "src"
+
+
+def apply(mutant: Mutant, src: Path) -> None:
+    path = src / "jepabook" / mutant.file
+    text = path.read_text()
+    count = text.count(mutant.original)
+    if count != 1:
+        raise LookupError(f"{mutant.id}: the original occurs {count} times in src/jepabook/{mutant.file}")
+    path.write_text(text.replace(mutant.original, mutant.replacement))
+
+
+def _pytest(src: Path, tests, timeout: int) -> tuple[int, str, float]:
+    env = {**os.environ, "PYTHONPATH": str(src), "PYTHONDONTWRITEBYTECODE": "1"}
+    cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-rfE", "-p", "no:cacheprovider", "--ignore=tests/notebooks",
+           *[f"tests/{t}" for t in tests]]
+    start = time.perf_counter()
+    try:
+        out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+        return out.returncode, out.stdout + out.stderr, time.perf_counter() - start
+    except subprocess.TimeoutExpired:
+        return -1, "timeout", time.perf_counter() - start
+
+
+def _first_failure(output: str) -> str:
+    m = re.search(r"^(?:FAILED|ERROR) (\S+)", output, re.M)
+    if m:
+        return m.group(1).replace("tests/", "")
+    return "timeout" if output == "timeout" else "error (see output)"
+
+
+def run_one(mutant: Mutant, timeout: int, old_tests: bool) -> dict:
+    with tempfile.TemporaryDirectory(prefix="mutant-") as tmp:
+        src = _copy_src(Path(tmp))
+        try:
+            apply(mutant, src)
+        except LookupError as e:
+            return {"mutant": mutant, "status": "MISSING", "by": str(e), "old": "", "seconds": 0.0}
+        rc, out, sec = _pytest(src, mutant.tests, timeout)
+        row = {"mutant": mutant, "status": "SURVIVED" if rc == 0 else "killed",
+               "by": "" if rc == 0 else _first_failure(out), "seconds": sec, "old": ""}
+        if old_tests:
+            old = tuple(t for t in mutant.tests if not t.startswith("test_mechanisms_"))
+            rc_old, out_old, _ = _pytest(src, old, timeout)
+            row["old"] = "SURVIVED" if rc_old == 0 else _first_failure(out_old)
+    return row
+
+
+def baseline(mutants, timeout: int) -> None:
+    """The unmutated copy must pass every listed test file, or a 'kill' means nothing."""
+    tests = sorted({t for m in mutants for t in m.tests})
+    with tempfile.TemporaryDirectory(prefix="mutant-base-") as tmp:
+        rc, out, sec = _pytest(_copy_src(Path(tmp)), tests, timeout)
+    if rc != 0:
+        sys.exit(f"the unmutated source fails its tests ({_first_failure(out)}); fix that first\n{out[-3000:]}")
+    print(f"baseline: {len(tests)} test files pass on the unmutated copy ({sec:.0f} s)", file=sys.stderr)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("-k", default="", help="only mutants whose id contains this")
+    parser.add_argument("-j", type=int, default=2, help="mutants run at once")
+    parser.add_argument("--timeout", type=int, default=600, help="seconds per pytest run")
+    parser.add_argument("--old-tests", action="store_true",
+                        help="also run each mutant against its test files other than tests/test_mechanisms_*")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the unmutated run")
+    parser.add_argument("--check", action="store_true", help="only check that every original occurs exactly once")
+    args = parser.parse_args(argv)
+    chosen = [m for m in MUTANTS if args.k in m.id]
+    runnable = [m for m in chosen if m.owner != "lead"]
+    if len({m.id for m in MUTANTS}) != len(MUTANTS):
+        sys.exit("mutant ids must be unique")
+    if args.check:
+        missing = []
+        for m in runnable:
+            text = (ROOT / "src" / "jepabook" / m.file).read_text()
+            if text.count(m.original) != 1:
+                missing.append(f"{m.id}: {text.count(m.original)} occurrences in {m.file}")
+        print("\n".join(missing) or f"all {len(runnable)} originals occur exactly once")
+        return 1 if missing else 0
+    if not args.no_baseline:
+        baseline(runnable, args.timeout)
+    with ThreadPoolExecutor(max_workers=max(args.j, 1)) as pool:
+        rows = list(pool.map(lambda m: run_one(m, args.timeout, args.old_tests), runnable))
+    rows += [{"mutant": m, "status": "lead", "by": "placeholder: the lead fills it in", "old": "", "seconds": 0.0}
+             for m in chosen if m.owner == "lead"]
+    header = "| mutant | mechanism | result | killed by |" + (" old tests only |" if args.old_tests else "")
+    print(header)
+    print("|" + "---|" * (header.count("|") - 1))
+    for r in rows:
+        m = r["mutant"]
+        line = f"| `{m.id}` | {m.mechanism} | {r['status']} | {r['by'] or '—'} |"
+        if args.old_tests:
+            line += f" {r['old'] or '—'} |"
+        print(line)
+    killed = sum(r["status"] == "killed" for r in rows)
+    bad = [r for r in rows if r["status"] in ("SURVIVED", "MISSING")]
+    print(f"\n{killed} of {len(runnable)} mutants killed; {len(bad)} survived or missing; "
+          f"{len(chosen) - len(runnable)} placeholder(s) left to the lead", file=sys.stderr)
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

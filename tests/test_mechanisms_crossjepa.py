@@ -1,0 +1,236 @@
+"""Chapter 4's mechanisms pinned by hand computations: standardised targets (training statistics
+only), the side information reaching the predictor, masking that drops groups before the encoder,
+the batches a run trains on (training objects, the arm's targets and conditioning), and the probe's
+held-out split.
+"""
+
+from dataclasses import replace
+
+import mlx.core as mx
+import numpy as np
+import pytest
+
+from jepabook.core.training import TrainLog
+from jepabook.crossjepa import data as cd
+from jepabook.crossjepa import experiment as cj
+from jepabook.crossjepa.point_transformer import ConditionedPredictor, PointTransformer, visible_groups
+from jepabook.crossjepa.teachers import avg_pool
+
+CONFIG = replace(cj.PROFILES["ci"], batch=6, steps=3)
+G, K, V = CONFIG.n_groups, CONFIG.group_size, 2
+
+
+def _linear(layer, x):
+    return x @ np.array(layer.weight, np.float64).T + np.array(layer.bias, np.float64)
+
+
+# --- targets: standardised on the training objects -----------------------------------------------
+
+
+def test_targets_are_standardised_with_training_statistics_only():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(10, 3, 4)) * np.array([1.0, 5.0, 0.1, 2.0]) + np.array([3.0, -1.0, 0.0, 8.0])
+    x[7:] += 100.0  # the held-out objects look nothing like the training ones
+    train = np.arange(7)
+    out = cd._standardise(x, train)
+    mu, sd = x[train].mean(axis=(0, 1)), x[train].std(axis=(0, 1))
+    np.testing.assert_allclose(out, (x - mu) / sd, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(out[train].mean(axis=(0, 1)), 0.0, atol=1e-5)
+    np.testing.assert_allclose(out[train].std(axis=(0, 1)), 1.0, rtol=1e-5)
+    assert out[7:].mean() > 10  # the test objects are not re-centred on themselves
+    assert out.dtype == np.float32
+
+
+class _FakeTeacher:
+    def __init__(self, name, fn):
+        self.name, self.fn = name, fn
+
+    def fingerprint(self):
+        return self.name
+
+    def embed(self, images):
+        return self.fn(images)
+
+
+def test_prepare_standardises_each_roles_teacher_and_the_pixels():
+    config = replace(CONFIG, n_per_class=3, test_per_class=1, n_views=2, render_size=16, n_points=64,
+                     n_groups=4, group_size=8)
+    teachers = {"centre": _FakeTeacher("centre", lambda im: 3.0 * im[:, 6:10, 6:10].reshape(len(im), -1) + 7.0),
+                "mean-colour": _FakeTeacher("mean-colour", lambda im: im.mean(axis=(1, 2)))}
+    prep = cd.prepare(config, teachers)
+    world, data = prep.world, prep.data
+    n, v = world.renders.shape[:2]
+    flat = world.renders.reshape((n * v,) + world.renders.shape[2:])
+
+    def standardised(e):
+        e = np.asarray(e, np.float64).reshape(n, v, -1)
+        mu, sd = e[data.train].mean(axis=(0, 1)), e[data.train].std(axis=(0, 1))
+        return (e - mu) / np.where(sd > 1e-8, sd, 1.0)
+
+    assert set(prep.teachers.values()) == set(teachers)
+    for role in ("default", "second"):
+        want = standardised(teachers[prep.teachers[role]].embed(flat))
+        np.testing.assert_allclose(data.targets[role], want, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(data.targets["pixels"], standardised(avg_pool(flat, config.pixel_pool)),
+                               rtol=1e-4, atol=1e-4)
+    assert not set(data.train) & set(data.test)
+
+
+# --- the predictor reads the side information -----------------------------------------------------
+
+
+def test_conditioned_predictor_closed_form_uses_the_side_information():
+    pred = ConditionedPredictor(6, 4, 9, 3, mx.random.key(0))
+    rng = np.random.default_rng(1)
+    feature = rng.normal(size=(5, 2, 6)).astype(np.float32)
+    cond = rng.normal(size=(5, 2, 4)).astype(np.float32)
+    x = np.concatenate([feature, cond], -1).astype(np.float64)
+    h = np.maximum(_linear(pred.fc2, np.maximum(_linear(pred.fc1, x), 0)), 0)
+    want = _linear(pred.out, h)
+    got = np.array(pred(mx.array(feature), mx.array(cond)))
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    other = np.array(pred(mx.array(feature), mx.array(cond + 1.0)))
+    assert np.abs(other - got).max() > 1e-3  # another pose/colour gives another prediction
+    g = mx.grad(lambda c: mx.sum(pred(mx.array(feature), c) ** 2))(mx.array(cond))
+    assert np.abs(np.array(g)).max() > 0  # the loss's gradient reaches the conditioning input
+
+
+def test_unconditioned_predictor_refuses_side_information_and_vice_versa():
+    with pytest.raises(ValueError, match="takes 0 side-information"):
+        ConditionedPredictor(6, 0, 8, 3, mx.random.key(0))(mx.zeros((2, 6)), mx.zeros((2, 4)))
+    with pytest.raises(ValueError, match="takes 4 side-information"):
+        ConditionedPredictor(6, 4, 8, 3, mx.random.key(0))(mx.zeros((2, 6)))
+
+
+def test_student_loss_is_the_mse_of_the_conditioned_prediction():
+    model = cj.Student(CONFIG, 4, 3, mx.random.key(2))
+    rng = np.random.default_rng(3)
+    groups = rng.normal(size=(6, G, K, 3)).astype(np.float32)
+    centres = rng.normal(size=(6, G, 3)).astype(np.float32)
+    cond = rng.normal(size=(6, V, 4)).astype(np.float32)
+    target = rng.normal(size=(6, V, 3)).astype(np.float32)
+    keep = mx.array(visible_groups(np.random.default_rng(0), 6, G, 0.5))
+    loss, _ = cj.student_loss(model, mx.array(groups), mx.array(centres), keep, mx.array(cond), mx.array(target))
+    f = np.array(model.encoder.features(mx.array(groups), mx.array(centres), keep), np.float64)
+    z = (f - f.mean(0)) / np.sqrt(f.var(0) + 1e-5)  # standardised over the batch
+    x = np.concatenate([np.broadcast_to(z[:, None], (6, V, z.shape[1])), cond], -1)
+    p = model.predictor
+    want = _linear(p.out, np.maximum(_linear(p.fc2, np.maximum(_linear(p.fc1, x), 0)), 0))
+    assert loss.item() == pytest.approx(float(np.mean((want - target) ** 2)), rel=1e-4)
+    # a different pose for the same objects changes the loss: the conditioning is used
+    shifted, _ = cj.student_loss(model, mx.array(groups), mx.array(centres), keep, mx.array(cond + 2.0),
+                                 mx.array(target))
+    assert abs(shifted.item() - loss.item()) > 1e-4
+
+
+# --- masking drops groups before the encoder ----------------------------------------------------
+
+
+def test_visible_groups_count_and_uniform_coverage():
+    for ratio, keep in ((0.0, 16), (0.3, 11), (0.5, 8), (0.75, 4), (0.99, 1)):
+        idx = visible_groups(np.random.default_rng(0), 500, 16, ratio)
+        assert idx.shape == (500, keep)
+        assert all(np.array_equal(np.unique(r), r) for r in idx[:50])  # sorted, distinct
+    idx = visible_groups(np.random.default_rng(1), 4000, 16, 0.5)
+    np.testing.assert_allclose(np.bincount(idx.ravel(), minlength=16) / 4000, 0.5, atol=0.04)
+
+
+def test_dropped_groups_never_reach_the_encoder():
+    enc = PointTransformer(16, 1, 2, 2.0, mx.random.key(0))
+    rng = np.random.default_rng(0)
+    groups = rng.normal(size=(2, 8, 5, 3)).astype(np.float32)
+    centres = rng.normal(size=(2, 8, 3)).astype(np.float32)
+    keep = np.array([[0, 2, 5], [1, 3, 7]])
+    dropped = np.ones((2, 8), bool)
+    dropped[np.arange(2)[:, None], keep] = False
+    g2, c2 = groups.copy(), centres.copy()
+    g2[dropped] += 10.0
+    c2[dropped] -= 5.0
+    k = mx.array(keep)
+    a = enc(mx.array(groups), mx.array(centres), k)
+    assert a.shape == (2, 3, 16)
+    np.testing.assert_allclose(np.array(a), np.array(enc(mx.array(g2), mx.array(c2), k)), atol=1e-5)
+    fa = np.array(enc.features(mx.array(groups), mx.array(centres), k))
+    np.testing.assert_allclose(fa, np.array(enc.features(mx.array(g2), mx.array(c2), k)), atol=1e-5)
+    # and the kept ones do: moving a kept group changes the feature
+    g3 = groups.copy()
+    g3[0, 2] += 1.0
+    assert np.abs(np.array(enc.features(mx.array(g3), mx.array(centres), k)) - fa).max() > 1e-4
+    # without a mask every group counts
+    assert np.abs(np.array(enc.features(mx.array(g2), mx.array(c2))) - np.array(
+        enc.features(mx.array(groups), mx.array(centres)))).max() > 1e-4
+
+
+# --- what a run trains on and probes ---------------------------------------------------------------
+
+
+def _sweep_data(n_per_class=8, classes=3, test_per_class=2):
+    rng = np.random.default_rng(7)
+    n = n_per_class * classes
+    labels = np.repeat(np.arange(classes), n_per_class)
+    train, test = cd.stratified_split(labels, test_per_class, seed=0)
+    f32 = lambda *s: rng.normal(size=s).astype(np.float32)  # noqa: E731
+    return cd.SweepData(labels, train, test, f32(n, G, K, 3), f32(n, G, 3), f32(n, V, 4), f32(n, V, 8),
+                        {"default": f32(n, V, 5), "second": f32(n, V, 6), "pixels": f32(n, V, 7)})
+
+
+class _Captured:
+    def __call__(self, model, loss_fn, batch, optimizer, steps, *args, **kwargs):
+        self.model, self.loss_fn, self.batch, self.steps = model, loss_fn, batch, steps
+        return TrainLog(step=[0], parts={"loss": [1.0]})
+
+
+def _objects(data, groups):
+    rows = {g.tobytes(): i for i, g in enumerate(data.groups)}
+    return np.array([rows[g.tobytes()] for g in np.array(groups)])
+
+
+@pytest.mark.parametrize("arm", ["cond_none", "cond_pose", "cond_pose_colour", "pixels", "mask_0.5", "mask_0.75",
+                                 "second_pose"])
+def test_training_batches_hold_training_objects_their_targets_and_conditioning(arm, monkeypatch):
+    captured = _Captured()
+    monkeypatch.setattr(cj, "fit", captured)
+    data = _sweep_data()
+    cj.run_arm(CONFIG, arm, 0, data)
+    recipe = cj.ARMS[arm]
+    for step in range(captured.steps):
+        groups, centres, keep, cond, target = captured.batch(step)
+        obj = _objects(data, groups)
+        assert len(obj) == CONFIG.batch and len(set(obj)) == CONFIG.batch
+        assert set(obj) <= set(data.train), "a held-out object was trained on"
+        np.testing.assert_array_equal(np.array(centres), data.centres[obj])
+        key = "pixels" if recipe.objective == "pixels" else recipe.teacher
+        np.testing.assert_array_equal(np.array(target), data.targets[key][obj])
+        side = {"none": None, "pose": data.pose[obj],
+                "pose+colour": np.concatenate([data.pose[obj], data.colour[obj]], -1)}[recipe.conditioning]
+        if side is None:
+            assert cond is None
+        else:
+            np.testing.assert_array_equal(np.array(cond), side)
+        if recipe.mask == 0:
+            assert keep is None
+        else:
+            assert keep.shape == (CONFIG.batch, G - round(recipe.mask * G))
+    assert captured.model.predictor.out.weight.shape[0] == data.targets[key].shape[-1]
+
+
+@pytest.mark.parametrize("arm", ["untrained", "cond_pose_colour"])
+def test_probe_is_fitted_on_training_objects_and_scored_on_held_out_ones(arm, monkeypatch):
+    monkeypatch.setattr(cj, "fit", _Captured())
+    calls = []
+    real = cj.linear_accuracy
+
+    def spy(features, labels, train, test, *a, **k):
+        value = real(features, labels, train, test, *a, **k)
+        calls.append((np.array(features), np.array(labels), np.array(train), np.array(test), value))
+        return value
+
+    monkeypatch.setattr(cj, "linear_accuracy", spy)
+    data = _sweep_data()
+    result = cj.run_arm(CONFIG, arm, 0, data)
+    ((features, labels, train, test, value),) = calls
+    np.testing.assert_array_equal(train, data.train)
+    np.testing.assert_array_equal(test, data.test)
+    np.testing.assert_array_equal(labels, data.labels)
+    assert features.shape == (len(data.labels), 2 * CONFIG.width)  # every object's global feature
+    assert result.acc == pytest.approx(100 * value)
