@@ -1,0 +1,35 @@
+"""The chapters' analysis functions: every number the prose quotes, on hand-built inputs with known answers."""
+
+
+import numpy as np
+import pytest
+
+from jepabook.blocks.probes import linear_fit, linear_predict, linear_r2, train_test_split
+
+
+# --- blocks.probes: the figure's fit is the quoted R²'s fit ------------------------------------------
+
+
+@pytest.mark.parametrize("k", [None, 3])
+def test_linear_predict_gives_exactly_linear_r2(k):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 6)) * rng.uniform(0.1, 10, size=6) + 3.0
+    y = np.sin(x[:, 0]) + x[:, 1] + 0.3 * rng.normal(size=400) if k is None else rng.normal(size=(400, k)) + x[:, :k]
+    train, test = train_test_split(400, 0.25, seed=4)
+    pred = linear_predict(linear_fit(x, y, train), x[test])
+    assert pred.shape == y[test].shape
+    by_hand = 1.0 - ((y[test] - pred) ** 2).sum() / ((y[test] - y[train].mean(0)) ** 2).sum()
+    assert by_hand == linear_r2(x, y, train, test)
+
+
+def test_linear_fit_recovers_an_exact_linear_map_and_checks_width():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(200, 3))
+    y = x @ np.array([2.0, -1.0, 0.5]) - 4.0
+    train, test = train_test_split(200, 0.25, seed=0)
+    fit = linear_fit(x, y, train, ridge=0.0)
+    np.testing.assert_allclose(linear_predict(fit, x[test]), y[test], atol=1e-9)
+    with pytest.raises(ValueError, match="features must be"):
+        linear_predict(fit, x[:, :2])
+
+
