@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from jepabook.blocks.probes import linear_fit, linear_predict, linear_r2, train_test_split
+from jepabook.core.source import nested_source
 
 
 # --- blocks.probes: the figure's fit is the quoted R²'s fit ------------------------------------------
@@ -33,3 +34,29 @@ def test_linear_fit_recovers_an_exact_linear_map_and_checks_width():
         linear_predict(fit, x[:, :2])
 
 
+# --- core.source --------------------------------------------------------------------------------------
+
+
+def _outer(x):
+    def helper(y):
+        return y + 1
+
+    def batch(i):
+        # the line a reader should see
+        return helper(i) * x
+
+    return batch
+
+
+def test_nested_source_prints_the_inner_function_only():
+    src = nested_source(_outer, "batch")
+    assert src.startswith("def batch(i):") and "the line a reader should see" in src and "helper(y)" not in src
+    with pytest.raises(LookupError, match="no function 'missing'"):
+        nested_source(_outer, "missing")
+
+
+def test_nested_source_finds_the_chapters_batch_functions():
+    from jepabook import crossjepa, ijepa
+
+    assert "sample_masks(" in nested_source(ijepa.run_arm, "batch")
+    assert "target_mx[r]" in nested_source(crossjepa.run_arm, "batch")
