@@ -1,9 +1,13 @@
 """The chapters' analysis functions: every number the prose quotes, on hand-built inputs with known answers."""
 
+import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
+from jepabook.basics import analysis as basics_analysis
+from jepabook.basics.diagnostics import cloud_shape
 from jepabook.blocks.probes import linear_fit, linear_predict, linear_r2, train_test_split
 from jepabook.core.source import nested_source
 
@@ -32,6 +36,39 @@ def test_linear_fit_recovers_an_exact_linear_map_and_checks_width():
     np.testing.assert_allclose(linear_predict(fit, x[test]), y[test], atol=1e-9)
     with pytest.raises(ValueError, match="features must be"):
         linear_predict(fit, x[:, :2])
+
+
+# --- Chapter 1 ----------------------------------------------------------------------------------------
+
+
+def test_final_part_reads_each_seeds_last_logged_value():
+    seeds = [SimpleNamespace(logs={"sigreg": SimpleNamespace(parts={"regulariser": [9.0, 5.0, v]})}) for v in (1.5, 2.5)]
+    assert basics_analysis.final_part(seeds, "sigreg", "regulariser") == [1.5, 2.5]
+
+
+def test_push_ratio_is_the_mean_of_per_seed_ratios():
+    m = {"ep_push_0.01": [2.0, 2.0], "raw_moments_push_0.01": [1.0, 4.0]}
+    assert basics_analysis.push_ratio(m, "0.01") == pytest.approx((2.0 + 0.5) / 2)  # not 4 / 5 (ratio of means)
+
+
+def test_energy_summary_ratio_is_of_the_seed_means():
+    m = {"sigreg_energy_neighbour": [1.0, 3.0], "sigreg_energy_random": [10.0, 30.0]}
+    e = basics_analysis.energy_summary(m, "sigreg")
+    assert e == {"neighbours": 2.0, "random": 20.0, "ratio": 10.0}
+
+
+def test_shadow_variance_curve_matches_projected_variances():
+    rng = np.random.default_rng(2)
+    q = np.linalg.qr(rng.normal(size=(4, 4)))[0]
+    z = (rng.normal(size=(3000, 4)) * np.array([3.0, 1.5, 0.2, 0.1])) @ q.T
+    angles = np.array([0.0, np.pi / 2, 0.7])
+    out = basics_analysis.shadow_variance_curve(z, angles)
+    evals, evecs = np.linalg.eigh(np.cov(z.T))
+    assert out["shadow"][0] == pytest.approx(cloud_shape(z)["largest"])
+    assert out["shadow"][1] == pytest.approx(evals[-2])
+    a = math.cos(0.7) * evecs[:, -1] + math.sin(0.7) * evecs[:, -2]
+    assert out["shadow"][2] == pytest.approx(np.var(z @ a, ddof=1))
+    np.testing.assert_allclose(out["axis"], np.var(z, axis=0, ddof=1))
 
 
 # --- core.source --------------------------------------------------------------------------------------
