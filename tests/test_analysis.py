@@ -3,13 +3,17 @@
 import math
 from types import SimpleNamespace
 
+import mlx.core as mx
 import numpy as np
 import pytest
 
 from jepabook.basics import analysis as basics_analysis
 from jepabook.basics.diagnostics import cloud_shape
 from jepabook.blocks.probes import linear_fit, linear_predict, linear_r2, train_test_split
+from jepabook.core.claims import Greater
 from jepabook.core.source import nested_source
+from jepabook.ijepa import analysis as ijepa_analysis
+from jepabook.ijepa.experiment import IJEPA, PROFILES as IJEPA_PROFILES
 
 
 # --- blocks.probes: the figure's fit is the quoted R²'s fit ------------------------------------------
@@ -69,6 +73,71 @@ def test_shadow_variance_curve_matches_projected_variances():
     a = math.cos(0.7) * evecs[:, -1] + math.sin(0.7) * evecs[:, -2]
     assert out["shadow"][2] == pytest.approx(np.var(z @ a, ddof=1))
     np.testing.assert_allclose(out["axis"], np.var(z, axis=0, ddof=1))
+
+
+# --- Chapter 2 ----------------------------------------------------------------------------------------
+
+
+def test_flat_patch_loss_equals_a_hand_computation():
+    # one patch [0, 0, 0, 4]: mean 1, variance 3, normalised (x − 1)/√(3 + 1e-6)
+    s = math.sqrt(3 + 1e-6)
+    v = np.array([-1.0, -1.0, -1.0, 3.0]) / s
+    by_hand = np.mean(np.where(np.abs(v) < 1, 0.5 * v**2, np.abs(v) - 0.5))  # smooth-L1 to 0, β = 1
+    patches = np.array([[[0.0, 0.0, 0.0, 4.0]]], dtype=np.float32)
+    assert ijepa_analysis.flat_patch_loss(patches) == pytest.approx(by_hand, rel=1e-6)
+    assert by_hand == pytest.approx((3 * 0.5 / 3 + (3 / math.sqrt(3) - 0.5)) / 4, rel=1e-5)
+
+
+def test_flat_patch_loss_averages_chunks_by_size():
+    rng = np.random.default_rng(3)
+    patches = rng.normal(size=(5, 6, 4)).astype(np.float32)
+    whole = ijepa_analysis.flat_patch_loss(patches, chunk=5)
+    assert ijepa_analysis.flat_patch_loss(patches, chunk=2) == pytest.approx(whole, rel=1e-6)
+    x = patches.astype(np.float64)
+    x = (x - x.mean(-1, keepdims=True)) / np.sqrt(x.var(-1, keepdims=True) + 1e-6)
+    assert whole == pytest.approx(np.where(np.abs(x) < 1, 0.5 * x**2, np.abs(x) - 0.5).mean(), rel=1e-5)
+
+
+def _ijepa_metrics():
+    return {"acc_untrained": [50.0, 50.0, 50.0],
+            "acc_a": [55.0, 56.0, 57.0],  # +6 every seed: beyond noise
+            "acc_b": [51.0, 49.0, 50.5],  # no gain
+            "acc_c": [42.0, 41.0, 40.0],  # −9
+            "acc_d": [50.1, 60.0, 50.1]}  # above on every seed, yet within noise (p ≈ 0.2)
+
+
+def test_gains_and_their_summaries():
+    m = _ijepa_metrics()
+    arms = ["a", "b", "c", "d"]
+    g = ijepa_analysis.gains(m, arms)
+    np.testing.assert_allclose(g["a"], [5.0, 6.0, 7.0])
+    assert ijepa_analysis.max_abs_gain(m, arms) == pytest.approx(9.0)
+    sds = [1.0, np.std([51.0, 49.0, 50.5], ddof=1), 1.0, np.std([50.1, 60.0, 50.1], ddof=1)]
+    assert ijepa_analysis.median_seed_sd(m, arms) == pytest.approx(np.median(sds))
+
+
+def test_arms_beyond_noise_uses_the_claims_rule_not_every_seed():
+    m = _ijepa_metrics()
+    assert ijepa_analysis.arms_beyond_noise(m, ["a", "b", "c", "d"]) == ["a"]
+    assert all(v > 50 for v in m["acc_d"])  # an "every seed" count would have counted d
+    assert [Greater(f"acc_{a}", "acc_untrained").beyond_noise(m) for a in "abcd"] == [True, False, False, False]
+
+
+def test_shape_arms_final_loss_and_budget():
+    assert ijepa_analysis.shape_arms(["untrained", "multiblock", "pixels", "digits_untrained", "random"]) == [
+        "multiblock", "random"]
+    results = [SimpleNamespace(loss=[3.0, 1.0]), SimpleNamespace(loss=[3.0, 2.0])]
+    assert ijepa_analysis.final_loss(results) == 1.5
+    c = SimpleNamespace(steps=100, batch=64, n_images=2048, test_fraction=0.25)
+    assert ijepa_analysis.training_budget(c) == {"images_seen": 6400, "passes": 3.125, "probe_label_pct": 75.0}
+
+
+def test_encoder_parameters_is_the_trained_encoders_count():
+    from mlx.utils import tree_flatten
+
+    c = IJEPA_PROFILES["ci"]
+    model = IJEPA(c, False, mx.random.key(3))
+    assert ijepa_analysis.encoder_parameters(c) == sum(v.size for _, v in tree_flatten(model.encoder.parameters()))
 
 
 # --- core.source --------------------------------------------------------------------------------------
