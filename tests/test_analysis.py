@@ -12,6 +12,9 @@ from jepabook.basics.diagnostics import cloud_shape
 from jepabook.blocks.probes import linear_fit, linear_predict, linear_r2, train_test_split
 from jepabook.core.claims import Greater
 from jepabook.core.source import nested_source
+from jepabook.crossjepa import analysis as cross_analysis
+from jepabook.crossjepa.data import SweepData
+from jepabook.crossjepa.experiment import PROFILES as CROSS_PROFILES, encoder_parameters as cross_encoder_parameters
 from jepabook.ijepa import analysis as ijepa_analysis
 from jepabook.ijepa.experiment import IJEPA, PROFILES as IJEPA_PROFILES
 
@@ -138,6 +141,59 @@ def test_encoder_parameters_is_the_trained_encoders_count():
     c = IJEPA_PROFILES["ci"]
     model = IJEPA(c, False, mx.random.key(3))
     assert ijepa_analysis.encoder_parameters(c) == sum(v.size for _, v in tree_flatten(model.encoder.parameters()))
+
+
+# --- Chapter 4 ----------------------------------------------------------------------------------------
+
+
+def test_spread_ratio_of_a_constructed_array():
+    # column 0: mean 10, sd 1; column 1: mean −20, sd 2 → (10 + 20)/2 over (1 + 2)/2 = 10
+    f = np.array([[9.0, -18.0], [11.0, -22.0]])
+    assert cross_analysis.spread_ratio(f) == pytest.approx(10.0)
+    with pytest.raises(ValueError):
+        cross_analysis.spread_ratio(np.ones(3))
+
+
+class _FirstPixelTeacher:
+    """Embeds a view as its first pixel value (one dimension)."""
+
+    def embed(self, images):
+        return images.reshape(len(images), -1)[:, :1]
+
+
+def test_teacher_class_share_of_constructed_embeddings():
+    # two classes at ∓1, each object ±d around its class mean: between-class share 1 / (1 + d²)
+    d = 0.5
+    values = np.array([-1 - d, -1 + d, 1 - d, 1 + d, 50.0])  # the last object is held out
+    labels = np.array([0, 0, 1, 1, 0])
+    renders = np.broadcast_to(values[:, None, None, None, None], (5, 2, 1, 1, 3)).copy()  # 2 views alike
+    share = cross_analysis.teacher_class_share(_FirstPixelTeacher(), renders, labels, np.arange(4))
+    assert share == pytest.approx(1 / (1 + d**2))
+
+
+def test_paired_gain_and_cost_summary():
+    m = {"a": [70.0, 80.0, 75.0], "b": [60.0, 78.0, 75.0]}
+    assert cross_analysis.paired_gain(m, "a", "b") == pytest.approx(4.0)
+    cost = cross_analysis.cost_summary({"ours": 0.02, "laptop size": 0.09}, 0.5, n_views=600)
+    assert cost == pytest.approx({"step_ours_ms": 20.0, "step_laptop_ms": 90.0, "step_ratio": 4.5, "dino_pass_min": 5.0})
+
+
+def test_student_parameters_and_fresh_features():
+    c = CROSS_PROFILES["ci"]
+    sizes = {"width": c.width, "depth": c.depth, "heads": c.heads, "mlp_ratio": c.mlp_ratio}
+    params = cross_analysis.student_parameters(c, 12, 40)
+    assert params["encoder"] == cross_encoder_parameters(sizes)
+    # predictor: [2·width + 12] → hidden → hidden → 40, with biases
+    h, i = c.pred_hidden, 2 * c.width + 12
+    assert params["predictor"] == (i * h + h) + (h * h + h) + (h * 40 + 40)
+    rng = np.random.default_rng(0)
+    n, g, k, v = 6, c.n_groups, c.group_size, 2
+    data = SweepData(np.zeros(n, int), np.arange(4), np.arange(4, 6), rng.normal(size=(n, g, k, 3)).astype(np.float32),
+                     rng.normal(size=(n, g, 3)).astype(np.float32), np.zeros((n, v, 4)), np.zeros((n, v, 8)),
+                     {"default": np.zeros((n, v, 7), np.float32)})
+    f = cross_analysis.fresh_features(c, data, seed=0)
+    assert f.shape == (n, 2 * c.width)
+    np.testing.assert_array_equal(f, cross_analysis.fresh_features(c, data, seed=0))
 
 
 # --- core.source --------------------------------------------------------------------------------------
