@@ -17,6 +17,18 @@ from jepabook.crossjepa.data import SweepData
 from jepabook.crossjepa.experiment import PROFILES as CROSS_PROFILES, encoder_parameters as cross_encoder_parameters
 from jepabook.ijepa import analysis as ijepa_analysis
 from jepabook.ijepa.experiment import IJEPA, PROFILES as IJEPA_PROFILES
+from jepabook.lejepa import analysis as lejepa_analysis
+from jepabook.lejepa.learner import Learner
+
+
+class FakeRun:
+    """What the analysis functions read of a chapter run: config, per-seed metrics, seeds."""
+
+    def __init__(self, config=None, metrics=None, seeds=()):
+        self.config, self.metrics, self.seeds = config, dict(metrics or {}), list(seeds)
+
+    def per_seed(self, name):
+        return self.metrics[name]
 
 
 # --- blocks.probes: the figure's fit is the quoted R²'s fit ------------------------------------------
@@ -194,6 +206,75 @@ def test_student_parameters_and_fresh_features():
     f = cross_analysis.fresh_features(c, data, seed=0)
     assert f.shape == (n, 2 * c.width)
     np.testing.assert_array_equal(f, cross_analysis.fresh_features(c, data, seed=0))
+
+
+# --- Chapter 5 ----------------------------------------------------------------------------------------
+
+
+def test_alpha_sweep_peak_plateau_and_min():
+    config = SimpleNamespace(alphas=(1.0, 2.0, 3.0))
+    run = FakeRun(config, {"t2_alpha=1_r2": [0.5, 0.7], "t2_alpha=2_r2": [0.9, 0.95], "t2_alpha=3_r2": [0.93, 0.93]})
+    s = lejepa_analysis.alpha_sweep(run, tolerance=0.01)
+    np.testing.assert_allclose(s["mean"], [0.6, 0.925, 0.93])
+    assert s["peak"] == 3.0 and s["plateau"] == [2.0, 3.0] and s["min"] == pytest.approx(0.6)
+    np.testing.assert_allclose(s["sd"], [np.std([0.5, 0.7], ddof=1), np.std([0.9, 0.95], ddof=1), 0.0])
+
+
+def _run_result(alpha, procrustes, bound, trace_cov=1.0, cov_log=(0.5,)):
+    return SimpleNamespace(tag_spec=SimpleNamespace(alpha=alpha), log_parts={"cov_trace": list(cov_log)},
+                           metrics={"procrustes": procrustes, "bound": bound, "trace_cov": trace_cov})
+
+
+def test_bound_summary_counts_and_excess():
+    runs = [("t1/a", _run_result(2.0, 0.1, 0.2)), ("grid/x", _run_result(2.0, 2.05, 2.0, trace_cov=0.001)),
+            ("grid/y", _run_result(2.0, 0.5, 0.3, trace_cov=0.5)), ("t2/b", _run_result(1.0, 0.1, 0.05)),
+            ("t2/c", _run_result(3.0, 0.1, 0.2))]
+    s = lejepa_analysis.bound_summary(runs, collapsed_below=0.02)
+    assert s == pytest.approx({"t3_ok": 1, "t3_n": 3, "t3_other_ok": 1, "t3_other_n": 2, "t3_viol_n": 2,
+                               "t3_viol_collapsed": 1, "t3_max_excess": 0.2})
+    assert lejepa_analysis.bound_summary(runs[:1])["t3_max_excess"] == 0.0
+
+
+def test_mean_sq_norm_and_start_cov_trace():
+    assert lejepa_analysis.mean_sq_norm(np.array([[3.0, 4.0], [1.0, 0.0]])) == pytest.approx(13.0)
+    runs = [("grid/a", _run_result(2.0, 0, 0, cov_log=(0.01, 5.0))), ("grid/b", _run_result(2.0, 0, 0, cov_log=(0.03,))),
+            ("t1/c", _run_result(2.0, 0, 0, cov_log=(9.0,)))]
+    assert lejepa_analysis.start_cov_trace(runs) == pytest.approx(0.02)
+
+
+def test_grid_means_and_regime_summary():
+    config = SimpleNamespace(grid_lams=(1e-5, 1e-2, 0.5), grid_rhos=(0.5, 0.9, 0.99))
+    metrics = {}
+    for i, lam in enumerate(config.grid_lams):
+        for j, r in enumerate(config.grid_rhos):
+            metrics[f"grid_lam={lam:g}_rho={r:g}_r2"] = [0.1 * (i + j), 0.1 * (i + j) + 0.02]
+            metrics[f"grid_lam={lam:g}_rho={r:g}_cov"] = [10.0 ** (j - 4)] * 2
+    run = FakeRun(config, metrics)
+    r2 = lejepa_analysis.grid_means(run, "r2")
+    assert r2.shape == (3, 3) and r2[2, 1] == pytest.approx(0.31)
+    s = lejepa_analysis.regime_summary(run)
+    assert s["collapse_cov"] == pytest.approx((1e-4 + 1e-3) / 2)
+    assert s["strong_r2"] == pytest.approx(np.mean([0.21, 0.31, 0.41]))
+    assert s["edge_metric"] == "grid_lam=0.01_rho=0.99_r2"
+
+
+def test_t1_mean_run_metric_and_paper_ratio():
+    config = SimpleNamespace(mixings=("spiral", "parabolic", "coupling"))
+    seeds = [SimpleNamespace(runs={f"t1/{m}": SimpleNamespace(metrics={"epsilon": e + k}) for m, e in
+                                   zip(config.mixings, (100.0, 1.0, 3.0))}) for k in (0.0, 2.0)]
+    run = FakeRun(config, seeds=seeds)
+    assert lejepa_analysis.t1_mean(run, "epsilon") == pytest.approx(3.0)  # (1 + 3 + 3 + 5) / 4; spiral left out
+    assert lejepa_analysis.run_metric(run, "t1/spiral", "epsilon") == [100.0, 102.0]
+    assert lejepa_analysis.paper_ratio(400) == 50.0
+
+
+def test_lejepa_encoder_parameters_closed_form_and_costs():
+    h = 64
+    assert lejepa_analysis.encoder_parameters(Learner(hidden=h)) == (2 * h + h) + 2 * (h * h + h) + (h * 2 + 2)
+    cost = lejepa_analysis.cost_summary({"step": 0.004, "sigreg": 0.001}, {"step": 0.03, "sigreg": 0.012},
+                                        {"step": 0.003})
+    assert cost == pytest.approx({"step_ms": 4.0, "sigreg_share": 25.0, "gelu_share": 25.0, "paper_step_ms": 30.0,
+                                  "paper_sigreg_ms": 12.0, "paper_run_min": 10.0})
 
 
 # --- core.source --------------------------------------------------------------------------------------
