@@ -1,0 +1,76 @@
+"""Chapter 4's numbers for the prose, computed from a run (none in the notebook's cells).
+
+Explained in Chapter 4 (CrossJEPA). The functions read a finished
+:class:`~jepabook.crossjepa.experiment.CrossJEPARun` (its metrics, its prepared world and arrays) or
+the measured step times; none trains anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import mlx.core as mx
+import numpy as np
+from mlx.utils import tree_flatten
+
+from jepabook.crossjepa.data import SweepData, class_share
+from jepabook.crossjepa.experiment import CrossJEPAConfig, Student
+
+__all__ = ["cost_summary", "fresh_features", "paired_gain", "spread_ratio", "student_parameters",
+           "teacher_class_share"]
+
+Measured = Mapping[str, Sequence[float]]
+
+
+def paired_gain(metrics: Measured, a: str, b: str) -> float:
+    """Seed mean of the per-seed difference ``a − b`` (every arm of a seed shares its initialisation
+    and batches, so the difference is paired)."""
+    return float(np.mean(np.asarray(metrics[a], dtype=np.float64) - np.asarray(metrics[b], dtype=np.float64)))
+
+
+def spread_ratio(features: np.ndarray) -> float:
+    """How many times a feature's mean exceeds its spread across objects: mean |mean| over mean sd.
+
+    ``features`` ``(n, d)``; per dimension the mean and the standard deviation over the ``n``
+    objects, each averaged over the dimensions. A large ratio means most of the feature is shared by
+    every object.
+    """
+    f = np.asarray(features, dtype=np.float64)
+    if f.ndim != 2 or len(f) < 2:
+        raise ValueError(f"features must be (n >= 2, d); got shape {f.shape}")
+    return float(np.abs(f.mean(0)).mean() / f.std(0).mean())
+
+
+def student_parameters(config: CrossJEPAConfig, cond_dim: int, out_dim: int, seed: int = 0) -> dict[str, int]:
+    """Parameter counts of the student's encoder and predictor (``cond_dim`` side inputs, ``out_dim`` outputs)."""
+    student = Student(config, cond_dim, out_dim, mx.random.key(seed))
+    count = lambda module: int(sum(v.size for _, v in tree_flatten(module.parameters())))  # noqa: E731
+    return {"encoder": count(student.encoder), "predictor": count(student.predictor)}
+
+
+def fresh_features(config: CrossJEPAConfig, data: SweepData, seed: int = 0) -> np.ndarray:
+    """``(n, 2·width)`` global features of every object under a freshly initialised (untrained) student.
+
+    The encoder's weights depend on ``seed`` only (the predictor's sizes do not enter them).
+    """
+    student = Student(config, 12, data.targets["default"].shape[-1], mx.random.key(seed))
+    return np.array(student.encoder.features(mx.array(data.groups), mx.array(data.centres)))
+
+
+def teacher_class_share(teacher, renders: np.ndarray, labels: np.ndarray, train: np.ndarray) -> float:
+    """:func:`~jepabook.crossjepa.data.class_share` of ``teacher``'s embedding of every view, on the
+    ``train`` objects; ``renders`` ``(n, V, H, W, 3)``, ``labels`` ``(n,)``."""
+    n, v = renders.shape[:2]
+    e = np.asarray(teacher.embed(renders.reshape((n * v,) + renders.shape[2:]))).reshape(n, v, -1)
+    return class_share(e[train], labels[train])
+
+
+def cost_summary(step_seconds: Mapping[str, float], dino_seconds_per_view: float, n_views: int) -> dict[str, float]:
+    """The cost numbers the prose quotes: milliseconds per step of our student and of the laptop-size one,
+    their ratio, and the minutes a DINOv2 pass over ``n_views`` views would take at the measured rate.
+
+    ``step_seconds`` is :func:`jepabook.crossjepa.experiment.step_seconds`'s ``{"ours", "laptop size"}``.
+    """
+    ours, laptop = step_seconds["ours"], step_seconds["laptop size"]
+    return {"step_ours_ms": 1000 * ours, "step_laptop_ms": 1000 * laptop, "step_ratio": laptop / ours,
+            "dino_pass_min": dino_seconds_per_view * n_views / 60}

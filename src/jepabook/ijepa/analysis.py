@@ -1,0 +1,107 @@
+"""Chapter 2's numbers for the prose and its figures, computed from a run (none in the notebook's cells).
+
+Explained in Chapter 2 (I-JEPA). The gains over the untrained encoder are paired per seed, and
+whether a gain is beyond noise is decided by the claims' own rule
+(:class:`jepabook.core.claims.Greater`), never by a test of this module's own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from types import SimpleNamespace
+
+import mlx.core as mx
+import numpy as np
+from mlx.utils import tree_flatten
+
+from jepabook.blocks.vit import ViT, patchify
+from jepabook.core.claims import Greater
+from jepabook.core.report import sd_of
+from jepabook.ijepa.experiment import IJEPAConfig, ijepa_loss
+from jepabook.ijepa.images import make_shapes
+
+__all__ = ["arms_beyond_noise", "encoder_parameters", "final_loss", "flat_patch_loss", "gains", "max_abs_gain",
+           "median_seed_sd", "shape_arms", "shapes_patches", "training_budget"]
+
+Measured = Mapping[str, Sequence[float]]
+
+
+def shape_arms(arms: Iterable[str]) -> list[str]:
+    """The trained representation arms on the shapes: every arm but the untrained, pixel and digits arms."""
+    return [a for a in arms if a not in ("untrained", "pixels") and not a.startswith("digits")]
+
+
+def gains(metrics: Measured, arms: Iterable[str], baseline: str = "untrained", metric: str = "acc") -> dict[str, np.ndarray]:
+    """Per-seed paired gain ``<metric>_<arm> − <metric>_<baseline>`` of each arm (same seed, same data)."""
+    base = np.asarray(metrics[f"{metric}_{baseline}"], dtype=np.float64)
+    return {a: np.asarray(metrics[f"{metric}_{a}"], dtype=np.float64) - base for a in arms}
+
+
+def max_abs_gain(metrics: Measured, arms: Iterable[str], baseline: str = "untrained") -> float:
+    """The largest absolute seed-mean accuracy gain over ``baseline`` among ``arms`` (points)."""
+    return float(max(abs(g.mean()) for g in gains(metrics, arms, baseline).values()))
+
+
+def arms_beyond_noise(metrics: Measured, arms: Iterable[str], baseline: str = "untrained") -> list[str]:
+    """The arms whose accuracy exceeds ``baseline``'s beyond noise, by the claims' paired rule
+    ``Greater("acc_<arm>", "acc_<baseline>").beyond_noise``."""
+    return [a for a in arms if Greater(f"acc_{a}", f"acc_{baseline}").beyond_noise(metrics)]
+
+
+def median_seed_sd(metrics: Measured, arms: Iterable[str]) -> float:
+    """Median over ``arms`` of the seed standard deviation of each arm's accuracy (points)."""
+    return float(np.median([sd_of(metrics, f"acc_{a}") for a in arms]))
+
+
+def final_loss(results: Sequence) -> float:
+    """Seed mean of the last logged training loss; ``results`` is one arm's per-seed ``ArmResult`` list."""
+    return float(np.mean([r.loss[-1] for r in results]))
+
+
+def encoder_parameters(config: IJEPAConfig) -> int:
+    """Parameter count of the chapter's ViT encoder at ``config``'s sizes."""
+    c = config
+    encoder = ViT(c.patch**2, c.grid, c.width, c.depth, c.heads, c.mlp_ratio, mx.random.key(0))
+    return int(sum(v.size for _, v in tree_flatten(encoder.parameters())))
+
+
+def training_budget(config: IJEPAConfig) -> dict[str, float]:
+    """What one arm's training sees: images (steps × batch), passes over the training images, and
+    the percentage of labels the probe is fitted on."""
+    c = config
+    seen = c.steps * c.batch
+    return {"images_seen": seen, "passes": seen / c.n_images, "probe_label_pct": 100 * (1 - c.test_fraction)}
+
+
+def shapes_patches(config: IJEPAConfig, n: int = 512, seed: int = 0) -> mx.array:
+    """``(n, tokens, patch²)`` patches of ``n`` procedural shape images (``seed``) at ``config``'s sizes."""
+    images = make_shapes(n, seed, config.image_size, config.grating)[0]
+    return patchify(mx.array(images), (config.patch, config.patch))
+
+
+def flat_patch_loss(patches, chunk: int = 64) -> float:
+    """The pixel arm's training loss for a predictor that outputs a flat patch (all zeros) at every token.
+
+    Computed by the training loss itself (:func:`jepabook.ijepa.experiment.ijepa_loss` with
+    ``pixels=True``): the targets are per-patch-normalised pixels, every token of every image is a
+    target, and the prediction is zero, i.e. a flat patch after normalisation. ``patches``:
+    ``(n, tokens, patch²)``, read in batches of ``chunk`` images (a training batch's size; one
+    float32 mean over all of them would lose the fourth digit), averaged with their sizes as weights.
+    """
+    patches = mx.array(patches)
+    n, tokens, dim = patches.shape
+
+    def flat(_h, _context, target_idx):
+        b, t, k = target_idx.shape
+        return mx.zeros((b, t, k, dim))
+
+    model = SimpleNamespace(encoder=lambda _patches, _context: None, predictor=flat)
+    total = 0.0
+    for lo in range(0, n, chunk):
+        part = patches[lo:lo + chunk]
+        b = part.shape[0]
+        targets = mx.broadcast_to(mx.arange(tokens)[None, None, :], (b, 1, tokens))  # one block: all tokens
+        context = mx.zeros((b, 1), dtype=mx.int32)  # unread: the flat predictor ignores its input
+        loss, _ = ijepa_loss(model, part, context, targets, None, pixels=True)
+        total += b * float(loss.item())
+    return total / n
