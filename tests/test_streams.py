@@ -25,20 +25,20 @@ print(json.dumps(out))
 """
 
 
-def _probe_in_fresh_process(hash_seed: str) -> dict:
+def _probe_in_new_process(hash_seed: str) -> dict:
     env = dict(os.environ, PYTHONPATH=SRC, PYTHONHASHSEED=hash_seed)
     done = subprocess.run([sys.executable, "-c", _PROBE], env=env, capture_output=True, text=True, check=True)
     return json.loads(done.stdout)
 
 
-def test_same_seed_and_names_give_the_same_bits_here_and_in_fresh_processes():
+def test_same_seed_and_names_give_the_same_bits_here_and_in_new_processes():
     here = {"np": streams.rng(7, "data").integers(0, 2**63, 8).tolist(),
             "nested": streams.rng(7, "arm", "batches").random(4).tolist(),
             "key": [int(v) for v in streams.key(7, "init").tolist()],
             "mlx": mx.random.uniform(shape=(4,), key=streams.key(7, "init")).tolist()}
     # two processes with different str-hash salts: the names are not hashed by Python's hash()
-    assert _probe_in_fresh_process("1") == here
-    assert _probe_in_fresh_process("2") == here
+    assert _probe_in_new_process("1") == here
+    assert _probe_in_new_process("2") == here
     assert np.array_equal(np.array(streams.keys(7, "directions", num=5)),
                           np.array(mx.random.split(streams.key(7, "directions"), 5)))
 
