@@ -208,6 +208,20 @@ def test_training_is_seeded_and_logs_the_covariance():
     assert log1.step == [0, 5, 9] and "cov_trace" in log1.parts
 
 
+def test_the_untrained_control_starts_from_trains_initial_weights(monkeypatch):
+    import jepabook.lejepa.learner as learner_module
+    from jepabook.core.training import TrainLog
+    from jepabook.lejepa.learner import init_key
+
+    learner, seen = Learner(hidden=16, batch=32, num_slices=8), []
+    monkeypatch.setattr(learner_module, "fit", lambda model, *a, **k: seen.append(model) or TrainLog())
+    model, _ = train(learner, TrainSpec(steps=3), 4)
+    x = mx.array(_z(8), dtype=mx.float32)
+    assert seen == [model]  # fit never ran: these are the initial weights
+    np.testing.assert_array_equal(np.array(model(x)), np.array(encoder(learner, init_key(4))(x)))
+    assert not np.array_equal(np.array(model(x)), np.array(encoder(learner, init_key(5))(x)))
+
+
 # --- the chapter's configuration -----------------------------------------------------------------
 
 

@@ -9,6 +9,7 @@ import mlx.core as mx
 import numpy as np
 
 from jepabook.blocks.sigreg import epps_pulley, random_directions
+from jepabook.core import streams
 
 __all__ = ["characteristic_function", "cloud_shape", "collapse_push", "push_curve", "shadow_meter", "shadows"]
 
@@ -67,11 +68,11 @@ COLLAPSE_TESTS = {"ep": lambda x: epps_pulley(x), "raw_moments": _raw_moments, "
 def push_curve(seed: int, spreads, n: int = 512) -> dict[str, np.ndarray]:
     """Outward push and alignment of each test in :data:`COLLAPSE_TESTS` at each spread ``s``.
 
-    For ``x = s·u`` with ``u`` a fixed standard-normal sample (from ``seed``), the outward push is
+    For ``x = s·u`` with ``u`` a fixed standard-normal sample (stream ``(seed, "push_sample")``), the outward push is
     ``−∂L/∂s = −∇L·u`` (positive: gradient descent grows the spread) and the alignment is the cosine
     between the descent direction ``−∇L`` and ``u``. Returns ``{"<test>_push": (len(spreads),), "<test>_cos": ...}``.
     """
-    u = mx.array(np.random.default_rng(seed + 30_000).normal(size=n).astype(np.float32))
+    u = mx.array(streams.rng(seed, "push_sample").normal(size=n).astype(np.float32))
     out: dict[str, np.ndarray] = {}
     for name, test in COLLAPSE_TESTS.items():
         grad = mx.grad(test)

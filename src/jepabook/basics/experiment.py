@@ -20,6 +20,7 @@ import mlx.nn as nn
 import mlx.optimizers as optim
 import numpy as np
 
+from jepabook.core import streams
 from jepabook.core.experiment import Chapter, ChapterResult, Plan, run_chapter
 from jepabook.blocks.ema import ema_step_response
 from jepabook.basics.diagnostics import collapse_push, cloud_shape, shadow_meter
@@ -132,13 +133,16 @@ def make_loss(arm: str, weight: float, num_slices: int):
 
 
 def train_arm(config: BasicsConfig, x: np.ndarray, neighbours: np.ndarray, arm: str, seed: int, progress=False):
-    """Train one arm from ``seed``; returns the trained model and its loss log."""
-    key_init, key_dirs = mx.random.split(mx.random.key(seed))
-    model = JEPA(config, key_init)
+    """Train one arm from ``seed``; returns the trained model and its loss log.
+
+    Every arm of a seed starts from the same weights (stream ``init``) and sees the same batches
+    (``batches``) and SIGReg directions (``directions``), so arms differ only in their regulariser.
+    """
+    model = JEPA(config, streams.key(seed, "init"))
     optimizer = optim.AdamW(learning_rate=config.lr, weight_decay=0.0)
-    rng = np.random.default_rng(seed)
+    rng = streams.rng(seed, "batches")
     data = mx.array(x)
-    direction_keys = mx.random.split(key_dirs, config.steps)
+    direction_keys = streams.keys(seed, "directions", num=config.steps)
     n, k = neighbours.shape
 
     def batch(step: int):
@@ -190,7 +194,7 @@ def run_arm(config: BasicsConfig, seed: int, arm: str, progress: bool = False) -
     roll, neighbours, train, test = _world(config, seed)
     model, log = train_arm(config, roll.x, neighbours, arm, seed, progress)
     z = np.array(model.encoder(mx.array(roll.x)))
-    rng = np.random.default_rng(seed + 10_000)
+    rng = streams.rng(seed, "eval_pairs")
     anchor = rng.integers(0, config.n_points, 1024)
     partner = neighbours[anchor, rng.integers(0, config.neighbours, 1024)]
     stranger = rng.integers(0, config.n_points, 1024)
@@ -214,7 +218,7 @@ def assemble_seed(config: BasicsConfig, seed: int, arms: dict[str, ArmResult]) -
         m.update(arms[arm].metrics)
     shape = cloud_shape(embeddings["axis"])
     m.update(axis_variance=shape["axis_variance_mean"], shadow_along=shape["largest"], shadow_across=shape["smallest"])
-    key = mx.random.key(seed + 20_000)
+    key = streams.key(seed, "meter")
     m["meter_collapsed"] = shadow_meter(embeddings["predict"], config.meter_t, key)
     m["meter_healthy"] = shadow_meter(embeddings["sigreg"], config.meter_t, key)
     m["meter_overspread"] = shadow_meter(roll.plane, config.meter_t, key)

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from jepabook.core import streams
+
 __all__ = ["SwissRoll", "make_swiss_roll", "neighbour_table"]
 
 
@@ -34,7 +36,8 @@ def make_swiss_roll(n: int = 4096, ambient_dim: int = 50, noise: float = 0.1, se
     """Sample ``n`` points of the Swiss roll and lift them to ``ambient_dim`` dimensions.
 
     The spiral is scaled to unit variance per plane axis before the lift, so ``noise`` is the
-    noise-to-signal ratio per ambient dimension of the signal plane.
+    noise-to-signal ratio per ambient dimension of the signal plane. Draws from the stream
+    ``(seed, "data")`` (:mod:`jepabook.core.streams`).
     """
     if not (isinstance(n, int) and n >= 16):
         raise ValueError(f"n must be an integer >= 16, got {n!r}")
@@ -42,7 +45,7 @@ def make_swiss_roll(n: int = 4096, ambient_dim: int = 50, noise: float = 0.1, se
         raise ValueError(f"ambient_dim must be an integer >= 2, got {ambient_dim!r}")
     if not (np.isfinite(noise) and noise >= 0):
         raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
-    rng = np.random.default_rng(seed)
+    rng = streams.rng(seed, "data")
     t = np.sort(rng.uniform(1.5 * np.pi, 4.5 * np.pi, size=n))
     plane = np.stack([t * np.cos(t), t * np.sin(t)], axis=1)
     standardised = (plane - plane.mean(0)) / plane.std(0)

@@ -9,17 +9,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from jepabook.core import streams
+
 __all__ = ["LinearFit", "train_test_split", "linear_r2", "linear_accuracy", "linear_fit", "linear_predict"]
 
 
 def train_test_split(n: int, test_fraction: float = 0.25, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Random disjoint index sets ``(train, test)`` over ``range(n)``."""
+    """Random disjoint index sets ``(train, test)`` over ``range(n)``, from the stream ``(seed, "split")``."""
     if not (0.0 < test_fraction < 1.0):
         raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction!r}")
     n_test = int(round(n * test_fraction))
     if n_test < 1 or n - n_test < 2:
         raise ValueError(f"n={n} is too small for test_fraction={test_fraction}")
-    order = np.random.default_rng(seed).permutation(n)
+    order = streams.rng(seed, "split").permutation(n)
     return np.sort(order[n_test:]), np.sort(order[:n_test])
 
 

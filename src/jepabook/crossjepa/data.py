@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from jepabook.core import streams
 from jepabook.crossjepa.groups import group_points
 from jepabook.blocks.probes import linear_accuracy, linear_r2
 from jepabook.crossjepa.shapes3d import World, colour_histogram, make_world, pose_features
@@ -79,8 +80,8 @@ class SweepData:
 
 
 def stratified_split(labels: np.ndarray, test_per_class: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per class, ``test_per_class`` random objects held out for the probe; the rest train."""
-    rng = np.random.default_rng([seed, 3])
+    """Per class, ``test_per_class`` random objects held out for the probe; the rest train (stream ``(seed, "split")``)."""
+    rng = streams.rng(seed, "split")
     test = np.concatenate([rng.permutation(np.flatnonzero(labels == c))[:test_per_class] for c in np.unique(labels)])
     return np.setdiff1d(np.arange(len(labels)), test), np.sort(test)
 

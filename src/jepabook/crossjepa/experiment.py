@@ -33,6 +33,7 @@ import mlx.optimizers as optim
 import numpy as np
 from mlx.utils import tree_flatten
 
+from jepabook.core import streams
 from jepabook.core.config import pick_profile
 from jepabook.core.experiment import Chapter, ChapterResult, Plan, run_chapter
 from jepabook.crossjepa.data import OFFLINE_TEACHERS, CountingTeacher, Prepared, SweepData, candidate_teachers, prepare
@@ -199,13 +200,13 @@ def run_arm(config: CrossJEPAConfig, name: str, seed: int, data: SweepData, prog
     arm = ARMS[name]
     target = data.targets["pixels" if arm.objective == "pixels" else arm.teacher]
     side = _side_information(arm, data)
-    model = Student(config, 0 if side is None else side.shape[-1], target.shape[-1], mx.random.key(seed))
+    model = Student(config, 0 if side is None else side.shape[-1], target.shape[-1], streams.key(seed, "init"))
     result = ArmResult(name, seed, float("nan"))
     if arm.objective != "none":
-        rng = np.random.default_rng([seed, 1])  # the same batches and views for every arm of a seed
+        rng = streams.rng(seed, "batches")  # the same batches and views for every arm of a seed
         groups, centres, target_mx = mx.array(data.groups), mx.array(data.centres), mx.array(target)
         side_mx = None if side is None else mx.array(side)
-        mask_rng = np.random.default_rng([seed, 2])
+        mask_rng = streams.rng(seed, "masks")
 
         def batch(i):
             r = mx.array(rng.choice(data.train, config.batch, replace=False))  # objects; all their views
@@ -328,8 +329,8 @@ def step_seconds(config: CrossJEPAConfig, repeats: int = 3, seed: int = 0) -> di
     out = {}
     for label, sizes in (("ours", {}), ("laptop size", LAPTOP_SIZE)):
         c = replace(config, **sizes)
-        model = Student(c, 12, 256, mx.random.key(seed))
-        keys = mx.random.split(mx.random.key(seed), 4)
+        model = Student(c, 12, 256, streams.key(seed, "init"))
+        keys = streams.keys(seed, "inputs", num=4)
         inputs = (mx.random.normal((c.batch, c.n_groups, c.group_size, 3), key=keys[0]),
                   mx.random.normal((c.batch, c.n_groups, 3), key=keys[1]), None,
                   mx.random.normal((c.batch, c.n_views, 12), key=keys[2]),

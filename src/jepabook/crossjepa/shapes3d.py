@@ -53,6 +53,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from jepabook.core import streams
+
 __all__ = [
     "AMBIENT",
     "CLASSES",
@@ -660,11 +662,9 @@ _STREAMS = ("params", "colour", "rotation", "cloud", "dense", "poses")
 
 
 def _object_rngs(seed: int, label: int, index: int) -> dict[str, np.random.Generator]:
-    """One independent generator per purpose for object ``index`` of class ``label``."""
-    return {
-        name: np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(label, index, s)))
-        for s, name in enumerate(_STREAMS)
-    }
+    """One independent generator per purpose for object ``index`` of class ``label``: the named
+    stream ``(seed, "world", <class name>, <index>, <purpose>)``."""
+    return {name: streams.rng(seed, "world", CLASSES[label], str(index), name) for name in _STREAMS}
 
 
 def _object_hue(label: int, colour_bias: float, rng: np.random.Generator) -> float:

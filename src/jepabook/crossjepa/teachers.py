@@ -30,6 +30,7 @@ from typing import Protocol
 
 import numpy as np
 
+from jepabook.core import streams
 from jepabook.core.results import checkout_path, write_atomic
 
 __all__ = ["CacheInfo", "PixelTeacher", "RandomConvTeacher", "Teacher", "avg_pool", "cache_dir", "embed_cached"]
@@ -88,13 +89,13 @@ class RandomConvTeacher:
     name: str = "random-conv"
 
     def _weights(self) -> list[np.ndarray]:
-        rng = np.random.default_rng([self.seed, 7])
+        rng = streams.rng(self.seed, "teacher", "random_conv")
         dims = (1 if self.grey else 3,) + tuple(self.channels)
         return [rng.normal(0.0, np.sqrt(2.0 / (9 * a)), (9 * a, b)).astype(np.float32)
                 for a, b in zip(dims[:-1], dims[1:])]
 
     def fingerprint(self) -> str:
-        h = hashlib.sha256(repr(("random-conv-v1", self.channels, self.seed, self.grey)).encode())
+        h = hashlib.sha256(repr(("random-conv-v2", self.channels, self.seed, self.grey)).encode())
         for w in self._weights():
             h.update(w.tobytes())
         return h.hexdigest()
@@ -125,13 +126,15 @@ class PixelTeacher:
     name: str = "pixels"
 
     def fingerprint(self) -> str:
-        return hashlib.sha256(repr(("pixels-v1", self.dim, self.pool, self.seed)).encode()).hexdigest()
+        # v2: the projection comes from the named stream (seed, "teacher", "pixel_projection"); it is
+        # not hashed here, so the version must change whenever its derivation does
+        return hashlib.sha256(repr(("pixels-v2", self.dim, self.pool, self.seed)).encode()).hexdigest()
 
     def embed(self, images: np.ndarray) -> np.ndarray:
         images = _check_images(images)
         flat = avg_pool(images, self.pool).reshape(len(images), -1) - 0.5
-        proj = np.random.default_rng([self.seed, 8]).normal(0.0, 1.0 / np.sqrt(flat.shape[1]),
-                                                            (flat.shape[1], self.dim))
+        proj = streams.rng(self.seed, "teacher", "pixel_projection").normal(0.0, 1.0 / np.sqrt(flat.shape[1]),
+                                                                            (flat.shape[1], self.dim))
         return (flat @ proj).astype(np.float32)
 
 

@@ -27,6 +27,7 @@ import mlx.nn as nn
 import mlx.optimizers as optim
 import numpy as np
 
+from jepabook.core import streams
 from jepabook.core.experiment import Chapter, ChapterResult, Plan, run_chapter
 from jepabook.blocks.ema import ema_update, linear_momentum
 from jepabook.ijepa.images import load_digits, make_shapes
@@ -235,7 +236,7 @@ def load_data(dataset: str, config: IJEPAConfig, seed: int) -> tuple[np.ndarray,
         return make_shapes(config.n_images, seed, config.image_size, config.grating)
     if dataset == "digits":  # all 1,797 unless the profile asks for fewer
         x, y = load_digits(config.image_size)
-        keep = np.sort(np.random.default_rng(seed).permutation(len(y))[:config.n_images])
+        keep = np.sort(streams.rng(seed, "data", "digits").permutation(len(y))[:config.n_images])
         return x[keep], y[keep]
     raise ValueError(f"dataset must be 'shapes' or 'digits'; got {dataset!r}")
 
@@ -248,7 +249,7 @@ def run_arm(config: IJEPAConfig, name: str, seed: int, progress: bool = False) -
     patches = patchify(mx.array(images), (config.patch, config.patch))
     train, test = train_test_split(len(labels), config.test_fraction, seed)
     pixels = arm.targets == "pixels"
-    model = IJEPA(config, pixels, mx.random.key(seed))
+    model = IJEPA(config, pixels, streams.key(seed, "init"))
     probed = model.encoder if pixels else model.target
 
     def measure() -> dict[str, float]:
@@ -258,7 +259,9 @@ def run_arm(config: IJEPAConfig, name: str, seed: int, progress: bool = False) -
 
     result = ArmResult(name, seed, {})
     if arm.masking != "none":
-        rng = np.random.default_rng([seed, 1])
+        # masks and batches from separate streams, so every arm of a seed sees the same batches
+        # however many draws its mask sampler takes
+        mask_rng, batch_rng = streams.rng(seed, "masks"), streams.rng(seed, "batches")
         optimizer = optim.AdamW(learning_rate=constant_then_cosine(config.lr, config.steps, 0.5),
                                 weight_decay=config.weight_decay)
         chunks = config.chunks if name in CURVE_ARMS else 1
@@ -267,8 +270,8 @@ def run_arm(config: IJEPAConfig, name: str, seed: int, progress: bool = False) -
         t0 = time.perf_counter()
         for lo, hi in zip(bounds[:-1], bounds[1:]):
             def batch(i, lo=lo):
-                m = sample_masks(arm, rng, config.batch, config)
-                rows = mx.array(rng.choice(n, config.batch, replace=False))  # unlabelled: the whole set
+                m = sample_masks(arm, mask_rng, config.batch, config)
+                rows = mx.array(batch_rng.choice(n, config.batch, replace=False))  # unlabelled: the whole set
                 tau = float(linear_momentum(config.ema_start, 1.0, int(lo) + i, config.steps))
                 return patches[rows], mx.array(m.context), mx.array(m.targets), tau
 
@@ -290,12 +293,13 @@ def run_arm(config: IJEPAConfig, name: str, seed: int, progress: bool = False) -
 def mask_statistics(seed: int, draws: int = 8) -> dict[str, float]:
     """Realised context ratio and top/bottom-row context coverage of both multi-block variants.
 
-    On the paper's 14×14 grid at batch 128 (min_keep 10) and on our 8×8 grid at our batch (min_keep 3).
+    On the paper's 14×14 grid at batch 128 (min_keep 10) and on our 8×8 grid at our batch (min_keep 3),
+    each from the start of the stream ``(seed, "mask_statistics")``.
     """
     out = {}
     for label, grid, batch, keep in (("14", (14, 14), 128, 10), ("8", (8, 8), IJEPAConfig.batch, 3)):
         for variant in ("released", "corrected"):
-            ratio, cover = context_statistics(np.random.default_rng([seed, 2]), grid, batch, keep, variant, draws)
+            ratio, cover = context_statistics(streams.rng(seed, "mask_statistics"), grid, batch, keep, variant, draws)
             out[f"ctx_ratio_{label}_{variant}"] = ratio
             out[f"top_row_{label}_{variant}"] = float(cover[0])
             out[f"bottom_row_{label}_{variant}"] = float(cover[-1])
@@ -343,10 +347,11 @@ def step_breakdown(config: IJEPAConfig, repeats: int = 10, seed: int = 0) -> dic
     Parts: sampling the masks (NumPy); the target encoder on the full grid (forward only); context
     encoder + predictor forward and backward; the optimizer update plus the EMA step.
     """
-    arm, rng = ARMS["multiblock"], np.random.default_rng(seed)
-    model = IJEPA(config, False, mx.random.key(seed))
+    arm, rng = ARMS["multiblock"], streams.rng(seed, "masks")
+    model = IJEPA(config, False, streams.key(seed, "init"))
     optimizer = optim.AdamW(learning_rate=config.lr, weight_decay=config.weight_decay)
-    patches = mx.random.normal((config.batch, config.grid[0] * config.grid[1], config.patch**2))
+    patches = mx.random.normal((config.batch, config.grid[0] * config.grid[1], config.patch**2),
+                               key=streams.key(seed, "patches"))
     m = sample_masks(arm, rng, config.batch, config)
     ctx, tgt = mx.array(m.context), mx.array(m.targets)
     grad_fn = nn.value_and_grad(model, lambda mdl: ijepa_loss(mdl, patches, ctx, tgt, 0.99, pixels=False)[0])

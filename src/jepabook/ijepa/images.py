@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from jepabook.core import streams
+
 __all__ = ["SHAPES", "load_digits", "make_shapes", "shape_mask"]
 
 SHAPES = ("disk", "square", "triangle", "cross", "ring", "bars")
@@ -46,7 +48,7 @@ def make_shapes(n: int, seed: int, size: int = 32, grating: float = 0.6, noise: 
 
     Args:
         n: number of images; labels are balanced up to rounding and shuffled.
-        seed: NumPy seed.
+        seed: the seed; images are drawn from its stream ``(seed, "data", "shapes")``.
         size: image side in pixels.
         grating: grating amplitude relative to the object's contrast range (0.6–1.2).
         noise: per-pixel Gaussian noise.
@@ -55,7 +57,7 @@ def make_shapes(n: int, seed: int, size: int = 32, grating: float = 0.6, noise: 
         raise ValueError(f"n must be a positive integer; got {n!r}")
     if size < 16:
         raise ValueError(f"size must be at least 16 pixels for the shapes to span several patches; got {size}")
-    rng = np.random.default_rng(seed)
+    rng = streams.rng(seed, "data", "shapes")
     labels = rng.permutation(np.arange(n) % len(SHAPES))
     y, x = np.mgrid[0:size, 0:size].astype(np.float64)
     images = np.empty((n, size, size), dtype=np.float64)

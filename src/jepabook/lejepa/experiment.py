@@ -21,9 +21,10 @@ from dataclasses import asdict, dataclass, field, replace
 import mlx.core as mx
 import numpy as np
 
+from jepabook.core import streams
 from jepabook.core.experiment import Chapter, ChapterResult, Plan, run_chapter
 from jepabook.lejepa.identifiability import decode_plan, identifiability_metrics, knn_decoder, path_length_ratio
-from jepabook.lejepa.learner import Learner, TrainSpec, embed, encoder, train
+from jepabook.lejepa.learner import Learner, TrainSpec, embed, encoder, init_key, train
 from jepabook.blocks.sigreg import sigreg
 from jepabook.lejepa.worlds import MIXINGS, mixing, ou_pairs
 
@@ -103,13 +104,16 @@ PROFILES = {
 
 
 def eval_world(c: LeJEPAConfig, spec: TrainSpec) -> tuple[np.ndarray, np.ndarray]:
-    """The fixed evaluation points ``(z, z′)`` of a world: same for every seed and every run."""
-    return ou_pairs(np.random.default_rng(c.eval_seed), c.eval_points, spec.rho, 2, spec.alpha)
+    """The fixed evaluation points ``(z, z′)`` of a world: same for every seed and every run
+    (stream ``(eval_seed, "eval", "world")``)."""
+    return ou_pairs(streams.rng(c.eval_seed, "eval", "world"), c.eval_points, spec.rho, 2, spec.alpha)
 
 
 def sigreg_level(h: np.ndarray, batch: int, batches: int, slices: int, seed: int) -> float:
-    """Mean SIGReg of ``batches`` disjoint blocks of ``batch`` rows of ``h``: what the loss reads at that size."""
-    keys = mx.random.split(mx.random.key(seed), batches)
+    """Mean SIGReg of ``batches`` disjoint blocks of ``batch`` rows of ``h``: what the loss reads at that size.
+
+    Block ``i`` is read along the directions of key ``i`` of the stream ``(seed, "floor_directions")``."""
+    keys = streams.keys(seed, "floor_directions", num=batches)
     return float(np.mean([sigreg(mx.array(h[i * batch:(i + 1) * batch], dtype=mx.float32), keys[i], slices).item()
                           for i in range(batches)]))
 
@@ -147,12 +151,13 @@ def run_one(c: LeJEPAConfig, spec: TrainSpec, seed: int, detail: bool = False, p
     if detail:
         # SIGReg as the loss reads it (2·batch points), on fresh points, averaged over many batches
         size = 2 * c.learner.batch
-        z_floor = ou_pairs(np.random.default_rng([c.eval_seed, seed, 2]), size * c.floor_batches, spec.rho)[0]
+        z_floor = ou_pairs(streams.rng(c.eval_seed, "eval", "floor_points", str(seed)), size * c.floor_batches,
+                           spec.rho)[0]
         m["sigreg_eval"] = sigreg_level(embed(model, g(z_floor)), size, c.floor_batches, c.floor_slices, seed)
         grid = np.stack([embed(model, g(line)) for line in latent_grid()])
-        rng = np.random.default_rng([c.eval_seed, seed])
+        rng = streams.rng(c.eval_seed, "eval", "plan_pairs", str(seed))
         a, b = rng.choice(len(z), (2, c.plan_pairs), replace=False)
-        untrained = encoder(c.learner, mx.random.split(mx.random.key(seed))[0])  # train()'s initial weights
+        untrained = encoder(c.learner, init_key(seed))  # train()'s initial weights
         h0 = embed(untrained, g(z))
         m["untrained_r2_hz"] = identifiability_metrics(z, h0, embed(untrained, g(z_next)), spec.rho)["r2_hz"]
         for name, hh in (("plan_ratio", h), ("untrained_plan_ratio", h0)):
@@ -212,7 +217,7 @@ def _detail_specs(c: LeJEPAConfig) -> set[TrainSpec]:
 def gaussian_floor(c: LeJEPAConfig, seed: int) -> float:
     """SIGReg read the same way on exact N(0, I) samples: the floor a perfect encoder would show."""
     size = 2 * c.learner.batch * c.floor_batches
-    z = np.random.default_rng([c.eval_seed, seed, 1]).standard_normal((size, 2))
+    z = streams.rng(c.eval_seed, "eval", "gaussian_floor", str(seed)).standard_normal((size, 2))
     return sigreg_level(z, 2 * c.learner.batch, c.floor_batches, c.floor_slices, seed)
 
 

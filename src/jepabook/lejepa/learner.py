@@ -26,11 +26,12 @@ import mlx.optimizers as optim
 import numpy as np
 
 from jepabook.blocks.nets import MLP
+from jepabook.core import streams
 from jepabook.blocks.sigreg import epps_pulley, random_directions
 from jepabook.core.training import TrainLog, constant_then_cosine, fit
 from jepabook.lejepa.worlds import check_alpha, check_rho, mixing, ou_pairs
 
-__all__ = ["Learner", "TrainSpec", "encoder", "lejepa_loss", "moment_matching", "train"]
+__all__ = ["Learner", "TrainSpec", "encoder", "init_key", "lejepa_loss", "moment_matching", "train"]
 
 ACTIVATIONS = {"gelu": nn.gelu, "relu": nn.relu}
 
@@ -91,6 +92,12 @@ def encoder(learner: Learner, key: mx.array, dim: int = 2) -> MLP:
     return MLP(dims, key, activation=ACTIVATIONS[learner.activation])
 
 
+def init_key(seed: int) -> mx.array:
+    """The key of a run's initial weights (stream ``(seed, "init")``): :func:`train` starts from
+    ``encoder(learner, init_key(seed))``, and so does any untrained control of the same run."""
+    return streams.key(seed, "init")
+
+
 def moment_matching(projections: mx.array) -> mx.array:
     """Mean over slices of mean² + (variance − 1)² of ``projections`` (N, slices)."""
     mean = mx.mean(projections, axis=0)
@@ -119,14 +126,17 @@ def lejepa_loss(lam: float, num_slices: int, moment_weight: float = 0.0):
 
 
 def train(learner: Learner, spec: TrainSpec, seed: int, progress: bool = False) -> tuple[MLP, TrainLog]:
-    """Train an encoder from ``seed`` on fresh OU pairs of the world ``spec`` every step."""
-    key_init, key_dirs = mx.random.split(mx.random.key(seed))
-    model = encoder(learner, key_init)
+    """Train an encoder from ``seed`` on fresh OU pairs of the world ``spec`` every step.
+
+    Streams: ``init`` (:func:`init_key`), ``batches`` (the pairs), ``directions`` (SIGReg's slices);
+    every spec trained from one seed shares them.
+    """
+    model = encoder(learner, init_key(seed))
     schedule = constant_then_cosine(learner.lr, spec.steps, learner.constant_fraction)
     optimizer = optim.AdamW(learning_rate=schedule, weight_decay=learner.weight_decay)
-    rng = np.random.default_rng([seed, 5])
+    rng = streams.rng(seed, "batches")
     g = mixing(spec.mixing)
-    direction_keys = mx.random.split(key_dirs, spec.steps)
+    direction_keys = streams.keys(seed, "directions", num=spec.steps)
 
     def batch(step: int):
         z, z_next = ou_pairs(rng, learner.batch, spec.rho, 2, spec.alpha)
@@ -162,9 +172,9 @@ def step_seconds(learner: Learner, steps: int = 20, seed: int = 0, repeats: int 
         return best
 
     step = max(timed(5 + steps) - timed(5), 0.0) / steps
-    x = mx.random.normal((2 * learner.batch, 2), key=mx.random.key(seed))
+    x = mx.random.normal((2 * learner.batch, 2), key=streams.key(seed, "inputs"))
     fn = mx.compile(mx.grad(lambda z, k: mx.mean(epps_pulley(z @ random_directions(k, 2, learner.num_slices)))))
-    keys = mx.random.split(mx.random.key(seed), steps + 3)
+    keys = streams.keys(seed, "directions", num=steps + 3)
     for i in range(3):
         mx.eval(fn(x, keys[i]))
     best = math.inf

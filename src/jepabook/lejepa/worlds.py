@@ -25,6 +25,8 @@ from collections.abc import Callable
 import numpy as np
 from scipy import special, stats
 
+from jepabook.core import streams
+
 __all__ = [
     "MIXINGS",
     "coupling_flow",
@@ -85,8 +87,9 @@ def ou_pairs(rng: np.random.Generator, n: int, rho: float, dim: int = 2, alpha: 
 
 
 def pair_correlation(rho: float, alpha: float, n: int = 200_000, seed: int = 0) -> float:
-    """Monte-Carlo linear correlation between ``z`` and ``z′`` per coordinate (ρ exactly at α = 2)."""
-    z, z2 = ou_pairs(np.random.default_rng(seed), n, rho, 1, alpha)
+    """Monte-Carlo linear correlation between ``z`` and ``z′`` per coordinate (ρ exactly at α = 2),
+    from the stream ``(seed, "pair_correlation")``."""
+    z, z2 = ou_pairs(streams.rng(seed, "pair_correlation"), n, rho, 1, alpha)
     return float(np.corrcoef(z[:, 0], z2[:, 0])[0, 1])
 
 
@@ -117,8 +120,9 @@ def sinusoidal_shear(z: np.ndarray, inverse: bool = False) -> np.ndarray:
 
 
 def coupling_weights(seed: int = 1337, layers: int = 8) -> np.ndarray:
-    """The coupling flow's gains: ``2·W`` with W a random orthogonal 1×1 matrix, i.e. ±2 per layer."""
-    return 2.0 * np.random.default_rng(seed).choice([-1.0, 1.0], size=layers)
+    """The coupling flow's gains: ``2·W`` with W a random orthogonal 1×1 matrix, i.e. ±2 per layer
+    (signs from the stream ``(seed, "coupling_weights")``)."""
+    return 2.0 * streams.rng(seed, "coupling_weights").choice([-1.0, 1.0], size=layers)
 
 
 def coupling_flow(z: np.ndarray, inverse: bool = False, weights: np.ndarray | None = None) -> np.ndarray:
