@@ -236,3 +236,43 @@ def test_chapter_runs_and_claims_cover_what_the_issue_asks():
     ids = {c.id for c in claims_for(full)}
     assert {"lejepa.t3_bound", "lejepa.regime_collapse", "lejepa.moments_needed", "lejepa.sigreg_floor"} <= ids
     assert latent_grid(5, 7).shape == (10, 7, 2)
+
+
+# --- metric names: built in one place (lejepa.names), read by the claims ----------------------
+
+def test_metric_names_are_the_stored_ones():
+    from jepabook.lejepa import names
+    assert names.t1_metric("spiral") == "t1_spiral_r2"
+    assert names.t2_metric(2.0) == "t2_alpha=2_r2"
+    assert names.grid_metric(1e-3, 0.9, "cov") == "grid_lam=0.001_rho=0.9_cov"
+    assert names.moment_metric("pure", 1e-5) == "pure_lam=1e-05_r2"
+    assert names.kind(names.grid_tag(0.5, 0.99)) == "grid"
+    with pytest.raises(ValueError, match="quantity"):
+        names.run_metric("t1/spiral", "R2")
+    with pytest.raises(ValueError, match="arm"):
+        names.moment_tag("moment", 1e-5)
+    with pytest.raises(ValueError, match="tag"):
+        names.kind("grids/lam=1")
+
+
+def test_every_metric_a_claim_reads_is_produced():
+    """Feed seed_metrics fake runs for every spec of both profiles; each claim's measured_for must find
+    every name it asks for (a renamed producer or reader raises MissingMetric here)."""
+    from types import SimpleNamespace
+
+    from jepabook.core.experiment import ChapterResult
+    from jepabook.lejepa import claims as lclaims, experiment as lexp
+    for profile in ("ci", "full"):
+        c = lexp.PROFILES[profile]
+        fake = {"r2_hz": 0.5, "trace_cov": 0.1, "plan_ratio": 1.1, "untrained_plan_ratio": 3.0,
+                "untrained_r2": 0.2, "sigreg_eval": 1.05, "untrained_r2_hz": 0.2, "procrustes": 0.1, "bound": 0.2}
+        runs = {tag: SimpleNamespace(metrics=fake) for tag in c.specs()}
+        m = lexp.seed_metrics(c, runs)
+        m["sigreg_gaussian"] = 1.05
+        result = lexp.LeJEPARun(c, {k: [v] for k, v in m.items()}, seeds=[])
+        assert isinstance(result, ChapterResult)
+        for item in lclaims.claims_for(c):
+            if item.id.endswith("t3_bound"):
+                continue  # per run, read from run.all_runs()
+            measured = lclaims.measured_for(item, result)
+            assert set(item.shown) <= set(measured), item.id

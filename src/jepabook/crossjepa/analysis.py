@@ -13,6 +13,7 @@ import mlx.core as mx
 import numpy as np
 from mlx.utils import tree_flatten
 
+from jepabook.core import streams
 from jepabook.crossjepa.data import SweepData, class_share
 from jepabook.crossjepa.experiment import CrossJEPAConfig, Student
 
@@ -51,9 +52,10 @@ def student_parameters(config: CrossJEPAConfig, cond_dim: int, out_dim: int, see
 def fresh_features(config: CrossJEPAConfig, data: SweepData, seed: int = 0) -> np.ndarray:
     """``(n, 2·width)`` global features of every object under a freshly initialised (untrained) student.
 
-    The encoder's weights depend on ``seed`` only (the predictor's sizes do not enter them).
+    The weights are the ones seed ``seed``'s arms start from (stream ``(seed, "init")``); the
+    predictor's sizes do not enter the encoder's.
     """
-    student = Student(config, 12, data.targets["default"].shape[-1], mx.random.key(seed))
+    student = Student(config, 12, data.targets["default"].shape[-1], streams.key(seed, "init"))
     return np.array(student.encoder.features(mx.array(data.groups), mx.array(data.centres)))
 
 

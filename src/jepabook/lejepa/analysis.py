@@ -14,6 +14,7 @@ import numpy as np
 from mlx.utils import tree_flatten
 
 from jepabook.core.report import mean_of
+from jepabook.lejepa import names
 from jepabook.lejepa.experiment import LeJEPAConfig, eval_world
 from jepabook.lejepa.learner import Learner, encoder
 
@@ -32,14 +33,14 @@ def run_metric(run, tag: str, key: str) -> list[float]:
 def t1_mean(run, key: str, exclude: Sequence[str] = ("spiral",)) -> float:
     """Mean of the T1 runs' metric ``key`` over every seed and every mixing but ``exclude``."""
     c = run.config
-    return float(np.mean([s.runs[f"t1/{m}"].metrics[key] for s in run.seeds for m in c.mixings if m not in exclude]))
+    return float(np.mean([s.runs[names.t1_tag(m)].metrics[key] for s in run.seeds for m in c.mixings if m not in exclude]))
 
 
 def alpha_sweep(run, tolerance: float = 0.01) -> dict:
     """The T2 sweep: per-α seed mean and sd of R²(h → z), the α of the best mean, the αs within
     ``tolerance`` of it (the plateau) and the worst mean."""
     c = run.config
-    r2 = np.array([run.per_seed(f"t2_alpha={a:g}_r2") for a in c.alphas], dtype=np.float64)  # (alphas, seeds)
+    r2 = np.array([run.per_seed(names.t2_metric(a)) for a in c.alphas], dtype=np.float64)  # (alphas, seeds)
     mean = r2.mean(1)
     sd = r2.std(1, ddof=1) if r2.shape[1] > 1 else np.zeros(len(c.alphas))
     return {"alphas": tuple(c.alphas), "mean": mean, "sd": sd, "peak": float(c.alphas[int(np.argmax(mean))]),
@@ -78,7 +79,7 @@ def eval_mean_sq_norm(config: LeJEPAConfig, spec) -> float:
 def grid_means(run, kind: str) -> np.ndarray:
     """``(λ, ρ)`` seed means of the regime map's ``kind`` (``"r2"`` or ``"cov"``)."""
     c = run.config
-    return np.array([[mean_of(run, f"grid_lam={lam:g}_rho={r:g}_{kind}") for r in c.grid_rhos] for lam in c.grid_lams])
+    return np.array([[mean_of(run, names.grid_metric(lam, r, kind)) for r in c.grid_rhos] for lam in c.grid_lams])
 
 
 def regime_summary(run) -> dict[str, float | str]:
@@ -92,12 +93,12 @@ def regime_summary(run) -> dict[str, float | str]:
     r2, cov = grid_means(run, "r2"), grid_means(run, "cov")
     edge = [lam for lam in c.grid_lams if lam == 1e-2] or [c.grid_lams[len(c.grid_lams) // 2]]
     return {"collapse_cov": float(cov[0, :2].mean()), "strong_r2": float(r2[-1].mean()),
-            "edge_metric": f"grid_lam={edge[0]:g}_rho={c.grid_rhos[-1]:g}_r2"}
+            "edge_metric": names.grid_metric(edge[0], c.grid_rhos[-1])}
 
 
 def start_cov_trace(runs) -> float:
     """Mean tr Cov(h) at the first logged step over the regime map's runs (``run.all_runs()``)."""
-    return float(np.mean([r.log_parts["cov_trace"][0] for t, r in runs if t.startswith("grid/")]))
+    return float(np.mean([r.log_parts["cov_trace"][0] for t, r in runs if names.kind(t) == "grid"]))
 
 
 def paper_ratio(steps: int) -> float:

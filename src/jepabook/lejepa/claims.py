@@ -19,6 +19,7 @@ Thresholds were fixed here before any full-profile run, from the wording of each
 
 from __future__ import annotations
 
+from jepabook.lejepa import names
 from jepabook.core.claims import Above, AllOf, Below, BoundEveryRun, Check, Claim, Greater, PeakAt, Within
 
 __all__ = ["QUADRATURE_FLOOR", "claims_for", "measured_for"]
@@ -28,10 +29,6 @@ __all__ = ["QUADRATURE_FLOOR", "claims_for", "measured_for"]
 QUADRATURE_FLOOR = 1.052  # E[SIGReg] on exact N(0, I) data with the [0, 3] × 17 quadrature (papers.md)
 FRAGILE_LAM = 0.1
 GOOD_LAMS = (1e-3, 1e-2)
-
-
-def _grid(lam, rho) -> str:
-    return f"grid_lam={lam:g}_rho={rho:g}"
 
 
 def claims_for(config) -> list[Claim]:
@@ -122,9 +119,9 @@ def measured_for(claim: Claim | Check, run) -> dict[str, list[float]]:
     ps = run.per_seed
     name = claim.id.split(".", 1)[1]
     if name.startswith("t1_"):
-        return {m: ps(f"t1_{m}_r2") for m in claim.shown}
+        return {m: ps(names.t1_metric(m)) for m in claim.shown}
     if name.startswith("t2_"):
-        return {f"α={a:g}": ps(f"t2_alpha={a:g}_r2") for a in c.alphas}
+        return {f"α={a:g}": ps(names.t2_metric(a)) for a in c.alphas}
     if name == "t3_bound":
         gauss = [r for _, r in run.all_runs() if r.tag_spec.alpha == 2.0]
         return {"error": [r.metrics["procrustes"] for r in gauss], "bound": [r.metrics["bound"] for r in gauss]}
@@ -133,22 +130,23 @@ def measured_for(claim: Claim | Check, run) -> dict[str, list[float]]:
                 "R² trained": ps("t1_r2"), "R² untrained": ps("untrained_r2")}
     if name == "regime_collapse":
         lo = min(c.grid_lams)
-        out = {f"R² ρ={r:g}": ps(_grid(lo, r) + "_r2") for r in c.grid_rhos}
-        out.update({f"trCov ρ={r:g}": ps(_grid(lo, r) + "_cov") for r in c.grid_rhos})
+        out = {f"R² ρ={r:g}": ps(names.grid_metric(lo, r, "r2")) for r in c.grid_rhos}
+        out.update({f"trCov ρ={r:g}": ps(names.grid_metric(lo, r, "cov")) for r in c.grid_rhos})
         return out
     if name == "regime_good":
-        return {f"λ={lam:g} ρ={r:g}": ps(_grid(lam, r) + "_r2") for lam in GOOD_LAMS if lam in c.grid_lams
+        return {f"λ={lam:g} ρ={r:g}": ps(names.grid_metric(lam, r)) for lam in GOOD_LAMS if lam in c.grid_lams
                 for r in c.grid_rhos}
     if name == "regime_fragile":
-        return {f"ρ={r:g}": ps(_grid(FRAGILE_LAM, r) + "_r2") for r in c.grid_rhos}
+        return {f"ρ={r:g}": ps(names.grid_metric(FRAGILE_LAM, r)) for r in c.grid_rhos}
     if name == "regime_too_strong":
-        return {f"ρ={r:g}": ps(_grid(max(c.grid_lams), r) + "_r2") for r in c.grid_rhos}
+        return {f"ρ={r:g}": ps(names.grid_metric(max(c.grid_lams), r)) for r in c.grid_rhos}
     if name == "sigreg_floor":
         return {"trained": ps("sigreg_trained")}
     if name == "sigreg_floor_gaussian":
         return {"N(0,I)": ps("sigreg_gaussian")}
     if name == "moments_needed":
         lam = max(c.moment_lams)
-        return {"trCov pure": ps(f"pure_lam={lam:g}_cov"), "trCov +moments": ps(f"moments_lam={lam:g}_cov"),
-                "R² pure": ps(f"pure_lam={lam:g}_r2"), "R² +moments": ps(f"moments_lam={lam:g}_r2")}
+        return {"trCov pure": ps(names.moment_metric("pure", lam, "cov")),
+                "trCov +moments": ps(names.moment_metric("moments", lam, "cov")),
+                "R² pure": ps(names.moment_metric("pure", lam)), "R² +moments": ps(names.moment_metric("moments", lam))}
     raise KeyError(f"no measurement for claim {claim.id!r}")

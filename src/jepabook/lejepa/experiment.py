@@ -24,6 +24,7 @@ import numpy as np
 from jepabook.core import streams
 from jepabook.core.experiment import Chapter, ChapterResult, Plan, run_chapter
 from jepabook.lejepa.identifiability import decode_plan, identifiability_metrics, knn_decoder, path_length_ratio
+from jepabook.lejepa import names
 from jepabook.lejepa.learner import Learner, TrainSpec, embed, encoder, init_key, train
 from jepabook.blocks.sigreg import sigreg
 from jepabook.lejepa.worlds import MIXINGS, mixing, ou_pairs
@@ -83,14 +84,15 @@ class LeJEPAConfig:
 
 def chapter_specs(c: LeJEPAConfig) -> dict[str, TrainSpec]:
     """Every run of the chapter, by tag (``t1/…``, ``t2/…``, ``grid/…``, ``moments/…``); specs may repeat."""
-    specs = {f"t1/{m}": TrainSpec(m, 2.0, c.rho, c.lam, 0.0, c.spiral_steps if m == "spiral" else c.steps)
+    specs = {names.t1_tag(m): TrainSpec(m, 2.0, c.rho, c.lam, 0.0, c.spiral_steps if m == "spiral" else c.steps)
              for m in c.mixings}
-    specs.update({f"t2/alpha={a:g}": TrainSpec(c.alpha_mixing, a, c.rho, c.lam, 0.0, c.steps) for a in c.alphas})
-    specs.update({f"grid/lam={lam:g}/rho={r:g}": TrainSpec(c.grid_mixing, 2.0, r, lam, 0.0, c.grid_steps)
+    specs.update({names.t2_tag(a): TrainSpec(c.alpha_mixing, a, c.rho, c.lam, 0.0, c.steps) for a in c.alphas})
+    specs.update({names.grid_tag(lam, r): TrainSpec(c.grid_mixing, 2.0, r, lam, 0.0, c.grid_steps)
                   for lam in c.grid_lams for r in c.grid_rhos})
     for lam in c.moment_lams:
-        specs[f"moments/lam={lam:g}"] = TrainSpec(c.grid_mixing, 2.0, c.moment_rho, lam, c.moment_weight, c.grid_steps)
-        specs[f"pure/lam={lam:g}"] = TrainSpec(c.grid_mixing, 2.0, c.moment_rho, lam, 0.0, c.grid_steps)
+        specs[names.moment_tag("moments", lam)] = TrainSpec(c.grid_mixing, 2.0, c.moment_rho, lam, c.moment_weight,
+                                                            c.grid_steps)
+        specs[names.moment_tag("pure", lam)] = TrainSpec(c.grid_mixing, 2.0, c.moment_rho, lam, 0.0, c.grid_steps)
     return specs
 
 
@@ -178,16 +180,17 @@ class SeedResult:
 
 
 def seed_metrics(c: LeJEPAConfig, runs: dict[str, RunResult]) -> dict[str, float]:
-    """Flatten a seed's runs into named per-seed metrics (``t1_r2_spiral``, ``grid_cov_lam=…``, …)."""
+    """Flatten a seed's runs into named per-seed metrics: every run's R² and tr Cov under the names
+    :mod:`jepabook.lejepa.names` builds (``t1_spiral_r2``, ``grid_lam=0.001_rho=0.9_cov``, …), then
+    the literal per-seed ones."""
     m: dict[str, float] = {}
     for tag, r in runs.items():
-        key = tag.replace("/", "_")
-        m[f"{key}_r2"] = r.metrics["r2_hz"]
-        m[f"{key}_cov"] = r.metrics["trace_cov"]
-    t1 = runs[f"t1/{c.plan_mixing}"].metrics
+        m[names.run_metric(tag, "r2")] = r.metrics["r2_hz"]
+        m[names.run_metric(tag, "cov")] = r.metrics["trace_cov"]
+    t1 = runs[names.t1_tag(c.plan_mixing)].metrics
     m.update(plan_ratio=t1["plan_ratio"], untrained_plan_ratio=t1["untrained_plan_ratio"],
              untrained_r2=t1["untrained_r2_hz"], t1_r2=t1["r2_hz"])
-    good = [runs[f"t1/{x}"].metrics["sigreg_eval"] for x in c.mixings if x != "spiral"]
+    good = [runs[names.t1_tag(x)].metrics["sigreg_eval"] for x in c.mixings if x != "spiral"]
     m["sigreg_trained"] = float(np.mean(good))
     return m
 
@@ -211,7 +214,7 @@ def _unique_specs(c: LeJEPAConfig) -> list[TrainSpec]:
 
 
 def _detail_specs(c: LeJEPAConfig) -> set[TrainSpec]:
-    return {spec for tag, spec in c.specs().items() if tag.startswith("t1/")}
+    return {spec for tag, spec in c.specs().items() if names.kind(tag) == "t1"}
 
 
 def gaussian_floor(c: LeJEPAConfig, seed: int) -> float:
