@@ -21,7 +21,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _ab import bench_args, blas_in_use, serve, start_workers  # noqa: E402
 
-CHAPTERS = ("basics", "ijepa", "crossjepa", "lejepa", "basics+fast_trig", "lejepa+fast_trig")
+CHAPTERS = ("basics", "ijepa", "crossjepa", "lejepa", "basics+fast_trig", "lejepa+fast_trig", "lejepa+nn_gelu")
 
 
 def _fit_step(model, loss_fn, optimizer, compile=True, after_update=None):
@@ -29,6 +29,13 @@ def _fit_step(model, loss_fn, optimizer, compile=True, after_update=None):
     from jepabook.core.training import make_step
 
     return make_step(model, loss_fn, optimizer, compile=compile, after_update=after_update)
+
+
+def mock_profiles(module, full):
+    """``module.PROFILES`` with ``full`` as its full profile, for the length of a ``with`` block."""
+    from unittest import mock
+
+    return mock.patch.dict(module.PROFILES, {"full": full})
 
 
 def build(chapter: str):
@@ -51,6 +58,16 @@ def build(chapter: str):
             run_one, desc = build(base)
             run_one()  # trace (and compile) with the patch in place
         return run_one, desc + ", fast_cos_sin"
+    if chapter == "lejepa+nn_gelu":  # the chapter's step with mlx.nn.gelu (scalar erf) instead of blocks.nets.gelu
+        from dataclasses import replace
+
+        from jepabook.lejepa import experiment
+
+        full = experiment.PROFILES["full"]
+        slow = replace(full, learner=replace(full.learner, activation="gelu_exact"))
+        with mock_profiles(experiment, slow):
+            run_one, desc = build("lejepa")
+        return run_one, desc + ", mlx.nn.gelu"
     if chapter == "basics":
         from jepabook.basics.experiment import JEPA, PROFILES, make_loss
 

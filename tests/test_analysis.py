@@ -275,6 +275,9 @@ def test_lejepa_encoder_parameters_closed_form_and_costs():
                                         {"step": 0.003})
     assert cost == pytest.approx({"step_ms": 4.0, "sigreg_share": 25.0, "gelu_share": 25.0, "paper_step_ms": 30.0,
                                   "paper_sigreg_ms": 12.0, "paper_run_min": 10.0})
+    with_exact = lejepa_analysis.cost_summary({"step": 0.004, "sigreg": 0.001}, {"step": 0.03, "sigreg": 0.012},
+                                              {"step": 0.003}, exact_gelu_cost={"step": 0.006})
+    assert with_exact["exact_gelu_ratio"] == pytest.approx(1.5) and with_exact["step_ms"] == pytest.approx(4.0)
 
 
 # --- core.source --------------------------------------------------------------------------------------
@@ -303,3 +306,26 @@ def test_nested_source_finds_the_chapters_batch_functions():
 
     assert "sample_masks(" in nested_source(ijepa.run_arm, "batch")
     assert "target_mx[r]" in nested_source(crossjepa.run_arm, "batch")
+
+
+def test_ablation_summary_counts_verdicts_and_reads_the_claims_noise():
+    from jepabook.core.claims import Claim, ClaimResult, Greater, Increasing
+    from jepabook.ijepa import analysis as ia
+
+    def claim(id_, rule):
+        return Claim(id=id_, chapter="ijepa", statement="s", paper="p", laptop="l", metric="m", rule=rule,
+                     shown=rule.arms(), digits=1)
+
+    big = {"a": [40.0, 41.0, 42.0, 40.5, 41.5], "b": [30.0, 30.5, 29.0, 31.0, 30.2]}   # clear gap: reproduced
+    tie = {"a": [30.3, 30.7, 29.4, 30.4, 29.9], "b": [30.1, 30.9, 29.2, 30.3, 29.6]}   # +0.12, p ≈ 0.12
+    flip = {"a": [28.0, 29.0, 27.5, 28.2, 28.8], "b": [30.0, 30.5, 29.0, 31.0, 30.2]}  # wrong way
+    rows = [ClaimResult.of(claim("x.1", Greater("a", "b")), big),
+            ClaimResult.of(claim("x.2", Greater("a", "b")), tie),
+            ClaimResult.of(claim("x.3", Greater("a", "b")), flip),
+            ClaimResult.of(claim("x.4", Increasing(("b", "a"))), big)]
+    s = ia.ablation_summary(rows, ids=("x.1", "x.2", "x.3", "x.4"))
+    assert (s["reproduced"], s["direction"], s["not_reproduced"]) == (2, 1, 1)
+    assert s["max_gap"] == pytest.approx(np.mean(big["a"]) - np.mean(big["b"]))
+    assert s["median_detectable"] == pytest.approx(np.median([r.detectable for r in rows]))
+    with pytest.raises(KeyError, match="x.9"):
+        ia.ablation_summary(rows, ids=("x.1", "x.9"))

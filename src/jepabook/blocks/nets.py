@@ -8,7 +8,42 @@ from collections.abc import Callable
 import mlx.core as mx
 import mlx.nn as nn
 
-__all__ = ["MLP", "init_linear", "init_linears"]
+__all__ = ["MLP", "erf_rational", "gelu", "init_linear", "init_linears"]
+
+
+# erf(x) ≈ x·P(x²)/Q(x²) on [−4, 4] (outside, erf is ±1 in float32): the float32 rational
+# approximation that Eigen and XLA use for erf. Absolute error ≤ 5e-7 against float64 erf.
+_ERF_P = (-1.60960333262415e-02, -2.95459980854025e-03, -7.34990630326855e-04, -5.69250639462346e-05,
+          -2.10102402082508e-06, 2.77068142495902e-08, -2.72614225801306e-10)
+_ERF_Q = (-1.42647390514189e-02, -7.37332916720468e-03, -1.68282697438203e-03, -2.13374055278905e-04,
+          -1.45660718464996e-05)
+
+
+def _horner(coefficients: tuple[float, ...], x: mx.array) -> mx.array:
+    out = coefficients[-1]
+    for c in coefficients[-2::-1]:
+        out = out * x + c
+    return out
+
+
+def erf_rational(x: mx.array) -> mx.array:
+    """erf from multiplications, additions and one division, which ``mx.compile`` vectorises.
+
+    MLX's CPU build computes ``mx.erf`` one element at a time; inside a compiled training step this
+    rational form is about 3× cheaper forward and backward (gradients flow through the polynomials).
+    """
+    x = mx.clip(x, -4.0, 4.0)
+    x2 = x * x
+    return x * _horner(_ERF_P, x2) / _horner(_ERF_Q, x2)
+
+
+def gelu(x: mx.array) -> mx.array:
+    """The exact GELU, ``x·Φ(x) = x·(1 + erf(x/√2))/2``, with :func:`erf_rational` for erf.
+
+    Within 2e-6 of ``mlx.nn.gelu`` (and its gradient within 2e-5) in float32; used where GELU sits in
+    a hot loop (Chapter 5's encoder, where ``nn.gelu`` took about half of a training step).
+    """
+    return 0.5 * x * (1.0 + erf_rational(x * 0.7071067811865476))
 
 
 def init_linear(layer: nn.Linear, key: mx.array) -> None:
@@ -34,8 +69,8 @@ class MLP(nn.Module):
     Args:
         dims: layer widths, at least two.
         key: PRNG key for the initialisation.
-        activation: elementwise nonlinearity. ReLU by default: on MLX's CPU build GELU costs ~100×
-            a ReLU per element, which matters in the small, fast chapters.
+        activation: elementwise nonlinearity. ReLU by default: on MLX's CPU build ``nn.gelu`` costs
+            ~100× a ReLU per element (:func:`gelu` about 30×), which matters in the small, fast chapters.
     """
 
     def __init__(self, dims: list[int], key: mx.array, activation: Callable = nn.relu):

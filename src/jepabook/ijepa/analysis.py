@@ -20,7 +20,7 @@ from jepabook.core.report import sd_of
 from jepabook.ijepa.experiment import IJEPAConfig, ijepa_loss
 from jepabook.ijepa.images import make_shapes
 
-__all__ = ["arms_beyond_noise", "encoder_parameters", "final_loss", "flat_patch_loss", "gains", "max_abs_gain",
+__all__ = ["ABLATIONS", "ablation_summary", "arms_beyond_noise", "encoder_parameters", "final_loss", "flat_patch_loss", "gains", "max_abs_gain",
            "median_seed_sd", "shape_arms", "shapes_patches", "training_budget"]
 
 Measured = Mapping[str, Sequence[float]]
@@ -46,6 +46,32 @@ def arms_beyond_noise(metrics: Measured, arms: Iterable[str], baseline: str = "u
     """The arms whose accuracy exceeds ``baseline``'s beyond noise, by the claims' paired rule
     ``Greater("acc_<arm>", "acc_<baseline>").beyond_noise``."""
     return [a for a in arms if Greater(f"acc_{a}", f"acc_{baseline}").beyond_noise(metrics)]
+
+
+#: the paper's four ablation orderings, as claim ids
+ABLATIONS = ("ijepa.masking", "ijepa.target_scale", "ijepa.context_scale", "ijepa.n_targets")
+
+
+def ablation_summary(claims: Sequence, ids: Sequence[str] = ABLATIONS) -> dict[str, float | int]:
+    """What the prose says about the ablations, read from the chapter's ``ClaimResult`` list:
+    how many of ``ids`` came out ``reproduced`` / ``direction only`` / ``not reproduced``, the largest
+    spread of seed means between one ablation's arms (points), and the median over the ablations of
+    the smallest effect their seeds could detect (the claims' own noise column)."""
+    from jepabook.core.claims import DIRECTION_ONLY, NOT_REPRODUCED, REPRODUCED
+
+    by_id = {r.claim.id: r for r in claims}
+    missing = [i for i in ids if i not in by_id]
+    if missing:
+        raise KeyError(f"claims not in the run: {missing}; present: {sorted(by_id)}")
+    rows = [by_id[i] for i in ids]
+    spread = [max(np.mean(v) for v in r.measured.values()) - min(np.mean(v) for v in r.measured.values())
+              for r in rows if r.measured]
+    detect = [r.detectable for r in rows if np.isfinite(r.detectable)]
+    return {"reproduced": sum(r.verdict == REPRODUCED for r in rows),
+            "direction": sum(r.verdict == DIRECTION_ONLY for r in rows),
+            "not_reproduced": sum(r.verdict == NOT_REPRODUCED for r in rows),
+            "max_gap": float(max(spread)) if spread else float("nan"),
+            "median_detectable": float(np.median(detect)) if detect else float("inf")}
 
 
 def median_seed_sd(metrics: Measured, arms: Iterable[str]) -> float:

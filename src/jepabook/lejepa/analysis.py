@@ -112,14 +112,17 @@ def encoder_parameters(learner: Learner) -> int:
 
 
 def cost_summary(cost: dict[str, float], paper_cost: dict[str, float], relu_cost: dict[str, float],
-                 paper_steps: int = PAPER_STEPS) -> dict[str, float]:
+                 paper_steps: int = PAPER_STEPS, exact_gelu_cost: dict[str, float] | None = None) -> dict[str, float]:
     """The cost numbers the prose quotes, from :func:`jepabook.lejepa.learner.step_seconds` timings of our
-    learner (``cost``), the paper's (``paper_cost``) and ours with ReLU (``relu_cost``).
+    learner (``cost``), the paper's (``paper_cost``), ours with ReLU (``relu_cost``) and, optionally,
+    ours with ``mlx.nn.gelu`` (``exact_gelu_cost``).
 
     Keys: ``step_ms``, ``sigreg_share`` (% of our step), ``gelu_share`` (% of our step that ReLU
-    saves), ``paper_step_ms``, ``paper_sigreg_ms`` and ``paper_run_min`` (one run of ``paper_steps``).
+    saves), ``paper_step_ms``, ``paper_sigreg_ms`` and ``paper_run_min`` (one run of ``paper_steps``);
+    with ``exact_gelu_cost`` also ``exact_gelu_ratio`` (how many times slower a step is with ``nn.gelu``).
     """
-    return {"step_ms": 1e3 * cost["step"], "sigreg_share": 100 * cost["sigreg"] / cost["step"],
+    extra = {} if exact_gelu_cost is None else {"exact_gelu_ratio": exact_gelu_cost["step"] / cost["step"]}
+    return extra | {"step_ms": 1e3 * cost["step"], "sigreg_share": 100 * cost["sigreg"] / cost["step"],
             "gelu_share": 100 * (1 - relu_cost["step"] / cost["step"]),
             "paper_step_ms": 1e3 * paper_cost["step"], "paper_sigreg_ms": 1e3 * paper_cost["sigreg"],
             "paper_run_min": paper_steps * paper_cost["step"] / 60}

@@ -25,7 +25,7 @@ import mlx.nn as nn
 import mlx.optimizers as optim
 import numpy as np
 
-from jepabook.blocks.nets import MLP
+from jepabook.blocks.nets import MLP, gelu
 from jepabook.core import streams
 from jepabook.blocks.sigreg import epps_pulley, random_directions
 from jepabook.core.training import TrainLog, constant_then_cosine, fit
@@ -33,7 +33,10 @@ from jepabook.lejepa.worlds import check_alpha, check_rho, mixing, ou_pairs
 
 __all__ = ["Learner", "TrainSpec", "encoder", "init_key", "lejepa_loss", "moment_matching", "train"]
 
-ACTIVATIONS = {"gelu": nn.gelu, "relu": nn.relu}
+# "gelu" is the exact GELU with erf computed by a vectorisable rational form (blocks.nets.gelu,
+# within 2e-6 of nn.gelu): MLX's CPU erf is scalar and took about half of a training step here.
+# "gelu_exact" is nn.gelu itself, for comparison.
+ACTIVATIONS = {"gelu": gelu, "gelu_exact": nn.gelu, "relu": nn.relu}
 
 
 @dataclass(frozen=True)
