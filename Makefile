@@ -46,7 +46,7 @@ venv: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml $(CONSTRAINTS) src/jepabook/blas_shim.c
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e .
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[distributed]"
 	$(BIN)/python -m jepabook blas install
 	touch $@
 
