@@ -21,7 +21,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _ab import bench_args, blas_in_use, serve, start_workers  # noqa: E402
 
-CHAPTERS = ("basics", "ijepa", "crossjepa", "lejepa", "basics+fast_trig", "lejepa+fast_trig", "lejepa+nn_gelu")
+CHAPTERS = ("basics", "ijepa", "crossjepa", "lejepa", "basics+fast_trig", "lejepa+exact_trig", "lejepa+exact_all")
 
 
 def _fit_step(model, loss_fn, optimizer, compile=True, after_update=None):
@@ -58,16 +58,20 @@ def build(chapter: str):
             run_one, desc = build(base)
             run_one()  # trace (and compile) with the patch in place
         return run_one, desc + ", fast_cos_sin"
-    if chapter == "lejepa+nn_gelu":  # the chapter's step with mlx.nn.gelu (scalar erf) instead of blocks.nets.gelu
+    if chapter in ("lejepa+exact_trig", "lejepa+exact_all"):
+        # the chapter's step with mx.cos/mx.sin in SIGReg (exact_trig), and also with mlx.nn.gelu (exact_all):
+        # the step as it was before the chapter took blocks.nets.gelu and fast_cos_sin
         from dataclasses import replace
 
         from jepabook.lejepa import experiment
 
         full = experiment.PROFILES["full"]
-        slow = replace(full, learner=replace(full.learner, activation="gelu_exact"))
-        with mock_profiles(experiment, slow):
+        learner = replace(full.learner, fast_trig=False)
+        if chapter == "lejepa+exact_all":
+            learner = replace(learner, activation="gelu_exact")
+        with mock_profiles(experiment, replace(full, learner=learner)):
             run_one, desc = build("lejepa")
-        return run_one, desc + ", mlx.nn.gelu"
+        return run_one, desc + (", mx.cos/sin" if chapter == "lejepa+exact_trig" else ", mx.cos/sin, mlx.nn.gelu")
     if chapter == "basics":
         from jepabook.basics.experiment import JEPA, PROFILES, make_loss
 
@@ -111,10 +115,10 @@ def build(chapter: str):
         learner = c.learner
         model = encoder(learner, keys[0])
         optimizer = optim.AdamW(learning_rate=learner.lr, weight_decay=learner.weight_decay)
-        step, state = _fit_step(model, lejepa_loss(c.lam, learner.num_slices), optimizer)
+        step, state = _fit_step(model, lejepa_loss(c.lam, learner.num_slices, fast_trig=learner.fast_trig), optimizer)
         inputs = (mx.random.normal((learner.batch, 2), key=keys[1]),
                   mx.random.normal((learner.batch, 2), key=keys[2]), keys[3])
-        desc = (f"MLP 2-{learner.hidden}x{learner.depth - 1}-2, batch {learner.batch} pairs, "
+        desc = (f"MLP 2-{learner.hidden}x{learner.depth - 1}-2 ({learner.activation}), batch {learner.batch} pairs, "
                 f"SIGReg {learner.num_slices} slices")
     else:
         raise ValueError(f"chapter must be one of {CHAPTERS}; got {chapter!r}")

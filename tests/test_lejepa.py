@@ -276,3 +276,9 @@ def test_every_metric_a_claim_reads_is_produced():
                 continue  # per run, read from run.all_runs()
             measured = lclaims.measured_for(item, result)
             assert set(item.shown) <= set(measured), item.id
+
+
+def test_learner_rejects_a_non_boolean_fast_trig():
+    from jepabook.lejepa.learner import Learner
+    with pytest.raises(ValueError, match="fast_trig"):
+        Learner(fast_trig="yes")

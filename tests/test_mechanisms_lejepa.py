@@ -93,8 +93,11 @@ def test_training_sees_fresh_mixed_ou_pairs_and_the_specs_loss(monkeypatch):
     assert not np.allclose(x1, np.array(x))  # fresh samples every step
     args = (mx.array(x[:256]), mx.array(x_next[:256]), key)
     got = captured.loss_fn(_linear_model, *args)[0].item()
-    want = ll.lejepa_loss(0.2, 8, 0.5)(_linear_model, *args)[0].item()
+    want = ll.lejepa_loss(0.2, 8, 0.5, fast_trig=True)(_linear_model, *args)[0].item()
     assert got == pytest.approx(want, rel=1e-6)
+    # and fast_trig is only a faster cos/sin: the exact loss agrees to float32 rounding
+    exact = ll.lejepa_loss(0.2, 8, 0.5)(_linear_model, *args)[0].item()
+    assert got == pytest.approx(exact, rel=1e-5)
 
 
 # --- what a run measures ------------------------------------------------------------------------

@@ -52,6 +52,9 @@ class Learner:
     constant_fraction: float = 0.5
     num_slices: int = 256
     log_every: int = 100
+    # SIGReg's cos/sin in training from blocks.sigreg.fast_cos_sin (within 2e-7 of mx.cos/mx.sin),
+    # which the compiled step vectorises; MLX's CPU cos/sin are scalar. Evaluation reads stay exact.
+    fast_trig: bool = True
 
     def __post_init__(self):
         for name in ("hidden", "batch", "num_slices", "log_every"):
@@ -62,6 +65,8 @@ class Learner:
             raise ValueError(f"depth (linear layers) must be an integer >= 2; got {self.depth!r}")
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {tuple(ACTIVATIONS)}; got {self.activation!r}")
+        if not isinstance(self.fast_trig, bool):
+            raise ValueError(f"fast_trig must be True or False; got {self.fast_trig!r}")
         if not (self.lr > 0 and self.weight_decay >= 0):
             raise ValueError(f"lr must be > 0 and weight_decay >= 0; got {self.lr!r}, {self.weight_decay!r}")
 
@@ -108,15 +113,18 @@ def moment_matching(projections: mx.array) -> mx.array:
     return mx.mean(mean**2 + (var - 1.0) ** 2)
 
 
-def lejepa_loss(lam: float, num_slices: int, moment_weight: float = 0.0):
-    """The loss ``(model, x, x_next, key) -> (loss, parts)``; ``parts`` logs each term and tr Cov(h)."""
+def lejepa_loss(lam: float, num_slices: int, moment_weight: float = 0.0, fast_trig: bool = False):
+    """The loss ``(model, x, x_next, key) -> (loss, parts)``; ``parts`` logs each term and tr Cov(h).
+
+    ``fast_trig``: SIGReg's cos/sin from :func:`~jepabook.blocks.sigreg.fast_cos_sin` (training sets it
+    from :attr:`Learner.fast_trig`)."""
 
     def loss_fn(model, x, x_next, key):
         h, h_next = model(x), model(x_next)
         align = mx.mean(((h - h_next) / 2.0) ** 2)
         both = mx.concatenate([h, h_next])
         proj = both @ random_directions(key, both.shape[1], num_slices)
-        reg = mx.mean(epps_pulley(proj))
+        reg = mx.mean(epps_pulley(proj, fast_trig=fast_trig))
         parts = {"alignment": align, "sigreg": reg,
                  "cov_trace": mx.sum(mx.var(mx.stop_gradient(both), axis=0))}
         if moment_weight > 0:
@@ -145,7 +153,7 @@ def train(learner: Learner, spec: TrainSpec, seed: int, progress: bool = False) 
         z, z_next = ou_pairs(rng, learner.batch, spec.rho, 2, spec.alpha)
         return mx.array(g(z), dtype=mx.float32), mx.array(g(z_next), dtype=mx.float32), direction_keys[step]
 
-    loss_fn = lejepa_loss(spec.lam, learner.num_slices, spec.moment_weight)
+    loss_fn = lejepa_loss(spec.lam, learner.num_slices, spec.moment_weight, learner.fast_trig)
     log = fit(model, loss_fn, batch, optimizer, spec.steps, learner.log_every, progress,
               hint=f"Lower lr (now {learner.lr}).")
     return model, log
@@ -176,7 +184,8 @@ def step_seconds(learner: Learner, steps: int = 20, seed: int = 0, repeats: int 
 
     step = max(timed(5 + steps) - timed(5), 0.0) / steps
     x = mx.random.normal((2 * learner.batch, 2), key=streams.key(seed, "inputs"))
-    fn = mx.compile(mx.grad(lambda z, k: mx.mean(epps_pulley(z @ random_directions(k, 2, learner.num_slices)))))
+    fn = mx.compile(mx.grad(lambda z, k: mx.mean(epps_pulley(z @ random_directions(k, 2, learner.num_slices),
+                                                             fast_trig=learner.fast_trig))))
     keys = streams.keys(seed, "directions", num=steps + 3)
     for i in range(3):
         mx.eval(fn(x, keys[i]))
