@@ -17,6 +17,7 @@ from jepabook.basics import experiment as exp
 from jepabook.basics.swissroll import make_swiss_roll, neighbour_table
 from jepabook.blocks.sigreg import random_directions
 from jepabook.core.training import TrainLog
+from reference import np_epps_pulley, spy_probe
 
 SMALL = exp.BasicsConfig(n_points=128, ambient_dim=6, embed_dim=3, hidden=7, predictor_hidden=5, batch=16,
                          steps=2, num_slices=6, log_every=1)
@@ -34,20 +35,6 @@ def np_mlp(mlp, x):
         if i < len(layers) - 1:
             x = np.maximum(x, 0.0)
     return x
-
-
-def np_epps_pulley(x):
-    """The official half-line quadrature: t = linspace(0, 3, 17), end weights dt, interior 2·dt,
-    window e^{−t²/2}; integrand (mean cos − e^{−t²/2})² + (mean sin)²; times N. ``x`` (N, S) → (S,)."""
-    x = np.asarray(x, np.float64)
-    t = np.linspace(0.0, 3.0, 17)
-    dt = t[1] - t[0]
-    w = np.full(17, 2 * dt)
-    w[[0, -1]] = dt
-    phi = np.exp(-0.5 * t**2)
-    tx = t[:, None, None] * x[None]
-    err = (np.cos(tx).mean(1) - phi[:, None]) ** 2 + np.sin(tx).mean(1) ** 2
-    return len(x) * (err * (w * phi)[:, None]).sum(0)
 
 
 def np_sigreg(z, key, num_slices):
@@ -150,17 +137,7 @@ def test_training_pairs_are_curve_neighbours_and_the_loss_is_the_arms(arm, monke
 
 
 def _spy_r2(monkeypatch):
-    calls = []
-    real = exp.linear_r2
-
-    def spy(features, targets, train, test, *a, **k):
-        value = real(features, targets, train, test, *a, **k)
-        calls.append((np.array(features), np.array(targets), np.array(train), np.array(test), value))
-        return value
-
-    monkeypatch.setattr(exp, "linear_r2", spy)
-    return calls
-
+    return spy_probe(monkeypatch, exp, "linear_r2")
 
 def test_arm_probe_reads_the_embedding_of_every_point(monkeypatch):
     calls = _spy_r2(monkeypatch)

@@ -15,6 +15,7 @@ from jepabook.crossjepa import data as cd
 from jepabook.crossjepa import experiment as cj
 from jepabook.crossjepa.point_transformer import ConditionedPredictor, PointTransformer, visible_groups
 from jepabook.crossjepa.teachers import avg_pool
+from reference import spy_probe
 
 CONFIG = replace(cj.PROFILES["ci"], batch=6, steps=3)
 G, K, V = CONFIG.n_groups, CONFIG.group_size, 2
@@ -217,15 +218,7 @@ def test_training_batches_hold_training_objects_their_targets_and_conditioning(a
 @pytest.mark.parametrize("arm", ["untrained", "cond_pose_colour"])
 def test_probe_is_fitted_on_training_objects_and_scored_on_held_out_ones(arm, monkeypatch):
     monkeypatch.setattr(cj, "fit", _Captured())
-    calls = []
-    real = cj.linear_accuracy
-
-    def spy(features, labels, train, test, *a, **k):
-        value = real(features, labels, train, test, *a, **k)
-        calls.append((np.array(features), np.array(labels), np.array(train), np.array(test), value))
-        return value
-
-    monkeypatch.setattr(cj, "linear_accuracy", spy)
+    calls = spy_probe(monkeypatch, cj, "linear_accuracy")
     data = _sweep_data()
     result = cj.run_arm(CONFIG, arm, 0, data)
     ((features, labels, train, test, value),) = calls

@@ -16,20 +16,7 @@ from jepabook.lejepa import experiment as lx
 from jepabook.lejepa import identifiability as ident
 from jepabook.lejepa import learner as ll
 from jepabook.lejepa import worlds
-
-
-def np_epps_pulley(x):
-    """Official quadrature (see tests/test_mechanisms_basics.py), ``x`` (N, S) → (S,)."""
-    x = np.asarray(x, np.float64)
-    t = np.linspace(0.0, 3.0, 17)
-    dt = t[1] - t[0]
-    w = np.full(17, 2 * dt)
-    w[[0, -1]] = dt
-    phi = np.exp(-0.5 * t**2)
-    tx = t[:, None, None] * x[None]
-    err = (np.cos(tx).mean(1) - phi[:, None]) ** 2 + np.sin(tx).mean(1) ** 2
-    return len(x) * (err * (w * phi)[:, None]).sum(0)
-
+from reference import np_epps_pulley
 
 W = np.array([[1.3, -0.4], [0.2, 0.7]], np.float32)
 BIAS = np.array([0.5, -0.25], np.float32)
