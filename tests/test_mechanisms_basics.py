@@ -139,6 +139,7 @@ def test_training_pairs_are_curve_neighbours_and_the_loss_is_the_arms(arm, monke
 def _spy_r2(monkeypatch):
     return spy_probe(monkeypatch, exp, "linear_r2")
 
+
 def test_arm_probe_reads_the_embedding_of_every_point(monkeypatch):
     calls = _spy_r2(monkeypatch)
     result = exp.run_arm(SMALL, 0, "sigreg")
