@@ -270,3 +270,13 @@ def test_a_run_on_other_seeds_never_takes_the_published_name(tmp_path, monkeypat
     assert ChapterRun("toy", "ci", [0, 1, 2], [result]).save() == tmp_path / "toy-ci.json"
     assert json.loads((tmp_path / "toy-full.json").read_text())["seeds"] == [0, 1, 2, 3, 4]  # untouched
     assert other.save(publish=True) == tmp_path / "toy-full.json"  # only when asked
+
+
+def test_the_coarse_table_states_no_standard_error():
+    """At ci the SE of three short runs moves with one probe prediction, so only p's side is printed."""
+    claim = Claim(id="x.y", chapter="x", statement="s", paper="p", laptop="l", metric="m",
+                  rule=Greater("a", "b"), shown=("a", "b"), digits=1)
+    r = ClaimResult.of(claim, {"a": [40.0, 41.0, 42.5], "b": [30.0, 30.5, 29.0]})
+    assert r.noise_text(coarse=True) == "p < 0.05"
+    fine = r.noise_text()
+    assert fine.startswith("SE ") and "detectable ≥ " in fine and fine.endswith(f"p = {r.p:.3f}")
