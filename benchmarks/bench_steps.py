@@ -31,13 +31,6 @@ def _fit_step(model, loss_fn, optimizer, compile=True, after_update=None):
     return make_step(model, loss_fn, optimizer, compile=compile, after_update=after_update)
 
 
-def mock_profiles(module, full):
-    """``module.PROFILES`` with ``full`` as its full profile, for the length of a ``with`` block."""
-    from unittest import mock
-
-    return mock.patch.dict(module.PROFILES, {"full": full})
-
-
 def build(chapter: str):
     """``(run_one_step, description)`` for ``chapter`` at its full profile."""
     import mlx.core as mx
@@ -49,12 +42,10 @@ def build(chapter: str):
         from unittest import mock
 
         import jepabook.basics.experiment
-        import jepabook.lejepa.learner
-        from jepabook.blocks.sigreg import epps_pulley, sigreg
+        from jepabook.blocks.sigreg import sigreg
 
-        base = chapter.removesuffix("+fast_trig")
-        with mock.patch.object(jepabook.basics.experiment, "sigreg", partial(sigreg, fast_trig=True)), \
-                mock.patch.object(jepabook.lejepa.learner, "epps_pulley", partial(epps_pulley, fast_trig=True)):
+        base = chapter.removesuffix("+fast_trig")  # Chapter 5 sets fast_trig itself (Learner.fast_trig)
+        with mock.patch.object(jepabook.basics.experiment, "sigreg", partial(sigreg, fast_trig=True)):
             run_one, desc = build(base)
             run_one()  # trace (and compile) with the patch in place
         return run_one, desc + ", fast_cos_sin"
@@ -62,6 +53,7 @@ def build(chapter: str):
         # the chapter's step with mx.cos/mx.sin in SIGReg (exact_trig), and also with mlx.nn.gelu (exact_all):
         # the step as it was before the chapter took blocks.nets.gelu and fast_cos_sin
         from dataclasses import replace
+        from unittest import mock
 
         from jepabook.lejepa import experiment
 
@@ -69,7 +61,7 @@ def build(chapter: str):
         learner = replace(full.learner, fast_trig=False)
         if chapter == "lejepa+exact_all":
             learner = replace(learner, activation="gelu_exact")
-        with mock_profiles(experiment, replace(full, learner=learner)):
+        with mock.patch.dict(experiment.PROFILES, {"full": replace(full, learner=learner)}):
             run_one, desc = build("lejepa")
         return run_one, desc + (", mx.cos/sin" if chapter == "lejepa+exact_trig" else ", mx.cos/sin, mlx.nn.gelu")
     if chapter == "basics":

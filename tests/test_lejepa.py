@@ -248,7 +248,7 @@ def test_metric_names_are_the_stored_ones():
     assert names.moment_metric("pure", 1e-5) == "pure_lam=1e-05_r2"
     assert names.kind(names.grid_tag(0.5, 0.99)) == "grid"
     with pytest.raises(ValueError, match="quantity"):
-        names.run_metric("t1/spiral", "R2")
+        names.metric("t1/spiral", "R2")
     with pytest.raises(ValueError, match="arm"):
         names.moment_tag("moment", 1e-5)
     with pytest.raises(ValueError, match="tag"):

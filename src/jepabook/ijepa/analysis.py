@@ -15,7 +15,7 @@ import numpy as np
 from mlx.utils import tree_flatten
 
 from jepabook.blocks.vit import ViT, patchify
-from jepabook.core.claims import Greater
+from jepabook.core.claims import DIRECTION_ONLY, NOT_REPRODUCED, REPRODUCED, Greater
 from jepabook.core.report import sd_of
 from jepabook.ijepa.experiment import IJEPAConfig, ijepa_loss
 from jepabook.ijepa.images import make_shapes
@@ -57,8 +57,6 @@ def ablation_summary(claims: Sequence, ids: Sequence[str] = ABLATIONS) -> dict[s
     how many of ``ids`` came out ``reproduced`` / ``direction only`` / ``not reproduced``, the largest
     spread of seed means between one ablation's arms (points), and the median over the ablations of
     the smallest effect their seeds could detect (the claims' own noise column)."""
-    from jepabook.core.claims import DIRECTION_ONLY, NOT_REPRODUCED, REPRODUCED
-
     by_id = {r.claim.id: r for r in claims}
     missing = [i for i in ids if i not in by_id]
     if missing:

@@ -185,8 +185,8 @@ def seed_metrics(c: LeJEPAConfig, runs: dict[str, RunResult]) -> dict[str, float
     the literal per-seed ones."""
     m: dict[str, float] = {}
     for tag, r in runs.items():
-        m[names.run_metric(tag, "r2")] = r.metrics["r2_hz"]
-        m[names.run_metric(tag, "cov")] = r.metrics["trace_cov"]
+        m[names.metric(tag, "r2")] = r.metrics["r2_hz"]
+        m[names.metric(tag, "cov")] = r.metrics["trace_cov"]
     t1 = runs[names.t1_tag(c.plan_mixing)].metrics
     m.update(plan_ratio=t1["plan_ratio"], untrained_plan_ratio=t1["untrained_plan_ratio"],
              untrained_r2=t1["untrained_r2_hz"], t1_r2=t1["r2_hz"])

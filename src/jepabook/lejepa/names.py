@@ -16,7 +16,7 @@ The per-seed metrics that are not per run are literal: ``plan_ratio``, ``untrain
 
 from __future__ import annotations
 
-__all__ = ["KINDS", "QUANTITIES", "kind", "t1_tag", "t2_tag", "grid_tag", "moment_tag", "run_metric",
+__all__ = ["KINDS", "QUANTITIES", "kind", "t1_tag", "t2_tag", "grid_tag", "moment_tag", "metric",
            "t1_metric", "t2_metric", "grid_metric", "moment_metric"]
 
 QUANTITIES = ("r2", "cov")  # what every run reports as a per-seed metric: R²(h → z) and tr Cov(h)
@@ -51,7 +51,7 @@ def moment_tag(arm: str, lam: float) -> str:
     return f"{arm}/lam={lam:g}"
 
 
-def run_metric(tag: str, quantity: str) -> str:
+def metric(tag: str, quantity: str) -> str:
     """The per-seed metric name of run ``tag``'s ``quantity`` (one of :data:`QUANTITIES`)."""
     if quantity not in QUANTITIES:
         raise ValueError(f"quantity must be one of {QUANTITIES}; got {quantity!r}")
@@ -59,16 +59,16 @@ def run_metric(tag: str, quantity: str) -> str:
 
 
 def t1_metric(mixing: str, quantity: str = "r2") -> str:
-    return run_metric(t1_tag(mixing), quantity)
+    return metric(t1_tag(mixing), quantity)
 
 
 def t2_metric(alpha: float, quantity: str = "r2") -> str:
-    return run_metric(t2_tag(alpha), quantity)
+    return metric(t2_tag(alpha), quantity)
 
 
 def grid_metric(lam: float, rho: float, quantity: str = "r2") -> str:
-    return run_metric(grid_tag(lam, rho), quantity)
+    return metric(grid_tag(lam, rho), quantity)
 
 
 def moment_metric(arm: str, lam: float, quantity: str = "r2") -> str:
-    return run_metric(moment_tag(arm, lam), quantity)
+    return metric(moment_tag(arm, lam), quantity)
