@@ -280,3 +280,13 @@ def test_the_coarse_table_states_no_standard_error():
     assert r.noise_text(coarse=True) == "p < 0.05"
     fine = r.noise_text()
     assert fine.startswith("SE ") and "detectable ≥ " in fine and fine.endswith(f"p = {r.p:.3f}")
+
+
+def test_claim_anchor_is_a_stable_html_id_and_rejects_bad_ids():
+    from jepabook.core.claims import claim_anchor
+
+    assert claim_anchor("ijepa.learns") == "claim-ijepa-learns"
+    assert claim_anchor("lejepa.t1_coupling") == "claim-lejepa-t1-coupling"
+    for bad in ("learns", "Ijepa.learns", "a.b c", 3):
+        with pytest.raises(ValueError, match="item_id"):
+            claim_anchor(bad)

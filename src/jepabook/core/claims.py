@@ -38,6 +38,7 @@ Explained in Chapter 1 (JEPA basics); Chapter 6 assembles every chapter's claims
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -53,6 +54,7 @@ __all__ = [
     "PASS",
     "REPRODUCED",
     "SKIPPED",
+    "claim_anchor",
     "VERDICTS",
     "Above",
     "AllOf",
@@ -78,6 +80,14 @@ REPRODUCED, DIRECTION_ONLY, NOT_REPRODUCED = "reproduced", "direction only", "no
 NOT_TESTABLE, SKIPPED = "not testable here", "skipped"
 VERDICTS = (REPRODUCED, DIRECTION_ONLY, NOT_REPRODUCED, NOT_TESTABLE, SKIPPED)
 PASS, FAIL = "pass", "fail"
+
+
+def claim_anchor(item_id: str) -> str:
+    """The HTML id of a claim's or check's row in its chapter's table: ``"ijepa.learns"`` ->
+    ``"claim-ijepa-learns"``. Chapter 6 links each ledger row to it."""
+    if not isinstance(item_id, str) or not re.fullmatch(r"[a-z0-9_]+\.[a-z0-9_]+", item_id):
+        raise ValueError(f"item_id must look like '<chapter>.<name>' (lower case, digits, _); got {item_id!r}")
+    return "claim-" + item_id.replace(".", "-").replace("_", "-")
 #: the one-sided level of every rule's test
 ALPHA = 0.05
 _POWER = 0.80
@@ -744,7 +754,7 @@ class ClaimsTable:
             pre = r.precondition_text(self.coarse)
             pre = f"<br><small>{escape(pre)}</small>" if pre else ""
             rows.append(
-                f"<tr><td><b>{escape(c.id)}</b><br>{escape(c.statement)}</td><td>{escape(c.paper)}</td>"
+                f"<tr id='{claim_anchor(c.id)}'><td><b>{escape(c.id)}</b><br>{escape(c.statement)}</td><td>{escape(c.paper)}</td>"
                 f"<td>{escape(c.laptop)}</td><td>{escape(r.ours(self.coarse))}<br><small>rule: {escape(c.rule.describe())}"
                 f"</small>{pre}</td><td><small>{escape(r.noise_text(self.coarse))}</small></td>"
                 f"<td>{self._badge_html(r.verdict)}</td></tr>"
@@ -752,7 +762,7 @@ class ClaimsTable:
         html = f"<table class='claims-table'><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
         if self.checks:
             head = "".join(f"<th style='text-align:left'>{escape(c)}</th>" for c in self.check_columns)
-            rows = [f"<tr><td><b>{escape(c.check.id)}</b><br>{escape(c.check.statement)}</td>"
+            rows = [f"<tr id='{claim_anchor(c.check.id)}'><td><b>{escape(c.check.id)}</b><br>{escape(c.check.statement)}</td>"
                     f"<td>{escape(c.check.reference)}</td><td>{escape(c.ours(self.coarse))}</td>"
                     f"<td><small>{escape(c.check.rule.describe())} (every seed)</small></td>"
                     f"<td>{self._badge_html(c.status)}</td></tr>" for c in self.checks]
