@@ -3,6 +3,8 @@
     python -m jepabook run basics --profile ci --seeds 0,1,2 [--json out.json] [--workers N]
     python -m jepabook blas install|status    # the fast BLAS under MLX on Linux (jepabook.blas)
     python -m jepabook compare A.json B.json  # do two runs agree: bits, printed values, verdicts
+    python -m jepabook verify ijepa [--seeds 5,6,7,8,9] [--profile full] [--record R.json]
+                                              # rerun on other seeds: which verdicts agree, which flip
 
 Writes ``results/<chapter>-<profile>.json`` (atomically) for the published seeds 0,1,2, and
 ``results/<chapter>-<profile>-seeds-....json`` for any others unless ``--publish`` is given;
@@ -33,6 +35,14 @@ def _parser() -> argparse.ArgumentParser:
                      help="write results/<chapter>-<profile>.json even for seeds other than the published ones")
     cmp = sub.add_parser("compare", help="compare two results records claim by claim (bits, printed values, verdicts)")
     cmp.add_argument("records", nargs=2, metavar="RECORD.json")
+    ver = sub.add_parser("verify", help="rerun a chapter on other seeds and compare its verdicts with the published ones")
+    ver.add_argument("chapter", help=f"one of: {', '.join(CHAPTERS)}")
+    ver.add_argument("--profile", default="full", help="'ci' or 'full' (default)")
+    ver.add_argument("--seeds", default=None,
+                     help="comma-separated non-negative integers; default full 5,6,7,8,9, ci 3,4,5 (disjoint from "
+                     "the published seeds)")
+    ver.add_argument("--record", default=None, help="compare this record instead of running (no --seeds)")
+    ver.add_argument("--workers", type=int, default=None, help="parallel processes; default one per CPU core")
     blas = sub.add_parser("blas", help="build or inspect the fast BLAS under MLX (Linux)")
     blas.add_argument("action", choices=["install", "status"])
     return p
@@ -45,6 +55,16 @@ def main(argv: list[str] | None = None) -> int:
 
         try:
             return compare.main(args.records)
+        except (OSError, ValueError) as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+    if args.command == "verify":
+        from jepabook.ledger import verify
+
+        try:
+            if args.workers is not None and args.workers < 1:
+                raise ValueError(f"workers must be a positive integer; got {args.workers!r}")
+            return verify.main(args.chapter, args.profile, args.seeds, args.record, args.workers)
         except (OSError, ValueError) as err:
             print(f"error: {err}", file=sys.stderr)
             return 2

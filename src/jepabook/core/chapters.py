@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-__all__ = ["CHAPTERS", "STEMS", "load"]
+__all__ = ["CHAPTERS", "LEDGER", "PLANNED", "STEMS", "TITLES", "load"]
 
 #: chapter key -> the module exposing ``run(profile, seeds, progress, workers)``
 CHAPTERS = {
@@ -20,9 +20,23 @@ STEMS = {
     "ijepa": "02_ijepa_masking",
     "crossjepa": "04_crossjepa",
     "lejepa": "05_lejepa_theorems",
+    "ledger": "06_ledger",
 }
 
-PLANNED = ("vjepa",)
+#: chapter key -> the short title tables and figures use
+TITLES = {
+    "basics": "1. JEPA basics",
+    "ijepa": "2. I-JEPA",
+    "crossjepa": "4. CrossJEPA",
+    "lejepa": "5. LeJEPA world models",
+    "ledger": "6. The ledger",
+}
+
+#: the closing chapter: it runs no experiment and reads the others' results records (jepabook.ledger)
+LEDGER = "ledger"
+
+#: chapters the book plans but has not built; the ledger lists them as such
+PLANNED = {"vjepa": "3. V-JEPA"}
 
 
 def load(chapter: str):
@@ -30,5 +44,7 @@ def load(chapter: str):
     if chapter not in CHAPTERS:
         allowed = ", ".join(repr(c) for c in CHAPTERS)
         extra = f" ('{chapter}' is planned but not built yet)" if chapter in PLANNED else ""
+        if chapter == LEDGER:
+            extra = " (the ledger runs no experiment: it reads the others' results; see jepabook.ledger)"
         raise ValueError(f"chapter must be one of {allowed}; got {chapter!r}{extra}")
     return importlib.import_module(CHAPTERS[chapter])

@@ -614,6 +614,8 @@ class ClaimResult:
             "metric": c.metric,
             "measured": self.measured,
             "rule": c.rule.describe(),
+            "shown": list(c.shown or c.rule.arms()),
+            "digits": c.digits,
             "verdict": self.verdict,
         }
         if self.verdict == SKIPPED:
@@ -664,7 +666,8 @@ class CheckResult:
     def to_json(self) -> dict:
         c = self.check
         out = {"id": c.id, "kind": "check", "statement": c.statement, "reference": c.reference,
-               "metric": c.metric, "measured": self.measured, "rule": c.rule.describe(), "status": self.status}
+               "metric": c.metric, "measured": self.measured, "rule": c.rule.describe(),
+               "shown": list(c.shown or c.rule.arms()), "digits": c.digits, "status": self.status}
         if self.missing:
             out["missing"] = list(self.missing)
         return out

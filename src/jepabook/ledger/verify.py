@@ -1,0 +1,130 @@
+"""Other seeds: rerun a chapter on seeds disjoint from the published ones and say which verdicts agree.
+
+    python -m jepabook verify ijepa                      # full profile, seeds 5,6,7,8,9
+    python -m jepabook verify ijepa --seeds 10,11,12 --profile ci
+    python -m jepabook verify ijepa --record results/ijepa-full-seeds-5-6-7-8-9.json   # no rerun
+
+The run's record is written next to the published one as ``results/<chapter>-<profile>-seeds-....json``
+(never over it). Chapter 6 reads those records; it reruns nothing at build time.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from jepabook.core.config import PROFILE_NAMES, pick_profile
+
+__all__ = ["VERIFY_SEEDS", "Agreement", "agreement", "load_verification", "report", "summary", "verify_seeds"]
+
+#: the seeds Chapter 6's verification runs use: disjoint from the published ones, as many at ``full``
+VERIFY_SEEDS = {"full": (5, 6, 7, 8, 9), "ci": (3, 4, 5)}
+
+
+def verify_seeds(profile: str) -> tuple[int, ...]:
+    """The verification seeds of ``profile`` (disjoint from its published seeds: tested)."""
+    return pick_profile(VERIFY_SEEDS, profile)
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """One claim (or check) of a chapter: its published verdict and the one on other seeds."""
+
+    id: str
+    kind: str  # "claim" or "check"
+    published: str
+    other: str
+    p_published: float | None = None
+    p_other: float | None = None
+
+    @property
+    def agrees(self) -> bool:
+        return self.published == self.other
+
+
+def _verdict(item: Mapping) -> str:
+    return item["verdict"] if item.get("kind", "claim") == "claim" else item["status"]
+
+
+def agreement(published: Mapping, other: Mapping) -> list[Agreement]:
+    """Claim by claim, then check by check: the two records' verdicts. The records must be the same
+    chapter at the same profile, hold the same claims, and come from different runs (any seeds)."""
+    for key in ("chapter", "profile"):
+        if published.get(key) != other.get(key):
+            raise ValueError(f"records differ in {key!r}: {published.get(key)!r} vs {other.get(key)!r}")
+    out = []
+    for field in ("claims", "checks"):
+        a, b = published.get(field, []), other.get(field, [])
+        ids_a, ids_b = [c["id"] for c in a], [c["id"] for c in b]
+        if ids_a != ids_b:
+            raise ValueError(f"the records hold different {field}: {sorted(set(ids_a) ^ set(ids_b))}; "
+                             "rerun the chapter on the current code")
+        for ca, cb in zip(a, b):
+            out.append(Agreement(ca["id"], "claim" if field == "claims" else "check", _verdict(ca), _verdict(cb),
+                                 ca.get("p"), cb.get("p")))
+    return out
+
+
+def summary(rows: Sequence[Agreement]) -> dict[str, int]:
+    claims = [r for r in rows if r.kind == "claim"]
+    checks = [r for r in rows if r.kind == "check"]
+    return {"claims": len(claims), "claims agree": sum(r.agrees for r in claims),
+            "checks": len(checks), "checks agree": sum(r.agrees for r in checks)}
+
+
+def _p(p: float | None) -> str:
+    return "" if p is None else (" (p < 0.001)" if p < 1e-3 else f" (p = {p:.3f})")
+
+
+def report(rows: Sequence[Agreement], published_seeds: Sequence[int], other_seeds: Sequence[int]) -> str:
+    lines = [f"{'claim':34s} {'seeds ' + ','.join(map(str, published_seeds)):>30s}   "
+             f"{'seeds ' + ','.join(map(str, other_seeds))}"]
+    for r in rows:
+        flag = "" if r.agrees else "   FLIPS"
+        lines.append(f"{r.id:34s} {r.published + _p(r.p_published):>30s}   {r.other + _p(r.p_other)}{flag}")
+    s = summary(rows)
+    lines.append(f"{s['claims agree']}/{s['claims']} claim verdicts agree, {s['checks agree']}/{s['checks']} checks")
+    overlap = sorted(set(published_seeds) & set(other_seeds))
+    if overlap:
+        lines.append(f"note: seeds {overlap} are in both runs, so these runs are not independent")
+    return "\n".join(lines)
+
+
+def load_verification(chapter: str, profile: str = "full", results: str | Path | None = None):
+    """(published record, verification record, agreement rows) from ``results/``, or ``None`` for the
+    verification when its record is missing."""
+    from jepabook.ledger.table import load_records, record_path
+
+    published = load_records(profile, results, [chapter])[chapter]
+    path = record_path(chapter, profile, verify_seeds(profile), results)
+    if not path.is_file():
+        return published, None, None
+    other = json.loads(path.read_text(encoding="utf-8"))
+    return published, other, agreement(published, other)
+
+
+def main(chapter: str, profile: str, seeds: str | None, record: str | None, workers: int | None) -> int:
+    """The ``verify`` command: run (or read) the other-seeds record, compare it with the published one."""
+    from jepabook.core.chapters import load
+    from jepabook.core.config import parse_seeds
+    from jepabook.ledger.table import load_records
+
+    if profile not in PROFILE_NAMES:
+        raise ValueError(f"profile must be one of {', '.join(map(repr, PROFILE_NAMES))}; got {profile!r}")
+    module = load(chapter)
+    published = load_records(profile, chapters=[chapter])[chapter]
+    if record is not None:
+        if seeds is not None:
+            raise ValueError("give --seeds or --record, not both: --record compares a run already made")
+        other = json.loads(Path(record).read_text(encoding="utf-8"))
+    else:
+        run_seeds = parse_seeds(verify_seeds(profile) if seeds is None else seeds)
+        result = module.run(profile, run_seeds, workers=workers)
+        print(f"wrote {result.record.save()}")
+        other = result.record.to_json()
+    rows = agreement(published, other)
+    print(report(rows, published["seeds"], other["seeds"]))
+    return 0
+
