@@ -214,7 +214,7 @@ class LedgerTable:
             rows.append(f"<tr><td><a href='{r.link}'><b>{escape(r.id)}</b></a><br><small>{escape(r.statement)}</small></td>"
                         f"<td>{_badge(r.verdict)}</td><td>{escape(r.paper)}</td><td>{escape(r.laptop)}</td>"
                         f"<td>{escape(r.ours)}{pre}</td><td>{r.n}</td><td><small>{escape(r.noise(self.coarse))}</small></td></tr>")
-        html = (f"<div class='ledger-scroll'><table class='ledger-table claims-table'><thead><tr>{head}</tr></thead>"
+        html = (f"<div class='ledger-scroll' style='overflow-x:auto'><table class='ledger-table claims-table'><thead><tr>{head}</tr></thead>"
                 f"<tbody>{''.join(rows)}</tbody></table></div>")
         if self.checks:
             head = "".join(f"<th>{h}</th>" for h in ("check", "result", "reference", "measured", "rule (every seed)"))
@@ -223,7 +223,7 @@ class LedgerTable:
                     f"<td><small>{escape(c.rule)}</small></td></tr>" for c in self.checks]
             html += ("<p><b>Checks</b>: properties of the code or of a constructed example. They pass or fail and "
                      "are never counted as reproductions.</p>"
-                     f"<div class='ledger-scroll'><table class='ledger-table checks-table'><thead><tr>{head}</tr></thead>"
+                     f"<div class='ledger-scroll' style='overflow-x:auto'><table class='ledger-table checks-table'><thead><tr>{head}</tr></thead>"
                      f"<tbody>{''.join(rows)}</tbody></table></div>")
         return html
 
