@@ -42,8 +42,8 @@ DEVIATIONS: tuple[Deviation, ...] = (
         source="both",
         why="the chapter introduces the JEPA form (predict one embedding from another) that Chapters 2–4 use",
         consequence="the trivial minimum (every input sent to one point) exists with or without a predictor, so "
-                    "the collapse arm still tests the same thing; the predictor lets the SIGReg arm match "
-                    "partners that are near, not identical, at the cost of more parameters to fit",
+                    "the collapse arm still tests the same thing; the predictor can absorb a systematic offset "
+                    "between a point and its partner, where LeJEPA's pull asks the two embeddings to coincide",
         evidence="expected",
         claims=("basics.collapse", "basics.sigreg_probe"),
     ),
@@ -67,7 +67,7 @@ DEVIATIONS: tuple[Deviation, ...] = (
         theirs="1024 directions per step (the paper's recommendation)",
         ours=f"{_C.num_slices} fresh directions per step, in {_C.embed_dim} dimensions",
         source="paper",
-        why="the embedding has 8 dimensions, not hundreds, and a step's cost grows with the slice count",
+        why=f"the embedding has {_C.embed_dim} dimensions, not hundreds, and a step's cost grows with the slice count",
         consequence="each step's estimate of SIGReg is noisier, but the directions are redrawn every step, so "
                     f"over {_C.steps} steps the cloud is tested from many more angles than it has dimensions",
         evidence="expected",

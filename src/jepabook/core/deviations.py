@@ -238,6 +238,7 @@ def format_ratio(r: float | None) -> str:
     return f"{mantissa}e{int(exponent)}×"
 
 
+_DIFFERS = {"paper": "the paper", "official code": "the official code", "both": "the paper and the official code"}
 _EVIDENCE_COLOUR = {"measured": "#1b7837", "expected": "#5a5a8a"}
 
 
@@ -272,8 +273,9 @@ class DeviationsTable(_Rendered):
         out = []
         for d in self.records:
             out += [f"[{d.evidence}] {d.id}: {d.what}",
-                    f"    theirs ({d.source}): {d.theirs}",
+                    f"    theirs: {d.theirs}",
                     f"    ours: {d.ours}",
+                    f"    differs from: {_DIFFERS[d.source]}",
                     f"    why: {d.why}",
                     f"    consequence: {d.consequence}"]
             if d.claims:
@@ -289,9 +291,9 @@ class DeviationsTable(_Rendered):
                       if d.claims else "")
             rows.append(
                 f"<tr id='{_anchor(d.id, 'deviation')}'><td><b>{escape(d.what)}</b><br><small><code>{escape(d.id)}"
-                f"</code></small></td><td><i>{escape(d.source)}:</i> {escape(d.theirs)}<br><i>ours:</i> "
-                f"{escape(d.ours)}</td><td>{escape(d.why)}</td><td>{_badge(d.evidence)} {escape(d.consequence)}"
-                f"{claims}</td></tr>")
+                f"</code></small></td><td><i>theirs:</i> {escape(d.theirs)}<br><i>ours:</i> {escape(d.ours)}"
+                f"<br><small>differs from {escape(_DIFFERS[d.source])}</small></td><td>{escape(d.why)}</td>"
+                f"<td>{_badge(d.evidence)} {escape(d.consequence)}{claims}</td></tr>")
         return f"<table class='deviations-table'><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 

@@ -12,6 +12,7 @@ from jepabook.core.config import published_seeds
 from jepabook.core.deviations import Deviation, Scale, Untested
 from jepabook.crossjepa.analysis import student_parameters
 from jepabook.crossjepa.experiment import ARMS, CONDITIONING, PROFILES
+from jepabook.crossjepa.shapes3d import CLASSES
 
 __all__ = ["DEVIATIONS", "UNTESTED", "scale"]
 
@@ -86,9 +87,9 @@ DEVIATIONS: tuple[Deviation, ...] = (
         what="Objects and views",
         theirs="rendered views of real 3-D objects (the pretraining set is not in our notes); evaluated on "
                "ModelNet40 and ScanObjectNN",
-        ours=f"{8 * _C.n_per_class:,} procedural objects of 8 primitive classes, {_C.n_points} surface points each, "
-             f"randomly rotated, with {_C.n_views} canonical-orientation renders and a weakly class-linked colour "
-             f"({_C.colour_bias:g} bias) (the laptop validation's design)",
+        ours=f"{len(CLASSES) * _C.n_per_class:,} procedural objects of {len(CLASSES)} primitive classes, "
+             f"{_C.n_points} surface points each, randomly rotated, with {_C.n_views} canonical-orientation "
+             f"renders and a weakly class-linked colour ({_C.colour_bias:g} bias) (the laptop validation's design)",
         source="paper",
         why="nothing can be downloaded, and the rotated cloud with canonical renders makes camera pose "
             "information only the target has",
@@ -176,7 +177,8 @@ def scale() -> Scale:
         steps=c.steps,
         batch=c.batch,
         tokens_per_sample=c.n_groups,
-        data=f"{8 * c.n_per_class:,} procedural objects ({c.n_points} points, {c.n_views} cached teacher views each)",
+        data=f"{len(CLASSES) * c.n_per_class:,} procedural objects ({c.n_points} points, {c.n_views} cached teacher "
+             "views each)",
         hardware="2-core Linux CPU (MLX CPU build, OpenBLAS)",
         paper_model="point-transformer student with a frozen DINOv2 ViT-B/14 teacher",
         paper_params=8_500_000,

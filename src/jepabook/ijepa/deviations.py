@@ -55,10 +55,10 @@ DEVIATIONS: tuple[Deviation, ...] = (
         ours=f"AdamW at {_C.lr:g} for half the run, then cosine to 0, no warm-up; weight decay {_C.weight_decay:g} "
              "throughout",
         source="official code",
-        why="200 steps leave no room for a 40-epoch warm-up; 2e-3 and 1e-3 collapsed the feature rank on one "
+        why=f"{_C.steps} steps leave no room for a 40-epoch warm-up; 2e-3 and 1e-3 collapsed the feature rank on one "
             "trial seed, so the rate was lowered once before the full runs",
         consequence="a lower, flat rate over a short run; the weight-decay ramp, which acts over hundreds of "
-                    "epochs, would do little in 200 steps",
+                    f"epochs, would do little in {_C.steps} steps",
         evidence="expected",
         claims=_TRAINED,
     ),
@@ -68,7 +68,7 @@ DEVIATIONS: tuple[Deviation, ...] = (
         theirs="GELU (ViT)",
         ours="ReLU",
         source="both",
-        why="on MLX's CPU build GELU costs about as much as a block's matmuls at width 32",
+        why=f"on MLX's CPU build GELU costs about as much as a block's matmuls at width {_C.width}",
         consequence="a different non-linearity in a 2-block network; no effect on the comparisons between "
                     "arms is expected, since every arm uses it",
         evidence="expected",
@@ -159,7 +159,7 @@ DEVIATIONS: tuple[Deviation, ...] = (
         ours=f"logistic regression on mean-pooled features with {100 * (1 - _C.test_fraction):.0f} % of the "
              "images labelled, scored on the rest",
         source="paper",
-        why="1 % of 2,048 images is 20 labels, too few for a stable probe",
+        why=f"1 % of {_C.n_images:,} images is {_C.n_images // 100} labels, too few for a stable probe",
         consequence="an untrained ViT already reads well above chance, which is the bar every trained arm is "
                     "held to",
         evidence="measured",
@@ -199,7 +199,7 @@ UNTESTED: tuple[Untested, ...] = (
     Untested(
         id="ijepa.regime",
         what="The orderings in a regime where training beats the untrained encoder by more than noise",
-        why="at 200 steps the arms lie within a few points of the untrained encoder",
+        why=f"at {_C.steps} steps the arms lie within a few points of the untrained encoder",
         would_take="10–100× more steps and a wider ViT: CPU-hours per arm at this scale, or minutes on one GPU",
     ),
     Untested(

@@ -40,7 +40,8 @@ DEVIATIONS: tuple[Deviation, ...] = (
     Deviation(
         id="lejepa.alignment_scale",
         what="Scale of the alignment term",
-        theirs="theory: ‖h(z′) − h(z)‖²; official code: (h − mean over the two views)², a quarter per coordinate",
+        theirs="theory: ‖h(z′) − h(z)‖²; official code: (h − mean over the two views)², a quarter per "
+               "coordinate",
         ours="the code's quarter scale, mean over pairs and coordinates",
         source="paper",
         why="λ values do not transfer between scales; on the code's scale the paper's λ = 1e-3 means what its "
@@ -57,8 +58,8 @@ DEVIATIONS: tuple[Deviation, ...] = (
         ours=f"{_L.weight_decay:g}",
         source="official code",
         why="the paper states 0",
-        consequence="little over runs of 400–2,000 steps at learning rate 3e-3; decay would shrink the weights "
-                    "slightly towards a smaller cloud",
+        consequence=f"little over runs of {_C.grid_steps}–{_C.spiral_steps:,} steps at learning rate "
+                    f"{_L.lr:g}; decay would shrink the weights slightly towards a smaller cloud",
         evidence="expected",
     ),
     Deviation(
@@ -90,7 +91,8 @@ DEVIATIONS: tuple[Deviation, ...] = (
         theirs="256 random directions per step (paper and code)",
         ours=f"{_L.num_slices}, fresh every step",
         source="both",
-        why="in two dimensions a slice is an angle, and 64 fresh angles per step cover the half-circle densely",
+        why=f"in two dimensions a slice is an angle, and {_L.num_slices} fresh angles per step cover the half-circle "
+            "densely",
         consequence="a slightly noisier SIGReg estimate per step; no effect on what it can detect in 2-D",
         evidence="expected",
         claims=_ALL,
