@@ -206,20 +206,22 @@ class LedgerTable:
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        head = "".join(f"<th>{h}</th>" for h in
-                       ("claim", "verdict", "paper", "laptop", "ours (mean ± sd)", "n", "noise"))
+        head = "".join(f"<th>{h}</th>" for h in ("claim", "verdict", "paper", "laptop", "ours (mean ± sd)", "noise"))
         rows = []
         for r in self.claims:
             pre = f"<br><small>{escape(r.precondition)}</small>" if r.precondition else ""
+            ours = "<br>".join(escape(part) for part in r.ours.split("; ")) + f"<br><small>n = {r.n} seeds</small>"
             rows.append(f"<tr><td><a href='{r.link}'><b>{escape(r.id)}</b></a><br><small>{escape(r.statement)}</small></td>"
                         f"<td>{_badge(r.verdict)}</td><td>{escape(r.paper)}</td><td>{escape(r.laptop)}</td>"
-                        f"<td>{escape(r.ours)}{pre}</td><td>{r.n}</td><td><small>{escape(r.noise(self.coarse))}</small></td></tr>")
+                        f"<td style='overflow-wrap:anywhere'><small>{ours}{pre}</small></td>"
+                        f"<td><small>{escape(r.noise(self.coarse))}</small></td></tr>")
         html = (f"<div class='ledger-scroll' style='overflow-x:auto'><table class='ledger-table claims-table'><thead><tr>{head}</tr></thead>"
                 f"<tbody>{''.join(rows)}</tbody></table></div>")
         if self.checks:
             head = "".join(f"<th>{h}</th>" for h in ("check", "result", "reference", "measured", "rule (every seed)"))
             rows = [f"<tr><td><a href='{c.link}'><b>{escape(c.id)}</b></a><br><small>{escape(c.statement)}</small></td>"
-                    f"<td>{_badge(c.status)}</td><td>{escape(c.reference)}</td><td>{escape(c.measured)}</td>"
+                    f"<td>{_badge(c.status)}</td><td>{escape(c.reference)}</td>"
+                    f"<td style='overflow-wrap:anywhere'><small>{'<br>'.join(map(escape, c.measured.split('; ')))}</small></td>"
                     f"<td><small>{escape(c.rule)}</small></td></tr>" for c in self.checks]
             html += ("<p><b>Checks</b>: properties of the code or of a constructed example. They pass or fail and "
                      "are never counted as reproductions.</p>"
