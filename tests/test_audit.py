@@ -233,6 +233,27 @@ def test_vjepa_ratios_match_the_project_notes(numbers):
     assert r["masked_mean"] == pytest.approx((r["masked_short"] + r["masked_long"]) / 2)
 
 
+def test_vjepa_ratios_agree_with_their_closed_form(numbers):
+    r = numbers["vjepa_sampler"]
+    for g in ("short", "long"):
+        assert abs(r[f"masked_{g}"] - r[f"expected_{g}"]) < 4 * r[f"masked_{g}_se"], g
+        assert r[f"expected_{g}"] < r[f"independent_{g}"] < min(r[f"area_sum_{g}"], 1.0)  # overlap, then edges
+
+
+def test_tube_union_expectation_closed_forms():
+    # one block: the expected union is its area share exactly (2×2×1 of 4×6×6)
+    assert audit.tube_union_expectation(TINY, 1, (0.12, 0.12), (0.25, 0.25), (1.0, 1.0)) == pytest.approx(4 / 144)
+    # two blocks spanning the frame's full width, 4 of 6 rows, all frames: rows 2-3 always covered, the
+    # others with 1/3 or 2/3 per block → union share (2 + 2·(1 − (2/3)²) + 2·(1 − (1/3)²)) / 6
+    e = audit.tube_union_expectation(TINY, 2, (24 / 36, 24 / 36), (1.0, 1.0), (4 / 6, 4 / 6))
+    assert e == pytest.approx((2 + 2 * (1 - 4 / 9) + 2 * (1 - 1 / 9)) / 6)
+    # and a Monte Carlo of the sampler itself on the tiny grid (a single sample: no context retries bias it)
+    rng = np.random.default_rng(4)
+    mc = np.mean([multiblock3d_masks(rng, 1, TINY, n_blocks=3, spatial_scale=(0.2, 0.2)).masked.mean()
+                  for _ in range(3000)])
+    assert mc == pytest.approx(audit.tube_union_expectation(TINY, 3, (0.2, 0.2)), abs=0.01)
+
+
 def test_vjepa_numbers_against_a_direct_count():
     r = audit.vjepa_sampler(seed=3, batch=6, batches=2)
     rng = streams.rng(3, "audit", "vjepa_sampler")

@@ -40,7 +40,7 @@ from jepabook.core.results import results_dir
 
 __all__ = ["AUDIT", "CODE", "AuditItem", "AuditSection", "audit_markdown", "audit_numbers", "audit_sections",
            "ep_half_line", "ep_whole_line", "ijepa_sampler", "lejepa_loss_forms", "secondary_sources",
-           "sigreg_quadrature", "vjepa_sampler", "world_model_alignment", "world_model_pairs",
+           "sigreg_quadrature", "tube_union_expectation", "vjepa_sampler", "world_model_alignment", "world_model_pairs",
            "world_model_weight_decay"]
 
 #: The official repositories and the commits read for this audit.
@@ -137,6 +137,36 @@ def ijepa_sampler(record_path: Path | None = None) -> dict[str, float]:
 
 # --- V-JEPA ------------------------------------------------------------------------------------------
 
+def tube_union_expectation(grid: tuple[int, int, int], n_blocks: int, spatial_scale=(0.15, 0.15),
+                           temporal_scale=(1.0, 1.0), aspect=(0.75, 1.5), resolution: int = 1000) -> float:
+    """Expected share of tokens in the union of ``n_blocks`` released blocks, in closed form over positions.
+
+    With inclusive origins a token at row r is covered by a block of height h with probability
+    (number of origins covering r)/(rows − h + 1), and likewise for columns and frames; blocks are
+    placed independently, so a token stays uncovered with probability (1 − p)^n. Averaged over the
+    tokens and over the size draw (midpoints of ``resolution`` values of each uniform that varies).
+    """
+    def cover(n: int, k: int) -> np.ndarray:
+        starts = np.arange(n - k + 1)
+        pos = np.arange(n)
+        return ((pos[None] >= starts[:, None]) & (pos[None] < starts[:, None] + k)).mean(0)
+
+    u = (np.arange(resolution) + 0.5) / resolution
+    draws = [(ut, us, ua) for ut in (u if temporal_scale[0] != temporal_scale[1] else [0.0])
+             for us in (u if spatial_scale[0] != spatial_scale[1] else [0.0])
+             for ua in (u if aspect[0] != aspect[1] else [0.0])]
+    if len(draws) > 4 * resolution:
+        raise ValueError("at most one of temporal_scale, spatial_scale, aspect may be a range here")
+    values = {}
+    for d in draws:
+        t, h, w = masks.tube_block_size(d, grid, temporal_scale, spatial_scale, aspect)
+        if (t, h, w) not in values:
+            p = cover(grid[0], t)[:, None, None] * cover(grid[1], h)[None, :, None] * cover(grid[2], w)[None, None]
+            values[t, h, w] = float(np.mean(1 - (1 - p) ** n_blocks))
+    return float(np.mean([values[masks.tube_block_size(d, grid, temporal_scale, spatial_scale, aspect)]
+                          for d in draws]))
+
+
 def vjepa_sampler(seed: int = 0, batch: int = 24, batches: int = 100,
                   grid: tuple[int, int, int] = (8, 14, 14)) -> dict[str, float]:
     """V-JEPA's released sampler, both generators of its configuration, over ``batches`` batches.
@@ -145,6 +175,11 @@ def vjepa_sampler(seed: int = 0, batch: int = 24, batches: int = 100,
     worker, so the cut is to the minimum of 24 clips). Per generator ``g`` in ``short``, ``long``:
 
     - ``masked_g``: mean share of tokens in the union of blocks (the sampler's masking ratio);
+      ``area_sum_g``: the blocks' areas added up, in grids (what disjoint blocks would cover);
+      ``independent_g``: 1 − (1 − a)^n, if each of the n blocks (area share a) covered every token
+      independently: the union falls short of it because blocks that fill most of a frame overlap
+      and tokens near the edges are covered by fewer origins; ``expected_g``: the exact expectation
+      of ``masked_g`` (:func:`tube_union_expectation`);
     - ``masked_trained_g``: share hidden from the context encoder after the prefix cut, 1 − k_ctx/N;
     - ``context_cut_g``: share of the uncut context the cut throws away;
     - ``first_frame_kept_g`` / ``last_frame_kept_g``: of the context tokens in the first (last) frame,
@@ -158,6 +193,7 @@ def vjepa_sampler(seed: int = 0, batch: int = 24, batches: int = 100,
     """
     frames, rows, cols = grid
     rng = streams.rng(seed, "audit", "vjepa_sampler")
+    n_blocks = {g["name"]: g["n_blocks"] for g in masks.VJEPA_GENERATORS}
     acc: dict[str, list[float]] = {}
 
     def add(key, value):
@@ -168,6 +204,9 @@ def vjepa_sampler(seed: int = 0, batch: int = 24, batches: int = 100,
             context, kept = ~m.masked, m.cut_context
             n_ctx = context.reshape(batch, -1).sum(1)
             add(f"masked_{name}", m.masked.mean())
+            t, h, w = m.block
+            add(f"area_sum_{name}", n_blocks[name] * t * h * w / context[0].size)
+            add(f"independent_{name}", 1 - (1 - t * h * w / context[0].size) ** n_blocks[name])
             add(f"masked_trained_{name}", 1.0 - m.context.shape[1] / context[0].size)
             add(f"context_cut_{name}", 1.0 - m.context.shape[1] / n_ctx.mean())
             add(f"first_frame_kept_{name}", kept[:, 0].sum() / context[:, 0].sum())
@@ -180,9 +219,13 @@ def vjepa_sampler(seed: int = 0, batch: int = 24, batches: int = 100,
     for name in ("short", "long"):
         for key in (f"masked_{name}", f"masked_trained_{name}"):
             out[f"{key}_se"] = float(np.std(acc[key], ddof=1) / math.sqrt(batches))
+    for g in masks.VJEPA_GENERATORS:
+        out[f"expected_{g['name']}"] = tube_union_expectation(grid, g["n_blocks"], g["spatial_scale"],
+                                                              g["temporal_scale"], g["aspect"])
     out["masked_mean"] = (out["masked_short"] + out["masked_long"]) / 2
     out["masked_trained_mean"] = (out["masked_trained_short"] + out["masked_trained_long"]) / 2
-    out.update(paper_masked=0.9, batch=batch, batches=batches, frames=frames, tokens=frames * rows * cols)
+    out.update(paper_masked=0.9, batch=batch, batches=batches, frames=frames, rows=rows, cols=cols,
+               tokens=frames * rows * cols)
     return out
 
 
@@ -402,9 +445,14 @@ def _md_ijepa(r) -> str:
 
 def _md_vjepa(r) -> str:
     return (
-        f"Over {r['batches']} batches of {r['batch']} clips on an {r['frames']}×14×14 grid, the short-range "
-        f"generator's blocks cover {_pct(r['masked_short'])} of the tokens and the long-range one's "
-        f"{_pct(r['masked_long'])}, where the paper says about {_pct(r['paper_masked'])}. Each generator's context is "
+        f"Over {r['batches']} batches of {r['batch']} clips on an {r['frames']}×{r['rows']}×{r['cols']} grid, the "
+        f"short-range generator's blocks cover {_pct(r['masked_short'])} of the tokens and the long-range one's "
+        f"{_pct(r['masked_long'])}, where the paper says about {_pct(r['paper_masked'])}. The blocks' areas add up "
+        f"to {_g(r['area_sum_short'])} and {_g(r['area_sum_long'])} grids, but they overlap, and more than evenly "
+        f"spread coverage would suggest (that gives {_pct(r['independent_short'])} and "
+        f"{_pct(r['independent_long'])}): a block's origin is uniform, so tokens near the edges are covered by fewer "
+        f"positions and the centre by many. Counting, for every token, the positions that cover it gives the exact "
+        f"expectations, {_pct(r['expected_short'])} and {_pct(r['expected_long'])}. Each generator's context is "
         f"then cut to the batch minimum by keeping its first indices in (frame, row, column) order, so the context "
         f"encoder misses {_pct(r['masked_trained_short'])} (short) and {_pct(r['masked_trained_long'])} (long) of the "
         f"tokens: the cut throws away {_pct(r['context_cut_short'])} and {_pct(r['context_cut_long'])} of the "
