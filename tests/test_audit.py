@@ -2,13 +2,16 @@
 
 import math
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from jepabook.blocks.masks import (VJEPA_GENERATORS, frame_coverage, multiblock3d_collate, multiblock3d_masks,
-                                   tube_block_size, video_grid)
+from jepabook.blocks.masks import (VJEPA_GENERATORS, block_size, frame_coverage, multiblock3d_collate,
+                                   multiblock3d_masks, multiblock_masks, tube_block_size, video_grid)
+from jepabook.blocks.sigreg import epps_pulley_exact
 from jepabook.core import streams
+from jepabook.ledger import audit
 
 TINY = (4, 6, 6)
 
@@ -141,11 +144,6 @@ def test_collate_rejects_unnamed_generators():
 
 # --- the audit items ---------------------------------------------------------------------------------
 
-from jepabook.blocks.masks import block_size  # noqa: E402
-from jepabook.blocks.sigreg import epps_pulley_exact  # noqa: E402
-from jepabook.ledger import audit  # noqa: E402
-
-
 @pytest.fixture(scope="module")
 def numbers():
     return audit.audit_numbers()
@@ -163,7 +161,7 @@ def test_every_item_returns_finite_numbers_fast():
 
 
 def test_registry_is_complete_and_cites_known_keys():
-    bib = (audit.Path(__file__).resolve().parents[1] / "book" / "references.bib").read_text()
+    bib = (Path(__file__).resolve().parents[1] / "book" / "references.bib").read_text()
     ids = [item.id for item in audit.AUDIT]
     assert len(set(ids)) == len(ids) == 8
     for item in audit.AUDIT:
@@ -215,10 +213,7 @@ def test_hang_fraction_matches_the_sampler_block_size():
     assert audit.hang_fraction((14, 14)) == 0.0 and audit.hang_fraction((8, 8)) > 0.3
     # and a size that hangs is the one the sampler refuses
     with pytest.raises(ValueError, match="too small"):
-        masks_mod.multiblock_masks(np.random.default_rng(0), 4, (8, 8), min_keep=10, variant="released")
-
-
-import jepabook.blocks.masks as masks_mod  # noqa: E402
+        multiblock_masks(np.random.default_rng(0), 4, (8, 8), min_keep=10, variant="released")
 
 
 # V-JEPA

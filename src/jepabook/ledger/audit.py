@@ -39,7 +39,7 @@ from jepabook.core.config import PUBLISHED_SEEDS
 from jepabook.core.results import results_dir
 
 __all__ = ["AUDIT", "CODE", "AuditItem", "AuditSection", "audit_markdown", "audit_numbers", "audit_sections",
-           "ep_half_line", "ep_whole_line", "ijepa_sampler", "lejepa_loss_forms", "secondary_sources",
+           "ep_half_line", "ep_whole_line", "hang_fraction", "ijepa_sampler", "lejepa_loss_forms", "secondary_sources",
            "sigreg_quadrature", "tube_union_expectation", "vjepa_sampler", "world_model_alignment", "world_model_pairs",
            "world_model_weight_decay"]
 
@@ -459,7 +459,9 @@ def _md_vjepa(r) -> str:
         f"context, from the end of the clip. Of the first frame's context {_pct(r['first_frame_kept_short'])} "
         f"survives, of the last frame's {_pct(r['last_frame_kept_short'])} (short range; long range "
         f"{_pct(r['first_frame_kept_long'])} and {_pct(r['last_frame_kept_long'])}), so the first of "
-        f"{r['frames']} frames holds {_pct(r['first_frame_share_long'])} of the long-range context. The two "
+        f"{r['frames']} frames holds {_pct(r['first_frame_share_long'])} of the long-range context. The targets are cut "
+        f"the same way, losing {_pct(r['target_cut_short'])} and {_pct(r['target_cut_long'])} of their tokens from "
+        f"the last frames. The two "
         f"generators are trained as separate context/target pairs (one loss term each); averaged, they mask "
         f"{_pct(r['masked_mean'])} before the cut and {_pct(r['masked_trained_mean'])} after it.")
 
@@ -569,8 +571,9 @@ AUDIT: list[AuditItem] = [
     AuditItem(
         "vjepa_sampler", "V-JEPA: realised masking ratios and the prefix cut",
         "short-range (8 blocks of 15 %) and long-range (2 blocks of 70 %) tube masks, about 90 % masked",
-        "the union of blocks is masked; each generator's context and target are cut to the batch minimum by keeping "
-        "their first indices in (frame, row, column) order",
+        "the union of blocks is masked; one block size per batch, the same size draw for both generators; each "
+        "generator's context and target are cut to the batch minimum by keeping their first indices in (frame, row, "
+        "column) order",
         vjepa_sampler, _md_vjepa, ("bardes2024vjepa",), (CODE["vjepa"], CODE["vjepa_config"])),
     AuditItem(
         "lejepa_loss_forms", "LeJEPA: two loss forms, one λ",
