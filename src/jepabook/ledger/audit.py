@@ -504,7 +504,7 @@ def _md_pairs(r) -> str:
         f"Both of the code's training views are OU steps from one shared anchor, so they correlate at ρ², not ρ: at "
         f"ρ = 0.95 the simulated views correlate at {_g(r['corr_views_0.95'])} (ρ² = {_g(r['rho2_0.95'])}, sampling "
         f"error {_g(r['se_0.95'], 1)}, {r['pairs']:,} pairs), each view with the anchor at "
-        f"{_g(r['corr_anchor_0.95'])}; at ρ = 0.5 the views correlate at {_g(r['corr_views_0.5'])} (ρ² = "
+        f"{_g(r['corr_anchor_0.95'])}, which is how the code's evaluation pairs them; at ρ = 0.5 the views correlate at {_g(r['corr_views_0.5'])} (ρ² = "
         f"{_g(r['rho2_0.5'])}). So the code trains the theory at ρ² = {_g(r['rho2_0.95'])}: Theorem 1's alignment "
         f"floor per dimension is 2(1 − ρ²) = {_g(r['bound_code_0.95'])} for its pairs, not 2(1 − ρ) = "
         f"{_g(r['bound_theory_0.95'])}.")
@@ -591,7 +591,8 @@ AUDIT: list[AuditItem] = [
     AuditItem(
         "world_model_pairs", "World-model code: pairs correlated at ρ²",
         "a positive pair is one OU step, z′ = ρz + √(1 − ρ²)η: correlation ρ",
-        "both training views are OU steps from a shared anchor: correlation ρ²",
+        "both training views are OU steps from a shared anchor: correlation ρ²; evaluation pairs the anchor with one "
+        "OU step (correlation ρ)",
         world_model_pairs, _md_pairs, ("klindt2026worldmodel",), (CODE["world_data"], CODE["world_engine"])),
     AuditItem(
         "world_model_alignment", "World-model code: alignment at a quarter of the theory's scale",
@@ -601,7 +602,8 @@ AUDIT: list[AuditItem] = [
     AuditItem(
         "world_model_weight_decay", "World-model code: weight decay 0.01",
         "AdamW, weight decay 0",
-        "torch.optim.AdamW(params, lr=lr): the default weight decay 0.01",
+        "AdamW built with the learning rate only, so PyTorch's default weight decay 0.01 applies (the 2-D, ablation, grid, "
+        "generalised-Gaussian and scaling runs; the reacher script sets 1e-4)",
         world_model_weight_decay, _md_weight_decay, ("klindt2026worldmodel",), (CODE["world_engine"],)),
     AuditItem(
         "secondary_sources", "Secondary sources: a review's block-masking number",
