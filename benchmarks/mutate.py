@@ -49,6 +49,7 @@ IJ = ("test_mechanisms_ijepa.py", "test_ijepa.py", "test_masks.py")
 CJ = ("test_mechanisms_crossjepa.py", "test_crossjepa.py", "test_point_transformer.py")
 LJ = ("test_mechanisms_lejepa.py", "test_lejepa.py")
 BLOCKS = ("test_sigreg.py", "test_training_and_ema.py", "test_probes.py")
+AU = ("test_audit.py",)
 
 MUTANTS = [
     # --- the five of the issue -------------------------------------------------------------------
@@ -254,6 +255,35 @@ MUTANTS = [
            "u2 = rho * u + math.sqrt(1.0 - rho**2) * rng.standard_normal((n, dim))",
            "u2 = rho * u + math.sqrt(1.0 - rho) * rng.standard_normal((n, dim))",
            "OU step with the wrong noise scale (second view not unit variance)", LJ),
+    # --- Chapter 6's audit of the official code (and the V-JEPA sampler it measures) ------------------
+    Mutant("masks.vjepa_exclusive_origin", "blocks/masks.py",
+           "top, left, start = (int(rng.integers(0, n - k + 1))",
+           "top, left, start = (int(rng.integers(0, n - k))",
+           "V-JEPA sampler with an exclusive origin bound (the last row, column and frame never covered)", AU),
+    Mutant("masks.vjepa_suffix_cut", "blocks/masks.py",
+           "return TubeMasks(np.stack([c[:k_ctx] for c in contexts])",
+           "return TubeMasks(np.stack([c[-k_ctx:] for c in contexts])",
+           "V-JEPA context cut keeps the last indices, not the first", AU),
+    Mutant("masks.vjepa_sides_below_grid", "blocks/masks.py",
+           "return t, min(h, rows), min(w, cols)", "return t, min(h, rows - 1), min(w, cols - 1)",
+           "V-JEPA block sides forced below the grid size (I-JEPA's rule)", AU),
+    Mutant("masks.vjepa_unshared_uniforms", "blocks/masks.py",
+           "multiblock3d_masks(rng, batch, grid, uniforms=uniforms,",
+           "multiblock3d_masks(rng, batch, grid, uniforms=None,",
+           "V-JEPA collator draws a block size per generator instead of sharing one draw", AU),
+    Mutant("audit.pairs_from_anchor", "ledger/audit.py",
+           "    return z, rho * z[None] + math.sqrt(1 - rho**2) * eta",
+           "    return z, np.stack([z, rho * z + math.sqrt(1 - rho**2) * eta[1]])",
+           "the simulated official pairs are one OU step apart (correlation ρ, not ρ²)", AU),
+    Mutant("audit.alignment_scale", "ledger/audit.py",
+           "    code = float(np.mean((h.mean(0) - h) ** 2))", "    code = float(np.mean((h[0] - h[1]) ** 2))",
+           "the official alignment term without its factor of a quarter", AU),
+    Mutant("audit.half_line_end_weights", "ledger/audit.py",
+           "    w[[0, -1]] = dt\n    phi", "    w[[0, -1]] = dt / 2\n    phi",
+           "the official half-line quadrature with plain trapezoid end weights", AU),
+    Mutant("audit.lambda_not_mapped", "ledger/audit.py",
+           "    lam_prime = lam / (1 - lam)", "    lam_prime = lam",
+           "the λ of one loss form carried to the other unchanged", AU),
 ]
 
 

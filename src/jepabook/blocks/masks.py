@@ -15,6 +15,11 @@ The multi-block sampler comes in two variants:
 
 The released sampler retries a target block until it holds more than ``min_keep`` tokens, which
 never happens when the block is too small; here that case raises a ``ValueError`` instead.
+
+V-JEPA's multi-block 3-D sampler (Chapter 3; audited in Chapter 6) works on a ``(frames, rows,
+cols)`` token grid: :func:`multiblock3d_masks` reproduces one released mask generator and
+:func:`multiblock3d_collate` the collator that runs every generator on a batch (see their
+docstrings for the released semantics, prefix cut included).
 """
 
 from __future__ import annotations
@@ -25,7 +30,9 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["Masks", "VARIANTS", "block_masks", "block_size", "multiblock_masks", "random_masks",
-           "context_statistics", "rasterized_masks", "row_coverage"]
+           "context_statistics", "rasterized_masks", "row_coverage",
+           "TubeMasks", "VJEPA_GENERATORS", "tube_block_size", "multiblock3d_masks", "multiblock3d_collate",
+           "video_grid", "frame_coverage"]
 
 VARIANTS = ("released", "corrected")
 
@@ -191,3 +198,203 @@ def context_statistics(rng: np.random.Generator, grid: tuple[int, int], batch: i
         ratio.append(m.context.shape[1] / (grid[0] * grid[1]))
         cover.append(row_coverage(m.context, grid))
     return float(np.mean(ratio)), np.mean(cover, axis=0)
+
+
+# --- V-JEPA: multi-block tube masks on a (frames, rows, cols) grid ------------------------------------
+
+#: The released V-JEPA pre-training configuration's two mask generators (every ViT config):
+#: short-range, 8 blocks of 15 % of a frame; long-range, 2 blocks of 70 %; both span every frame.
+VJEPA_GENERATORS = (
+    {"name": "short", "n_blocks": 8, "spatial_scale": (0.15, 0.15), "temporal_scale": (1.0, 1.0),
+     "aspect": (0.75, 1.5)},
+    {"name": "long", "n_blocks": 2, "spatial_scale": (0.7, 0.7), "temporal_scale": (1.0, 1.0),
+     "aspect": (0.75, 1.5)},
+)
+
+
+@dataclass(frozen=True)
+class TubeMasks:
+    """One V-JEPA mask generator's output for a batch, in flat ``(frame, row, col)`` row-major indices.
+
+    ``context`` ``(batch, k_ctx)`` and ``target`` ``(batch, k_tgt)`` after the prefix cut (the counts
+    every sample of the batch gets); ``masked`` ``(batch, frames, rows, cols)`` the union of the
+    blocks *before* the cut (True = hidden from the context); ``block`` the ``(t, h, w)`` block size
+    drawn for the batch.
+    """
+
+    context: np.ndarray
+    target: np.ndarray
+    masked: np.ndarray
+    block: tuple[int, int, int]
+
+    @property
+    def masks(self) -> Masks:
+        """As a :class:`Masks` (one target sequence), the form the I-JEPA training code takes."""
+        return Masks(self.context, self.target[:, None])
+
+    @property
+    def grid(self) -> tuple[int, int, int]:
+        return tuple(self.masked.shape[1:])
+
+    @property
+    def cut_context(self) -> np.ndarray:
+        """``(batch, frames, rows, cols)`` True where a context token survives the prefix cut."""
+        kept = np.zeros(self.masked.shape[0] * int(np.prod(self.grid)), dtype=bool)
+        offsets = np.arange(len(self.context))[:, None] * int(np.prod(self.grid))
+        kept[(self.context + offsets).ravel()] = True
+        return kept.reshape(self.masked.shape)
+
+
+def video_grid(num_frames: int = 16, tubelet: int = 2, crop: int = 224, patch: int = 16) -> tuple[int, int, int]:
+    """Token grid ``(frames, rows, cols)`` of a clip, as the released code computes it (floor divisions)."""
+    for name, v in (("num_frames", num_frames), ("tubelet", tubelet), ("crop", crop), ("patch", patch)):
+        if not (isinstance(v, (int, np.integer)) and v >= 1):
+            raise ValueError(f"{name} must be a positive integer; got {v!r}")
+    grid = (num_frames // tubelet, crop // patch, crop // patch)
+    if min(grid) < 1:
+        raise ValueError(f"num_frames={num_frames}, tubelet={tubelet}, crop={crop}, patch={patch} give an empty grid {grid}")
+    return grid
+
+
+def _check_range(name: str, value, low: float, high: float | None, low_open: bool = False) -> tuple[float, float]:
+    ok = isinstance(value, (tuple, list)) and len(value) == 2
+    if ok:
+        a, b = (float(v) for v in value)
+        ok = math.isfinite(a) and math.isfinite(b) and a <= b and (a > low if low_open else a >= low)
+        ok = ok and (high is None or b <= high)
+    if not ok:
+        where = f"in ({low}, {high}]" if low_open else f"in [{low}, {high}]"
+        where = f"> {low}" if high is None else where
+        raise ValueError(f"{name} must be a (min, max) pair with min <= max, both {where}; got {value!r}")
+    return a, b
+
+
+def _check_grid3(grid) -> tuple[int, int, int]:
+    if not (isinstance(grid, (tuple, list)) and len(grid) == 3
+            and all(isinstance(g, (int, np.integer)) and g >= 1 for g in grid)):
+        raise ValueError(f"grid must be (frames, rows, cols), positive integers; got {grid!r}")
+    return tuple(int(g) for g in grid)
+
+
+def tube_block_size(uniforms: tuple[float, float, float], grid: tuple[int, int, int],
+                    temporal_scale=(1.0, 1.0), spatial_scale=(0.15, 0.15), aspect=(0.75, 1.5)) -> tuple[int, int, int]:
+    """Block ``(t, h, w)`` in tokens from three uniforms in [0, 1) (temporal, spatial, aspect), as released.
+
+    ``t = max(1, ⌊frames·s_t⌋)``; ``keep = ⌊rows·cols·s⌋`` tokens per frame; ``h = round(√(keep·a))``,
+    ``w = round(√(keep/a))`` with a = h/w, each side capped *at* the grid size (a block may span the
+    whole frame, unlike I-JEPA's sampler, which keeps sides strictly below it).
+    """
+    frames, rows, cols = grid
+    u_t, u_s, u_a = uniforms
+    t = max(1, int(frames * (temporal_scale[0] + u_t * (temporal_scale[1] - temporal_scale[0]))))
+    keep = int(rows * cols * (spatial_scale[0] + u_s * (spatial_scale[1] - spatial_scale[0])))
+    ratio = aspect[0] + u_a * (aspect[1] - aspect[0])
+    h, w = int(round(math.sqrt(keep * ratio))), int(round(math.sqrt(keep / ratio)))
+    return t, min(h, rows), min(w, cols)
+
+
+def multiblock3d_masks(rng: np.random.Generator, batch: int, grid: tuple[int, int, int], n_blocks: int = 8,
+                       spatial_scale=(0.15, 0.15), temporal_scale=(1.0, 1.0), aspect=(0.75, 1.5),
+                       max_temporal_keep: float = 1.0, max_keep: int | None = None,
+                       uniforms: tuple[float, float, float] | None = None, max_tries: int = 1000) -> TubeMasks:
+    """One V-JEPA mask generator (released ``multiblock3d`` semantics) on a ``(frames, rows, cols)`` grid.
+
+    1. One block size ``(t, h, w)`` for the whole batch (:func:`tube_block_size`), from three
+       uniforms: ``uniforms`` if given (the collator shares one draw between its generators, see
+       :func:`multiblock3d_collate`), else three fresh draws of ``rng``.
+    2. Per sample, ``n_blocks`` blocks at independent origins, every bound inclusive: a row origin in
+       ``0 .. rows − h``, likewise columns and the start frame (so the last row, column and frame
+       can be covered). With ``max_temporal_keep < 1`` the frames from ``max(1, ⌊frames·keep⌋)`` on
+       are hidden from the context as well.
+    3. Target = the union of the blocks; context = its complement. A sample whose context is empty
+       is drawn again (after ``max_tries`` draws a ``ValueError``; the released code retries forever).
+    4. Counts are equalised across the batch by keeping each sample's *first* indices in flat
+       ``(frame, row, col)`` order: the context is cut to the batch minimum (and to ``max_keep``),
+       and so is the target. The cut therefore drops the *last* frames' tokens first.
+
+    Returns:
+        :class:`TubeMasks`; ``masked`` holds the uncut union, so the realised ratio before and after
+        the cut can both be read.
+
+    Raises:
+        ValueError: for a bad grid, count, scale, aspect, ``max_temporal_keep`` or ``max_keep``, or
+            when the block size makes every context empty.
+    """
+    frames, rows, cols = _check_grid3(grid)
+    if not (isinstance(batch, (int, np.integer)) and batch >= 1):
+        raise ValueError(f"batch must be a positive integer; got {batch!r}")
+    if not (isinstance(n_blocks, (int, np.integer)) and n_blocks >= 1):
+        raise ValueError(f"n_blocks must be a positive integer; got {n_blocks!r}")
+    temporal_scale = _check_range("temporal_scale", temporal_scale, 0.0, 1.0, low_open=True)
+    spatial_scale = _check_range("spatial_scale", spatial_scale, 0.0, 1.0, low_open=True)
+    aspect = _check_range("aspect", aspect, 0.0, None, low_open=True)
+    if not (isinstance(max_temporal_keep, (int, float)) and 0.0 < max_temporal_keep <= 1.0):
+        raise ValueError(f"max_temporal_keep must lie in (0, 1]; got {max_temporal_keep!r}")
+    if max_keep is not None and not (isinstance(max_keep, (int, np.integer)) and max_keep >= 1):
+        raise ValueError(f"max_keep must be None or a positive integer; got {max_keep!r}")
+    if uniforms is None:
+        uniforms = tuple(float(u) for u in rng.random(3))
+    elif not (len(uniforms) == 3 and all(0.0 <= u < 1.0 for u in uniforms)):
+        raise ValueError(f"uniforms must be three numbers in [0, 1); got {uniforms!r}")
+    t, h, w = tube_block_size(uniforms, (frames, rows, cols), temporal_scale, spatial_scale, aspect)
+    if h * w == 0:
+        raise ValueError(f"spatial_scale={spatial_scale} gives an empty {h}×{w} block on grid {grid}; "
+                         "use a larger scale or grid")
+    context_frames = max(1, int(frames * max_temporal_keep))
+    if t == frames and h == rows and w == cols:
+        raise ValueError(f"a {t}×{h}×{w} block covers the whole grid {grid}, so no context is ever left; "
+                         "lower spatial_scale or temporal_scale")
+    masked = np.zeros((batch, frames, rows, cols), dtype=bool)
+    for b in range(batch):
+        for _ in range(max_tries):
+            m = masked[b]
+            m[:] = False
+            for _ in range(n_blocks):
+                top, left, start = (int(rng.integers(0, n - k + 1)) for n, k in ((rows, h), (cols, w), (frames, t)))
+                m[start:start + t, top:top + h, left:left + w] = True
+            m[context_frames:] = True
+            if not m.all():
+                break
+        else:
+            raise ValueError(f"{n_blocks} blocks of {t}×{h}×{w} left no context on grid {grid} in {max_tries} draws")
+    flat = masked.reshape(batch, -1)
+    contexts = [np.flatnonzero(~f) for f in flat]
+    targets = [np.flatnonzero(f) for f in flat]
+    k_ctx = min(len(c) for c in contexts)
+    if max_keep is not None:
+        k_ctx = min(k_ctx, int(max_keep))
+    k_tgt = min(len(x) for x in targets)
+    return TubeMasks(np.stack([c[:k_ctx] for c in contexts]), np.stack([x[:k_tgt] for x in targets]),
+                     masked, (t, h, w))
+
+
+def multiblock3d_collate(rng: np.random.Generator, batch: int, grid: tuple[int, int, int],
+                         generators=VJEPA_GENERATORS) -> dict[str, TubeMasks]:
+    """Every generator's :class:`TubeMasks` for one batch, as the released collator makes them.
+
+    The released collator seeds each generator's size draw from an iteration counter that all
+    generators step together, so within a batch they share the same three uniforms (the short- and
+    long-range blocks get the same aspect ratio); block positions are fresh per generator. Here one
+    ``rng.random(3)`` draw is shared likewise. Training encodes each generator's context separately
+    (one loss term per generator); the masks are never merged.
+
+    ``generators``: dicts with ``name`` and :func:`multiblock3d_masks` keywords (default
+    :data:`VJEPA_GENERATORS`).
+    """
+    names = [g.get("name") for g in generators]
+    if not names or len(set(names)) != len(names) or not all(isinstance(n, str) for n in names):
+        raise ValueError(f"generators must be dicts with distinct string names; got names {names!r}")
+    uniforms = tuple(float(u) for u in rng.random(3))
+    return {g["name"]: multiblock3d_masks(rng, batch, grid, uniforms=uniforms,
+                                          **{k: v for k, v in g.items() if k != "name"})
+            for g in generators}
+
+
+def frame_coverage(indices: np.ndarray, grid: tuple[int, int, int]) -> np.ndarray:
+    """Fraction of each frame's tokens present in ``indices`` ``(batch, k)``, averaged over the batch: ``(frames,)``."""
+    frames, rows, cols = _check_grid3(grid)
+    per_frame = rows * cols
+    counts = np.zeros(frames)
+    for f in indices // per_frame:
+        counts += np.bincount(f, minlength=frames)
+    return counts / (len(indices) * per_frame)
