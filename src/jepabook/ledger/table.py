@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from jepabook.core.chapters import CHAPTERS, PLANNED, STEMS
+from jepabook.core.chapters import CHAPTERS, STEMS, TITLES
 from jepabook.core.claims import (DIRECTION_ONLY, FAIL, NOT_REPRODUCED, NOT_TESTABLE, PASS, REPRODUCED, SKIPPED,
                                   ClaimsTable, claim_anchor)
 from jepabook.core.config import PROFILE_NAMES
@@ -178,8 +178,8 @@ _BADGE = ClaimsTable._badge
 
 
 def _badge(text: str) -> str:
-    return (f"<span class='verdict-badge' style='color:white;background:{_BADGE[text]};padding:1px 6px;"
-            f"border-radius:4px;white-space:nowrap'>{escape(text)}</span>")
+    return (f"<span class='verdict-badge' style='color:white;background:{_BADGE[text]};padding:1px 5px;"
+            f"border-radius:4px;display:inline-block;font-size:0.85em;line-height:1.3'>{escape(text)}</span>")
 
 
 class LedgerTable:
@@ -205,28 +205,42 @@ class LedgerTable:
             lines += [f"[{c.status}] {c.id}: {c.measured}" for c in self.checks]
         return "\n".join(lines)
 
+    _COLS = "<colgroup><col style='width:29%'><col style='width:15%'><col style='width:21%'><col style='width:21%'>" \
+            "<col style='width:14%'></colgroup>"
+
+    def _chapter_html(self, chapter: str) -> str:
+        rows = [r for r in self.claims if r.chapter == chapter]
+        c = counts({chapter: self.records[chapter]})[chapter]
+        tally = " · ".join(f"{c[v]} {v}" for v in (*COUNTED, SKIPPED) if c[v])
+        n = len(self.records[chapter]["seeds"])
+        head = "".join(f"<th>{h}</th>" for h in ("claim", "verdict", "paper · laptop", "ours (mean ± sd)", "noise"))
+        body = []
+        for r in rows:
+            pre = f"<br>{escape(r.precondition)}" if r.precondition else ""
+            ours = "<br>".join(escape(part) for part in r.ours.split("; "))
+            body.append(
+                f"<tr><td><a href='{r.link}'><b>{escape(r.id.split('.', 1)[1])}</b></a><br>"
+                f"<small>{escape(r.statement)}</small></td><td>{_badge(r.verdict)}</td>"
+                f"<td><small><b>paper</b> {escape(r.paper)}<br><b>laptop</b> {escape(r.laptop)}</small></td>"
+                f"<td style='overflow-wrap:anywhere'><small>{ours}{pre}</small></td>"
+                f"<td style='overflow-wrap:anywhere'><small>{escape(r.noise(self.coarse))}</small></td></tr>")
+        return (f"<details open><summary><b>{escape(TITLES.get(chapter, chapter))}</b>: {escape(tally)} "
+                f"(n = {n} seeds)</summary>"
+                f"<table class='ledger-table claims-table' style='table-layout:fixed;width:100%'>{self._COLS}"
+                f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></details>")
+
     def _repr_html_(self) -> str:
-        head = "".join(f"<th>{h}</th>" for h in ("claim", "verdict", "paper", "laptop", "ours (mean ± sd)", "noise"))
-        rows = []
-        for r in self.claims:
-            pre = f"<br><small>{escape(r.precondition)}</small>" if r.precondition else ""
-            ours = "<br>".join(escape(part) for part in r.ours.split("; ")) + f"<br><small>n = {r.n} seeds</small>"
-            rows.append(f"<tr><td><a href='{r.link}'><b>{escape(r.id)}</b></a><br><small>{escape(r.statement)}</small></td>"
-                        f"<td>{_badge(r.verdict)}</td><td>{escape(r.paper)}</td><td>{escape(r.laptop)}</td>"
-                        f"<td style='overflow-wrap:anywhere'><small>{ours}{pre}</small></td>"
-                        f"<td><small>{escape(r.noise(self.coarse))}</small></td></tr>")
-        html = (f"<div class='ledger-scroll' style='overflow-x:auto'><table class='ledger-table claims-table'><thead><tr>{head}</tr></thead>"
-                f"<tbody>{''.join(rows)}</tbody></table></div>")
+        html = "".join(self._chapter_html(chapter) for chapter in self.records)
         if self.checks:
             head = "".join(f"<th>{h}</th>" for h in ("check", "result", "reference", "measured", "rule (every seed)"))
             rows = [f"<tr><td><a href='{c.link}'><b>{escape(c.id)}</b></a><br><small>{escape(c.statement)}</small></td>"
-                    f"<td>{_badge(c.status)}</td><td>{escape(c.reference)}</td>"
+                    f"<td>{_badge(c.status)}</td><td><small>{escape(c.reference)}</small></td>"
                     f"<td style='overflow-wrap:anywhere'><small>{'<br>'.join(map(escape, c.measured.split('; ')))}</small></td>"
-                    f"<td><small>{escape(c.rule)}</small></td></tr>" for c in self.checks]
+                    f"<td style='overflow-wrap:anywhere'><small>{escape(c.rule)}</small></td></tr>" for c in self.checks]
             html += ("<p><b>Checks</b>: properties of the code or of a constructed example. They pass or fail and "
                      "are never counted as reproductions.</p>"
-                     f"<div class='ledger-scroll' style='overflow-x:auto'><table class='ledger-table checks-table'><thead><tr>{head}</tr></thead>"
-                     f"<tbody>{''.join(rows)}</tbody></table></div>")
+                     f"<table class='ledger-table checks-table' style='table-layout:fixed;width:100%'>{self._COLS}"
+                     f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
         return html
 
 
