@@ -196,3 +196,20 @@ def test_every_ledger_link_lands_on_a_row_of_its_chapter(chapter):
     nb = (EXECUTED["full"] / f"{STEMS[chapter]}.ipynb").read_text(encoding="utf-8")
     missing = [item["id"] for item in record["claims"] + record["checks"] if f"id='{claim_anchor(item['id'])}'" not in nb]
     assert not missing, f"{STEMS[chapter]}.ipynb has no row for {missing}: re-execute it"
+
+
+def test_the_ledger_source_has_a_section_for_every_audit_item_and_glues_each():
+    from jepabook.ledger import audit
+
+    source = (ROOT / "book" / f"{STEMS['ledger']}.md").read_text(encoding="utf-8")
+    for item in audit.AUDIT:
+        assert f"### {item.title}\n" in source, item.id
+        assert f"{{glue:md}} audit_{item.id}" in source, item.id
+
+
+def test_declared_records_cover_every_chapter_and_reject_unknown_ones():
+    from jepabook.ledger import declared
+
+    assert set(declared.deviations()) == set(CHAPTERS) == set(declared.untested()) == set(declared.scales())
+    with pytest.raises(ValueError, match="chapter must be one of"):
+        declared.declared("vjepa")
