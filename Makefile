@@ -56,8 +56,8 @@ $(VENV)/.installed: pyproject.toml $(CONSTRAINTS) src/jepabook/blas_shim.c
 lock:
 	rm -rf _build/lockvenv && $(PYTHON) -m venv _build/lockvenv
 	_build/lockvenv/bin/python -m pip install --quiet --upgrade pip
-	_build/lockvenv/bin/python -m pip install --quiet -e ".[distributed]"
-	{ echo "# pip freeze of a fresh \`pip install -e .[distributed]\` on $$(uname -sm), $$(date -u +%F); refresh with \`make lock\`"; \
+	_build/lockvenv/bin/python -m pip install --quiet -e ".[distributed,lab]"
+	{ echo "# pip freeze of a fresh \`pip install -e .[distributed,lab]\` on $$(uname -sm), $$(date -u +%F); refresh with \`make lock\`"; \
 	  _build/lockvenv/bin/python -m pip freeze --exclude-editable; } > $(CONSTRAINTS)
 	rm -rf _build/lockvenv $(VENV)
 	$(MAKE) --no-print-directory venv
