@@ -6,6 +6,7 @@
   environment, and Jupyter Book's build gives it two, so every page declared ``const THEBE_JS_URL``
   twice, a JavaScript error;
 - the favicon, so that browsers do not ask for a missing ``/favicon.ico``;
+- a first visit's colour mode ("auto"), which the theme otherwise logs as a console error;
 - the bibliography style ``jepabook`` (``bibtex_default_style``): the list is labelled the way the
   text cites, "Assran et al., 2023", not with alpha labels ("ADM+23"), and sorted by author and year;
   an entry's ``eprint`` links to arXiv (pybtex's ``unsrt`` formatting does that).
@@ -86,6 +87,10 @@ def setup(app):
     app.connect("config-inited", _add_static)
     app.add_css_file("jepabook.css")
     app.add_js_file("jepabook.js", defer="defer")
+    # pydata-sphinx-theme 0.17 starts a first visit (nothing in localStorage) at mode "", which its
+    # script then rejects with a console error; start it at "auto", what it falls back to anyway
+    app.add_js_file(None, body='if (!document.documentElement.dataset.mode) '
+                               '{ document.documentElement.dataset.mode = "auto"; }', priority=1)
     # early: html-page-context stops at the first handler that returns a template name
     app.connect("html-page-context", _one_of_each_script, priority=100)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
