@@ -71,7 +71,9 @@ lock:
 execute: venv
 	@for nb in $(CHAPTERS); do $(MAKE) --no-print-directory chapter NB=$$nb PROFILE=$(PROFILE) || exit 1; done
 
-# jupytext turns the MyST source into a notebook; papermill injects the profile and runs it.
+# jupytext turns the MyST source into a notebook; papermill injects the profile (and the GitHub
+# repository, from which a copy launched on Colab installs the package) and runs it. Tidying
+# comments the injected profile out, so a launched copy runs at the parameters cell's "ci".
 # The output is written to a temporary file and moved into place, so a failed run leaves the
 # last good notebook untouched.
 chapter: venv
@@ -82,7 +84,7 @@ chapter: venv
 	@start=$$SECONDS; \
 	$(BIN)/jupytext --quiet --to ipynb book/$(NB).md -o _build/tmp/$(NB).src.ipynb && \
 	$(BIN)/papermill --no-progress-bar --log-level WARNING --cwd book -k python3 \
-	  -p profile $(PROFILE) _build/tmp/$(NB).src.ipynb _build/tmp/$(NB).out.ipynb && \
+	  -p profile $(PROFILE) -p repository "$(REPOSITORY)" _build/tmp/$(NB).src.ipynb _build/tmp/$(NB).out.ipynb && \
 	$(BIN)/python -m jepabook.core.tidy _build/tmp/$(NB).out.ipynb && \
 	mv _build/tmp/$(NB).out.ipynb $(OUT)/$(NB).ipynb && \
 	echo "  $(NB) ($(PROFILE)): $$((SECONDS - start)) s"

@@ -7,7 +7,8 @@ width, and reports, per page and width:
 - math that MathJax did not typeset (a ``.math`` element without an ``mjx-container``), MathJax
   errors (``mjx-merror``), and raw TeX delimiters (``\\(``, ``\\[``, ``$$``) left in the text;
 - console errors, uncaught exceptions, failed requests and HTTP errors (a favicon 404 included);
-- images that did not load, and images whose alt text is empty or a file name;
+- images that did not load, images whose alt text is empty or a file name, and, on the phone, wide
+  figures shrunk below :data:`MIN_FIGURE_PX` (their tick labels would be unreadable);
 - a page wider than the phone's screen (it would scroll sideways);
 - a claims or checks table whose verdict column is not the second one, or does not show within the
   phone's first screen width.
@@ -41,6 +42,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = ["DESKTOP", "PHONE", "Browser", "PageReport", "check_site", "find_chromium", "main"]
+
+#: a wide figure (drawn over 700 px) must show at least this wide on the phone: at the book style's
+#: tick size (jepabook.core.figures) its labels then stay about 11 px tall
+MIN_FIGURE_PX = 600
 
 #: (name, width, height, mobile)
 DESKTOP = ("desktop", 1280, 900, False)
@@ -228,7 +233,8 @@ _PROBE = r"""
   }
   out.images = [...document.images].map(img => ({
     src: img.getAttribute("src"), ok: img.complete && img.naturalWidth > 0, alt: img.getAttribute("alt"),
-    content: !!img.closest("main") && !img.closest(".navbar-brand, .logo")}));
+    content: !!img.closest("main") && !img.closest(".navbar-brand, .logo"),
+    figure: !!img.closest(".cell_output"), natural: img.naturalWidth, shown: img.getBoundingClientRect().width}));
   document.querySelectorAll("details.claims-group").forEach(d => { d.open = true; });
   document.querySelectorAll(".claims-scroll").forEach(s => { s.scrollLeft = 0; });
   out.pageWidth = document.documentElement.scrollWidth;
@@ -349,7 +355,10 @@ def _judge(report: PageReport, probe: dict, events: list[dict], mobile: bool) ->
     for img in probe["images"]:
         if not img["ok"]:
             p.append(f"image did not load: {img['src']}")
-        elif img["content"]:
+        elif mobile and img["figure"] and img["natural"] > 700 and img["shown"] < min(img["natural"], MIN_FIGURE_PX) - 1:
+            p.append(f"figure shown {img['shown']:.0f} px wide on the phone (drawn {img['natural']} px; at least "
+                     f"{MIN_FIGURE_PX} keeps its tick labels legible): {img['src']}")
+        if img["ok"] and img["content"]:
             alt = (img["alt"] or "").strip()
             if not alt or alt == img["src"] or alt.lower().endswith((".png", ".jpg", ".jpeg", ".svg", ".gif")):
                 p.append(f"image without alt text (alt={alt!r}): {img['src']}")
@@ -394,10 +403,12 @@ def _screenshots(browser: Browser, session: str, report: PageReport, shots: Path
 
     browser.send("Runtime.evaluate", {"expression": "window.scrollTo(0, 0)"}, session=session)
     shot("")
-    if report.tables:
-        browser.send("Runtime.evaluate", {"expression": "document.querySelector('.claims').scrollIntoView()"},
-                     session=session)
-        shot("-claims")
+    for suffix, selector in (("-figure", "div.cell_output figure"), ("-claims", ".claims")):
+        found = browser.send("Runtime.evaluate", {"expression": f"(e => e ? (e.scrollIntoView(), true) : false)"
+                                                                f"(document.querySelector({selector!r}))",
+                                                  "returnByValue": True}, session=session)
+        if found.get("result", {}).get("value"):
+            shot(suffix)
 
 
 def check_site(root: str | os.PathLike, shots: str | os.PathLike | None = "_build/browser",

@@ -55,6 +55,7 @@ def site_config(base: dict, repository: str, branch: str = "main") -> dict:
     if not repository:
         return config
     config["repository"] = {"url": repository, "branch": branch, "path_to_book": ""}
+    config.setdefault("parse", {}).setdefault("myst_substitutions", {})["repository"] = f"[{repository}]({repository})"
     html = config.setdefault("html", {})
     html.update(use_repository_button=True, use_issues_button=True)
     config["launch_buttons"] = {"notebook_interface": "jupyterlab", "binderhub_url": "https://mybinder.org",

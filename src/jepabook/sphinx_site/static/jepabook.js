@@ -14,3 +14,20 @@
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", openTarget);
   else openTarget();
 })();
+
+// Wide figures (multi-panel, over 700 px as drawn) get the class "wide-figure": on a phone the
+// stylesheet shows them at no less than 600 px inside a box that scrolls sideways, so their tick
+// labels stay legible instead of shrinking with the screen.
+(function () {
+  function mark(img) {
+    if (img.naturalWidth > 700) img.classList.add("wide-figure");
+  }
+  function markAll() {
+    document.querySelectorAll(".cell_output img").forEach(function (img) {
+      if (img.complete) mark(img);
+      else img.addEventListener("load", function () { mark(img); });
+    });
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", markAll);
+  else markAll();
+})();
