@@ -138,10 +138,11 @@ browser: venv
 # JupyterLab from the same environment (the `lab` extra, installed on first use): the chapters'
 # .md sources open as notebooks through jupytext. Set profile = "ci" in a chapter's first cell
 # for a run of under a minute (it is the default there; `make chapter` injects the profile).
+LAB_ARGS ?=  # e.g. --no-browser --port 8890
 lab: venv
 	$(BIN)/python -c "import jupyterlab" 2>/dev/null || $(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[lab,distributed]"
 	$(BIN)/python -m jepabook.sphinx_site.config --lab-settings "$$($(BIN)/python -c 'import sys; print(sys.prefix)')/share/jupyter/lab/settings/overrides.json"
-	$(BIN)/jupyter lab --notebook-dir=book
+	$(BIN)/python -m jupyterlab --notebook-dir=book $(LAB_ARGS)
 
 bench: venv
 	$(BIN)/python benchmarks/bench_sigreg.py

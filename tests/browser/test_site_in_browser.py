@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from jepabook.sphinx_site.browser import DESKTOP, PHONE, check_site, find_chromium
+from jepabook.sphinx_site.browser import DESKTOP, PHONE, Browser, check_site, evaluate_at, find_chromium, serve
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE = Path(os.environ.get("JEPABOOK_SITE", ROOT / "_build" / "html"))
@@ -71,3 +71,32 @@ def test_bad_arguments_are_named(tmp_path, monkeypatch):
     monkeypatch.setenv("JEPABOOK_CHROMIUM", str(tmp_path / "no-such-chromium"))
     with pytest.raises(FileNotFoundError, match="JEPABOOK_CHROMIUM"):
         find_chromium()
+
+
+def test_a_link_into_a_collapsed_claims_group_opens_it():
+    """Chapter 6 links to claim rows (claim_anchor ids); in a long table they sit in collapsed groups.
+    The reader must land on an open group with the row in view. (Chromium opens a <details> around a
+    fragment's target itself; jepabook.js does it for browsers that do not.)"""
+    import re
+
+    pages = sorted(SITE.rglob("*.html"))
+    grouped = [(p, re.search(r"<details class=.claims-group.>.*?<tr id=.(claim-[a-z0-9-]+).", p.read_text(), re.S))
+               for p in pages]
+    grouped = [(p, m.group(1)) for p, m in grouped if m]
+    assert grouped, "no page has a grouped claims table (a chapter with more than ClaimsTable.group_above claims)"
+    page, anchor = grouped[0]
+    server = serve(SITE)
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}/{page.relative_to(SITE)}"
+        probe = (f"new Promise(r => setTimeout(() => {{ const row = document.getElementById({anchor!r}); "
+                 "const box = row.getBoundingClientRect(); "
+                 "r({open: row.closest('details').open, visible: box.top >= 0 && box.top < window.innerHeight, "
+                 "closed: document.querySelectorAll('details.claims-group:not([open])').length}); }, 300))")
+        with Browser() as browser:
+            plain = evaluate_at(browser, base, probe)
+            linked = evaluate_at(browser, f"{base}#{anchor}", probe)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert not plain["open"] and plain["closed"] > 0  # collapsed unless asked for
+    assert linked["open"] and linked["visible"], linked

@@ -41,7 +41,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["DESKTOP", "PHONE", "Browser", "PageReport", "check_site", "find_chromium", "main"]
+__all__ = ["DESKTOP", "PHONE", "Browser", "PageReport", "check_site", "evaluate_at", "find_chromium", "main", "serve"]
 
 #: a wide figure (drawn over 700 px) must show at least this wide on the phone: at the book style's
 #: tick size (jepabook.core.figures) its labels then stay about 11 px tall
@@ -299,6 +299,37 @@ def _pages(root: Path) -> list[str]:
 
 def _is_problem_request(url: str) -> bool:
     return not url.startswith(("data:", "about:", "blob:"))
+
+
+def evaluate_at(browser: Browser, url: str, expression: str, size: tuple = DESKTOP):
+    """Open ``url`` at ``size``, wait for its load event, and return the value of ``expression``
+    (awaited if it is a promise)."""
+    name, width, height, mobile = size
+    target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+    session = browser.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+    try:
+        browser.send("Page.enable", session=session)
+        browser.send("Emulation.setDeviceMetricsOverride",
+                     {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile}, session=session)
+        browser.events()
+        browser.send("Page.navigate", {"url": url}, session=session)
+        deadline = time.monotonic() + browser.timeout
+        while not any(ev.get("sessionId") == session and ev["method"] == "Page.loadEventFired"
+                      for ev in browser.events(timeout=0.5)):
+            if time.monotonic() > deadline:
+                raise CDPError(f"{url} did not load within {browser.timeout:g} s")
+        result = browser.send("Runtime.evaluate", {"expression": expression, "awaitPromise": True,
+                                                   "returnByValue": True}, session=session)
+        if "exceptionDetails" in result:
+            raise CDPError(f"{expression[:60]!r} failed: {result['exceptionDetails'].get('text')}")
+        return result["result"].get("value")
+    finally:
+        browser.send("Target.closeTarget", {"targetId": target})
+
+
+def serve(root: str | os.PathLike):
+    """An HTTP server for ``root`` on 127.0.0.1 (a free port) in a thread; ``server.server_address``."""
+    return _serve(Path(root))
 
 
 def check_page(browser: Browser, base: str, page: str, size: tuple, shots: Path | None) -> PageReport:
