@@ -49,6 +49,9 @@ def test_a_long_table_comes_in_collapsed_groups_with_their_counts():
     assert "<b>t1</b>: 3 claims: 3 reproduced" in html
     assert html.index("claims-summary") < html.index("<details")  # the summary line comes first
     assert all(f"id='{claim_anchor('toy.' + n)}'" in html for n in names)  # every row keeps its anchor
+    mixed = ClaimsTable([ClaimResult.of(Claim(f"{ch}.x_{i}", ch, "s", "p", "—", "m", Greater("a", "b"), shown=("a", "b")),
+                                        {"a": [2.0, 2.1], "b": [1.0, 1.0]}) for ch in ("basics", "ijepa") for i in range(5)])
+    assert [k for k, _ in mixed.groups()] == ["basics", "ijepa"]  # a ledger groups by chapter
     short = ClaimsTable(_results(names[:3]))._repr_html_()
     assert "<details" not in short and short.count("<table class='claims-table'>") == 1
 

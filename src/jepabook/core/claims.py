@@ -739,8 +739,8 @@ class ClaimsTable:
     _badge = {REPRODUCED: "#1b7837", DIRECTION_ONLY: "#8a6500", NOT_REPRODUCED: "#b2182b", NOT_TESTABLE: "#5a5a8a",
               SKIPPED: "#666666", PASS: "#1b7837", FAIL: "#b2182b"}
 
-    #: a table with more claims than this is shown in groups (by the claim name's first word,
-    #: ``lejepa.t1_spiral`` -> ``t1``), each collapsed under a line with its verdict counts
+    #: a table with more claims than this is shown in groups (:meth:`groups`), each collapsed under a
+    #: line with its verdict counts
     group_above = 8
 
     def summary(self) -> str:
@@ -779,10 +779,12 @@ class ClaimsTable:
                 f"<tbody>{body}</tbody></table></div>")
 
     def groups(self) -> list[tuple[str, list[ClaimResult]]]:
-        """The claims in runs of the same group (the first word of their name), in table order."""
+        """The claims in runs of the same group, in table order: the first word of their name
+        (``lejepa.t1_spiral`` -> ``t1``), or their chapter when the table spans several (a ledger)."""
         out: list[tuple[str, list[ClaimResult]]] = []
+        by_chapter = len({r.claim.id.split(".", 1)[0] for r in self.results}) > 1
         for r in self.results:
-            key = r.claim.id.split(".", 1)[-1].split("_", 1)[0]
+            key = r.claim.id.split(".", 1)[0] if by_chapter else r.claim.id.split(".", 1)[-1].split("_", 1)[0]
             if out and out[-1][0] == key:
                 out[-1][1].append(r)
             else:
