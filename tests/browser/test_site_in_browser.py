@@ -33,6 +33,7 @@ BAD_PAGE = """<!doctype html><html><head><meta name="viewport" content="width=de
 <link rel="icon" href="data:,"></head><body><main>
 <p>Raw math: <span class="math">\\(x^2\\)</span></p>
 <img src="missing.png" alt="missing.png">
+<img alt="_images/plot.png" src="data:image/svg+xml;utf8,%3Csvg xmlns='http://www.w3.org/2000/svg' width='20' height='20'/%3E">
 <div class="cell_output"><img style="max-width: 100%" alt="a wide plot"
  src="data:image/svg+xml;utf8,%3Csvg xmlns='http://www.w3.org/2000/svg' width='900' height='90'/%3E"></div>
 <div style="width: 900px">too wide for a phone</div>
@@ -58,7 +59,7 @@ def test_the_checker_reports_each_kind_of_problem(tmp_path):
     for expected in ("MathJax did not load", "not typeset", "raw TeX delimiters", "image did not load: missing.png",
                      "HTTP 404", "console error: boom", "uncaught exception: ReferenceError",
                      "scrolls sideways", "second column is 'paper'", "verdict column ends at",
-                     "figure shown", "image without alt text (alt='missing.png')"):
+                     "figure shown", "image without alt text (alt='_images/plot.png')"):
         assert expected in text, f"{expected!r} not reported in:\n{text}"
     # the sideways and phone-width checks are the phone's; the desktop view reports the rest
     assert not any("sideways" in p or "ends at" in p or "figure shown" in p for p in desktop.problems)

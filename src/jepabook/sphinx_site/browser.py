@@ -434,7 +434,7 @@ def _screenshots(browser: Browser, session: str, report: PageReport, shots: Path
 
     browser.send("Runtime.evaluate", {"expression": "window.scrollTo(0, 0)"}, session=session)
     shot("")
-    for suffix, selector in (("-figure", "div.cell_output figure"), ("-claims", ".claims")):
+    for suffix, selector in (("-figure", "div.cell_output figure"), ("-claims", ".claims, table.claims-table, table.checks-table")):
         found = browser.send("Runtime.evaluate", {"expression": f"(e => e ? (e.scrollIntoView(), true) : false)"
                                                                 f"(document.querySelector({selector!r}))",
                                                   "returnByValue": True}, session=session)
