@@ -86,3 +86,17 @@ def test_a_launched_chapter_starts_small_and_can_install_itself(source):
     assert namespace["profile"] == "ci" and namespace["repository"] == "" and namespace["seeds"] is None
     assert "google.colab" in code[1].source and '"mlx[cpu]"' in code[1].source and "{repository}" in code[1].source
     assert "remove-cell" in code[1].metadata.get("tags", [])
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
+def test_a_chapter_opens_with_its_verdict_count_and_captions_its_figures(source):
+    nb = jupytext.read(source)
+    opening = nb.cells[0].source.split("\n\n")  # the label the intro links to, the title, the counts
+    assert opening[0].startswith("(ch-") and opening[1].startswith("# ") and "{glue:md}`verdict_count`" in opening[2]
+    assert any('glue("verdict_count"' in c.source and "summary()" in c.source for c in nb.cells if c.cell_type == "code")
+    figures = [c for c in nb.cells if c.cell_type == "code" and "plt.subplots" in c.source]
+    assert figures
+    for cell in figures:
+        meta = cell.metadata.get("mystnb", {})
+        assert meta.get("figure", {}).get("caption") and meta["figure"].get("name", "").startswith("fig-"), cell.source[:80]
+        assert meta.get("image", {}).get("alt"), cell.source[:80]
