@@ -1,8 +1,11 @@
 # The book's two commands:
 #   make book [PROFILE=full|ci]   set up .venv, execute every chapter, render the site to _build/html
-#   make test                     unit tests, nbval over tests/notebooks, strict site build, staleness
+#   make test                     unit tests, nbval over tests/notebooks, strict site build, staleness,
+#                                 every page checked in headless Chromium
 # and for one chapter:
 #   make chapter NB=01_jepa_basics [PROFILE=ci]
+# and for reading and running the chapters as notebooks:
+#   make lab                      JupyterLab on book/, the .md chapters opening as notebooks (jupytext)
 # and for maintainers:
 #   make lock                     re-resolve the pinned dependencies, re-execute the book, show the diff
 
@@ -34,7 +37,7 @@ else
   $(error PROFILE must be 'full' or 'ci', got '$(PROFILE)')
 endif
 
-.PHONY: book test venv execute chapter html unit nbval portability site bench lock clean
+.PHONY: book test venv execute chapter html unit nbval portability site browser lab bench lock clean
 
 book: venv execute html
 
@@ -56,8 +59,8 @@ $(VENV)/.installed: pyproject.toml $(CONSTRAINTS) src/jepabook/blas_shim.c
 lock:
 	rm -rf _build/lockvenv && $(PYTHON) -m venv _build/lockvenv
 	_build/lockvenv/bin/python -m pip install --quiet --upgrade pip
-	_build/lockvenv/bin/python -m pip install --quiet -e ".[distributed]"
-	{ echo "# pip freeze of a fresh \`pip install -e .[distributed]\` on $$(uname -sm), $$(date -u +%F); refresh with \`make lock\`"; \
+	_build/lockvenv/bin/python -m pip install --quiet -e ".[distributed,lab]"
+	{ echo "# pip freeze of a fresh \`pip install -e .[distributed,lab]\` on $$(uname -sm), $$(date -u +%F); refresh with \`make lock\`"; \
 	  _build/lockvenv/bin/python -m pip freeze --exclude-editable; } > $(CONSTRAINTS)
 	rm -rf _build/lockvenv $(VENV)
 	$(MAKE) --no-print-directory venv
@@ -68,7 +71,9 @@ lock:
 execute: venv
 	@for nb in $(CHAPTERS); do $(MAKE) --no-print-directory chapter NB=$$nb PROFILE=$(PROFILE) || exit 1; done
 
-# jupytext turns the MyST source into a notebook; papermill injects the profile and runs it.
+# jupytext turns the MyST source into a notebook; papermill injects the profile (and the GitHub
+# repository, from which a copy launched on Colab installs the package) and runs it. Tidying
+# comments the injected profile out, so a launched copy runs at the parameters cell's "ci".
 # The output is written to a temporary file and moved into place, so a failed run leaves the
 # last good notebook untouched.
 chapter: venv
@@ -79,22 +84,30 @@ chapter: venv
 	@start=$$SECONDS; \
 	$(BIN)/jupytext --quiet --to ipynb book/$(NB).md -o _build/tmp/$(NB).src.ipynb && \
 	$(BIN)/papermill --no-progress-bar --log-level WARNING --cwd book -k python3 \
-	  -p profile $(PROFILE) _build/tmp/$(NB).src.ipynb _build/tmp/$(NB).out.ipynb && \
+	  -p profile $(PROFILE) -p repository "$(REPOSITORY)" _build/tmp/$(NB).src.ipynb _build/tmp/$(NB).out.ipynb && \
 	$(BIN)/python -m jepabook.core.tidy _build/tmp/$(NB).out.ipynb && \
 	mv _build/tmp/$(NB).out.ipynb $(OUT)/$(NB).ipynb && \
 	echo "  $(NB) ($(PROFILE)): $$((SECONDS - start)) s"
+
+# The site from the committed book/executed notebooks. REPOSITORY=https://github.com/<owner>/<repo>
+# (the Pages workflow passes its own; by default the GitHub URL of `git remote origin`, if it is
+# one) adds the repository, issue and launch (Binder, Colab) buttons; without one the site has
+# none, since no URL is written into the book.
+REPOSITORY ?= $(shell $(BIN)/python -m jepabook.sphinx_site.config --guess-repository 2>/dev/null)
+BRANCH ?= main
 
 _build/_toc_ci.yml: _toc.yml
 	@mkdir -p _build
 	sed 's#book/executed/#tests/notebooks/#' _toc.yml > $@
 
 html: venv $(TOC)
-	$(BIN)/jupyter-book build . --toc $(TOC) --warningiserror --nitpick --keep-going
+	$(BIN)/python -m jepabook.sphinx_site.config --repository "$(REPOSITORY)" --branch "$(BRANCH)" -o _build/_config_site.yml
+	$(BIN)/jupyter-book build . --config _build/_config_site.yml --toc $(TOC) --warningiserror --nitpick --keep-going
 
-test: venv unit nbval site
+test: venv unit nbval site browser
 
 unit: venv
-	$(BIN)/python -m pytest tests --ignore=tests/notebooks -q
+	$(BIN)/python -m pytest tests --ignore=tests/notebooks --ignore=tests/browser -q
 
 nbval: venv
 	cd tests/notebooks && ../../$(BIN)/python -m pytest --nbval --nbval-current-env \
@@ -112,7 +125,24 @@ portability: venv
 	done
 
 site: venv
-	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
+	$(BIN)/python -m jepabook.sphinx_site.config --repository "$(REPOSITORY)" --branch "$(BRANCH)" -o _build/_config_site.yml
+	$(BIN)/jupyter-book build . --config _build/_config_site.yml --warningiserror --nitpick --keep-going
+
+# Every page of _build/html (built by `site` or `html`) in headless Chromium, at a desktop and a
+# 390 px phone width: math typeset, no console errors, images loaded, no sideways scrolling on the
+# phone, every claims table's verdict on the phone's first screen. Screenshots: _build/browser/.
+# Chromium is the system's (Debian: apt-get install chromium; .ci/run installs it when missing).
+browser: venv
+	$(BIN)/python -m pytest tests/browser -q -p no:cacheprovider
+
+# JupyterLab from the same environment (the `lab` extra, installed on first use): the chapters'
+# .md sources open as notebooks through jupytext. Set profile = "ci" in a chapter's first cell
+# for a run of under a minute (it is the default there; `make chapter` injects the profile).
+LAB_ARGS ?=  # e.g. --no-browser --port 8890
+lab: venv
+	$(BIN)/python -c "import jupyterlab" 2>/dev/null || $(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[lab,distributed]"
+	$(BIN)/python -m jepabook.sphinx_site.config --lab-settings "$$($(BIN)/python -c 'import sys; print(sys.prefix)')/share/jupyter/lab/settings/overrides.json"
+	$(BIN)/python -m jupyterlab --notebook-dir=book $(LAB_ARGS)
 
 bench: venv
 	$(BIN)/python benchmarks/bench_sigreg.py

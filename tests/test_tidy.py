@@ -1,4 +1,4 @@
-from jepabook.core.tidy import cell_ids, tidy
+from jepabook.core.tidy import cell_ids, launchable, tidy
 
 
 def test_tidy_strips_timestamps_and_hides_the_injected_cell():
@@ -18,6 +18,19 @@ def test_tidy_strips_timestamps_and_hides_the_injected_cell():
     assert injected["metadata"]["papermill"] == {} and "execution" not in injected["metadata"]
     assert own["metadata"]["tags"] == ["parameters"]
     assert tidy(out) == out  # idempotent
+
+
+def test_a_launched_copy_runs_at_the_parameters_cells_profile():
+    injected = '# Parameters\nprofile = "full"\nrepository = "https://github.com/o/r"\n'
+    out = launchable(injected)
+    assert '\n# profile = "full"\n' in out and "\nprofile = " not in out
+    assert 'repository = "https://github.com/o/r"' in out.splitlines()  # other parameters stay active
+    assert launchable(out) == out
+    namespace = {"profile": "ci"}
+    exec(out, namespace)  # what running the committed cell by hand does
+    assert namespace["profile"] == "ci" and namespace["repository"] == "https://github.com/o/r"
+    nb = {"metadata": {}, "cells": [{"cell_type": "code", "source": injected, "metadata": {"tags": ["injected-parameters"]}}]}
+    assert tidy(nb)["cells"][0]["source"] == out
 
 
 def _nb(*sources, minor=5):

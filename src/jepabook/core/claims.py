@@ -702,8 +702,8 @@ class ClaimsTable:
     from them.
     """
 
-    columns = ("claim", "paper", "laptop", "ours (mean ± sd over seeds)", "noise", "verdict")
-    check_columns = ("check", "reference", "measured (mean ± sd over seeds)", "rule", "result")
+    columns = ("claim", "verdict", "ours (mean ± sd over seeds)", "rule", "noise", "paper", "laptop")
+    check_columns = ("check", "result", "measured (mean ± sd over seeds)", "rule", "reference")
 
     def __init__(self, results: Sequence[ClaimResult], checks: Sequence[CheckResult] = (), coarse: bool = False):
         self.results = list(results)
@@ -711,8 +711,9 @@ class ClaimsTable:
         self.coarse = coarse
 
     def rows(self) -> list[tuple[str, ...]]:
-        return [(r.claim.id, r.claim.paper, r.claim.laptop, r.ours(self.coarse), r.noise_text(self.coarse), r.verdict)
-                for r in self.results]
+        """One tuple per claim, in the order of :attr:`columns`."""
+        return [(r.claim.id, r.verdict, r.ours(self.coarse), r.claim.rule.describe(), r.noise_text(self.coarse),
+                 r.claim.paper, r.claim.laptop) for r in self.results]
 
     def counts(self) -> dict[str, int]:
         """How many claims got each verdict, and how many checks passed and failed."""
@@ -738,38 +739,98 @@ class ClaimsTable:
                           f"    measured: {c.ours(self.coarse)} | rule (every seed): {c.check.rule.describe()}"]
         return "\n".join(lines)
 
-    _badge = {REPRODUCED: "#1b7837", DIRECTION_ONLY: "#b8860b", NOT_REPRODUCED: "#b2182b", NOT_TESTABLE: "#5a5a8a",
-              SKIPPED: "#777777", PASS: "#1b7837", FAIL: "#b2182b"}
+    _badge = {REPRODUCED: "#1b7837", DIRECTION_ONLY: "#8a6500", NOT_REPRODUCED: "#b2182b", NOT_TESTABLE: "#5a5a8a",
+              SKIPPED: "#666666", PASS: "#1b7837", FAIL: "#b2182b"}
+
+    #: a table with more claims than this is shown in groups (:meth:`groups`), each collapsed under a
+    #: line with its verdict counts
+    group_above = 8
+
+    def summary(self) -> str:
+        """One line of counts: ``"3 claims: 2 reproduced, 0 direction only, 1 not reproduced; 4 of 4
+        checks pass"``. The three main verdicts are always named; the others only when they occur."""
+        return _count_line(self.results, self.checks)
 
     def _badge_html(self, text: str) -> str:
         from html import escape
 
-        return (f"<span style='color:white;background:{self._badge[text]};padding:1px 6px;"
+        return (f"<span class='verdict-badge' style='color:white;background:{self._badge[text]};padding:1px 6px;"
                 f"border-radius:4px;white-space:nowrap'>{escape(text)}</span>")
 
-    def _repr_html_(self) -> str:
+    def _claim_rows(self, results) -> str:
         from html import escape
 
-        head = "".join(f"<th style='text-align:left'>{escape(c)}</th>" for c in self.columns)
         rows = []
-        for r in self.results:
+        for r in results:
             c = r.claim
             pre = r.precondition_text(self.coarse)
-            pre = f"<br><small>{escape(pre)}</small>" if pre else ""
+            pre = f"<br><small class='precondition'>{escape(pre)}</small>" if pre else ""
             rows.append(
-                f"<tr id='{claim_anchor(c.id)}'><td><b>{escape(c.id)}</b><br>{escape(c.statement)}</td><td>{escape(c.paper)}</td>"
-                f"<td>{escape(c.laptop)}</td><td>{escape(r.ours(self.coarse))}<br><small>rule: {escape(c.rule.describe())}"
-                f"</small>{pre}</td><td><small>{escape(r.noise_text(self.coarse))}</small></td>"
-                f"<td>{self._badge_html(r.verdict)}</td></tr>"
-            )
-        html = f"<table class='claims-table'><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+                f"<tr id='{claim_anchor(c.id)}'><td class='claim'><b>{escape(c.id)}</b><br>{escape(c.statement)}{pre}</td>"
+                f"<td class='verdict'>{self._badge_html(r.verdict)}</td>"
+                f"<td class='ours'>{escape(r.ours(self.coarse))}</td>"
+                f"<td class='rule'><small>{escape(c.rule.describe())}</small></td>"
+                f"<td class='noise'><small>{escape(r.noise_text(self.coarse))}</small></td>"
+                f"<td class='paper'>{escape(c.paper)}</td><td class='laptop'>{escape(c.laptop)}</td></tr>")
+        return "".join(rows)
+
+    def _table(self, cls: str, columns, body: str) -> str:
+        from html import escape
+
+        head = "".join(f"<th style='text-align:left'>{escape(c)}</th>" for c in columns)
+        return (f"<div class='claims-scroll'><table class='{cls}'><thead><tr>{head}</tr></thead>"
+                f"<tbody>{body}</tbody></table></div>")
+
+    def groups(self) -> list[tuple[str, list[ClaimResult]]]:
+        """The claims in runs of the same group, in table order: the first word of their name
+        (``lejepa.t1_spiral`` -> ``t1``), or their chapter when the table spans several (a ledger)."""
+        out: list[tuple[str, list[ClaimResult]]] = []
+        by_chapter = len({r.claim.id.split(".", 1)[0] for r in self.results}) > 1
+        for r in self.results:
+            key = r.claim.id.split(".", 1)[0] if by_chapter else r.claim.id.split(".", 1)[-1].split("_", 1)[0]
+            if out and out[-1][0] == key:
+                out[-1][1].append(r)
+            else:
+                out.append((key, [r]))
+        return out
+
+    def _repr_html_(self) -> str:
+        """The verdict is the second column, so that a phone shows it next to the claim; measurement,
+        rule and noise have a cell each. A table longer than :attr:`group_above` claims comes in
+        collapsed groups, each under its counts; every row keeps its ``claim_anchor`` id."""
+        from html import escape
+
+        parts = [f"<p class='claims-summary'><b>Verdicts</b>: {escape(self.summary())}</p>"]
+        if len(self.results) > self.group_above:
+            for key, results in self.groups():
+                parts.append(f"<details class='claims-group'><summary><b>{escape(key)}</b>: "
+                             f"{escape(_count_line(results, ()))}</summary>"
+                             f"{self._table('claims-table', self.columns, self._claim_rows(results))}</details>")
+        elif self.results:
+            parts.append(self._table("claims-table", self.columns, self._claim_rows(self.results)))
         if self.checks:
-            head = "".join(f"<th style='text-align:left'>{escape(c)}</th>" for c in self.check_columns)
-            rows = [f"<tr id='{claim_anchor(c.check.id)}'><td><b>{escape(c.check.id)}</b><br>{escape(c.check.statement)}</td>"
-                    f"<td>{escape(c.check.reference)}</td><td>{escape(c.ours(self.coarse))}</td>"
-                    f"<td><small>{escape(c.check.rule.describe())} (every seed)</small></td>"
-                    f"<td>{self._badge_html(c.status)}</td></tr>" for c in self.checks]
-            html += ("<p><b>Checks</b>: properties of the code or of a constructed example; they pass or fail "
-                     "and are not counted as reproductions.</p>"
-                     f"<table class='checks-table'><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
-        return html
+            rows = "".join(
+                f"<tr id='{claim_anchor(c.check.id)}'><td class='claim'><b>{escape(c.check.id)}</b><br>"
+                f"{escape(c.check.statement)}</td><td class='verdict'>{self._badge_html(c.status)}</td>"
+                f"<td class='ours'>{escape(c.ours(self.coarse))}</td>"
+                f"<td class='rule'><small>{escape(c.check.rule.describe())} (every seed)</small></td>"
+                f"<td class='paper'>{escape(c.check.reference)}</td></tr>" for c in self.checks)
+            parts.append("<p><b>Checks</b>: properties of the code or of a constructed example; they pass or fail "
+                         "and are not counted as reproductions.</p>")
+            parts.append(self._table("checks-table", self.check_columns, rows))
+        return f"<div class='claims'>{''.join(parts)}</div>"
+
+
+def _count_line(results: Sequence[ClaimResult], checks: Sequence[CheckResult]) -> str:
+    """``"3 claims: 2 reproduced, 0 direction only, 1 not reproduced; 4 of 4 checks pass"``."""
+    main = (REPRODUCED, DIRECTION_ONLY, NOT_REPRODUCED)
+    shown = [v for v in VERDICTS if v in main or any(r.verdict == v for r in results)]
+    n = len(results)
+    text = f"{n} claim{'s' if n != 1 else ''}: " + ", ".join(f"{sum(r.verdict == v for r in results)} {v}" for v in shown)
+    if checks:
+        passed = sum(c.status == PASS for c in checks)
+        text += f"; {passed} of {len(checks)} check{'s' if len(checks) != 1 else ''} pass"
+        skipped = sum(c.status == SKIPPED for c in checks)
+        if skipped:
+            text += f" ({skipped} skipped)"
+    return text

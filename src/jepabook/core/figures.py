@@ -21,10 +21,14 @@ ARM_COLOURS = {
 
 
 def use_book_style() -> None:
-    """Seaborn's white grid, readable sizes, and a figure width that fits the book's column."""
+    """Seaborn's white grid, readable sizes, and a figure width that fits the book's column.
+
+    Tick labels are about 12.6 pt, 19 px at the figures' 110 dpi: a 9.5-inch figure, which a phone
+    shows at no less than 600 px (``jepabook.css``), keeps them at about 11 px.
+    """
     import seaborn as sns
 
-    sns.set_theme(context="notebook", style="whitegrid", font_scale=0.9)
+    sns.set_theme(context="notebook", style="whitegrid", font_scale=1.15)
     plt.rcParams.update({"figure.figsize": (7.5, 3.2), "figure.dpi": 110, "savefig.bbox": "tight",
                          "axes.titlesize": "medium", "legend.frameon": False})
 

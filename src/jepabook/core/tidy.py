@@ -18,6 +18,32 @@ from jepabook.core.results import write_json_atomic
 
 _NOISY = ("start_time", "end_time", "duration", "exception")
 
+#: what the committed copy of papermill's injected cell says in place of its ``profile = ...`` line
+LAUNCH_NOTE = ("# `make` ran this copy with papermill at the profile below (the notebook's metadata records it).\n"
+               "# A copy run by hand (Binder, Colab, JupyterLab) keeps the parameters cell's small \"ci\" profile;\n"
+               "# uncomment the line to repeat the published run.\n")
+
+
+def launchable(source: str) -> str:
+    """Papermill's injected parameters with the ``profile = ...`` line commented out (idempotent).
+
+    ``make`` executes every chapter at the profile it injects, and the outputs show that run; a reader
+    who launches the notebook (Binder, Colab) should start from the small ``ci`` profile, the
+    parameters cell's default, and not from a 10-minute ``full`` run. Other parameters stay active.
+    """
+    if LAUNCH_NOTE in source:
+        return source
+    lines = source.splitlines(keepends=True)
+    if not any(line.startswith("profile = ") for line in lines):
+        return source
+    out = []
+    for line in lines:
+        if line.startswith("profile = "):
+            out.append(LAUNCH_NOTE + "# " + line)
+        else:
+            out.append(line)
+    return "".join(out)
+
 
 def _source(cell: dict) -> str:
     src = cell.get("source", "")
@@ -44,7 +70,8 @@ def cell_ids(cells: list[dict]) -> list[str]:
 def tidy(nb: dict) -> dict:
     """The notebook without papermill's timestamps and durations or Jupyter's execution times.
 
-    Papermill's injected parameters cell is also tagged ``remove-cell`` so the site does not show it twice.
+    Papermill's injected parameters cell is also tagged ``remove-cell`` so the site does not show it twice,
+    and its ``profile`` line is commented out (:func:`launchable`), so that a launched copy runs at ``ci``.
     Cell ids are replaced by :func:`cell_ids` where the notebook format has them (nbformat ≥ 4.5).
     """
     pm = nb.get("metadata", {}).get("papermill", {})
@@ -53,8 +80,10 @@ def tidy(nb: dict) -> dict:
     for cell in nb.get("cells", []):
         meta = cell.get("metadata", {})
         tags = meta.get("tags", [])
-        if "injected-parameters" in tags and "remove-cell" not in tags:
-            tags.append("remove-cell")  # the site shows the chapter's own parameters cell instead
+        if "injected-parameters" in tags:
+            if "remove-cell" not in tags:
+                tags.append("remove-cell")  # the site shows the chapter's own parameters cell instead
+            cell["source"] = launchable(_source(cell))
         meta.pop("execution", None)
         for key in _NOISY + ("status",):
             meta.get("papermill", {}).pop(key, None)
