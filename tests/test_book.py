@@ -104,7 +104,7 @@ def test_a_chapter_opens_with_its_verdict_count_and_captions_its_figures(source)
     opening = nb.cells[0].source.split("\n\n")  # the label the intro links to, the title, the counts
     assert opening[0].startswith("(ch-") and opening[1].startswith("# ") and "{glue:md}`verdict_count`" in opening[2]
     assert any('glue("verdict_count"' in c.source and "summary()" in c.source for c in nb.cells if c.cell_type == "code")
-    figures = [c for c in nb.cells if c.cell_type == "code" and "plt.subplots" in c.source]
+    figures = [c for c in nb.cells if c.cell_type == "code" and ("plt.subplots" in c.source or "_figure(" in c.source)]
     assert figures
     for cell in figures:
         meta = cell.metadata.get("mystnb", {})

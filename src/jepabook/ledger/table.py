@@ -17,7 +17,7 @@ import numpy as np
 
 from jepabook.core.chapters import CHAPTERS, STEMS, TITLES
 from jepabook.core.claims import (DIRECTION_ONLY, FAIL, NOT_REPRODUCED, NOT_TESTABLE, PASS, REPRODUCED, SKIPPED,
-                                  ClaimsTable, claim_anchor)
+                                  ClaimsTable, _count_line, claim_anchor)
 from jepabook.core.config import PROFILE_NAMES
 from jepabook.core.results import results_dir
 
@@ -190,6 +190,10 @@ class LedgerTable:
         self.coarse = coarse
         self.claims = claim_rows(records, coarse)
         self.checks = check_rows(records, coarse)
+
+    def summary(self) -> str:
+        """One line of counts over every chapter, worded as each chapter's own table words it."""
+        return _count_line(self.claims, self.checks)
 
     def __repr__(self) -> str:
         lines = []
