@@ -567,13 +567,17 @@ def render(
     size: int = 48,
     *,
     splat: float | None = None,
+    light: str = "camera",
 ) -> np.ndarray:
     """``(size, size, 3)`` float32 image in [0, 1] of a dense surface sample of a canonical object.
 
     Orthographic view from ``(azimuth, elevation)`` (see :func:`camera_rotation`), each point a
     surfel of radius ``splat`` pixels (default :func:`splat_radius`), z-buffer, two-sided Lambert +
-    ambient shading, background 0. Deterministic: identical inputs give identical bytes.
+    ambient shading, background 0; ``light`` ``"camera"`` or ``"world"`` (see :func:`_render_views`).
+    Deterministic: identical inputs give identical bytes.
     """
+    if light not in LIGHT_FRAMES:
+        raise ValueError(f"light must be one of {LIGHT_FRAMES}; got {light!r}")
     p, q = _check_cloud("points", points), _check_cloud("normals", normals)
     if q.shape != p.shape or len(p) == 0:
         raise ValueError(f"normals must have the same shape as points {p.shape}, with n >= 1; got {q.shape}")
@@ -581,7 +585,7 @@ def render(
     radius = splat_radius(len(p), size) if splat is None else _check_float("splat", splat, 0.5, 16.0)
     azimuth = _check_float("azimuth", azimuth)
     elevation = _check_float("elevation", elevation, -math.pi / 2, math.pi / 2)
-    return _render_views(p, q, _check_colour(colour), np.array([[azimuth, elevation]]), size, radius)[0]
+    return _render_views(p, q, _check_colour(colour), np.array([[azimuth, elevation]]), size, radius, light)[0]
 
 
 # --- colour --------------------------------------------------------------------------------------
