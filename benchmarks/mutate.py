@@ -46,7 +46,7 @@ class Mutant:
 
 B = ("test_mechanisms_basics.py", "test_basics.py", "test_diagnostics.py")
 IJ = ("test_mechanisms_ijepa.py", "test_ijepa.py", "test_masks.py")
-CJ = ("test_mechanisms_crossjepa.py", "test_crossjepa.py", "test_point_transformer.py")
+CJ = ("test_mechanisms_crossjepa.py", "test_crossjepa.py", "test_point_transformer.py", "test_vit_teacher.py")
 LJ = ("test_mechanisms_lejepa.py", "test_lejepa.py")
 BLOCKS = ("test_sigreg.py", "test_training_and_ema.py", "test_probes.py")
 AU = ("test_audit.py",)
@@ -217,10 +217,25 @@ MUTANTS = [
            "result.acc = 100 * linear_accuracy(feats, data.labels, data.train, data.test)",
            "result.acc = 100 * linear_accuracy(feats, data.labels, data.train, data.train)",
            "CrossJEPA probe scored on its own training objects", CJ),
-    Mutant("crossjepa.default_teacher_reversed", "crossjepa/data.py",
-           'ranked = sorted(scores, key=lambda t: scores[t]["class_share"], reverse=True)',
-           'ranked = sorted(scores, key=lambda t: scores[t]["class_share"])',
-           "CrossJEPA default teacher: the least class-informative candidate instead of the most", CJ),
+    Mutant("crossjepa.roles_swapped", "crossjepa/data.py",
+           'roles = {"default": config.default_teacher, "second": config.second_teacher}',
+           'roles = {"default": config.second_teacher, "second": config.default_teacher}',
+           "CrossJEPA default and extension-row teachers swapped", CJ),
+    Mutant("crossjepa.teacher_trains_on_test_views", "crossjepa/data.py",
+           "train_views = world.renders[train].reshape((-1,) + world.renders.shape[2:])",
+           "train_views = world.renders.reshape((-1,) + world.renders.shape[2:])",
+           "CrossJEPA self-trained teacher sees the held-out objects' views", CJ),
+    Mutant("crossjepa.teacher_map_global", "crossjepa/vit_teacher.py",
+           "x = tokens.reshape(b, pool, f, pool, f, d).mean(axis=(2, 4))",
+           "x = mx.broadcast_to(mx.mean(tokens, axis=1)[:, None, None, :], (b, pool, pool, d))",
+           "CrossJEPA teacher embedding loses its spatial map (global mean copied)", CJ),
+    Mutant("crossjepa.teacher_fingerprint_ignores_views", "crossjepa/vit_teacher.py",
+           'repr(("vit-teacher-v1", asdict(self.spec), self._train_hash,',
+           'repr(("vit-teacher-v1", asdict(self.spec),',
+           "CrossJEPA teacher cache key ignores the views it trained on", CJ),
+    Mutant("crossjepa.teacher_no_sigreg", "crossjepa/vit_teacher.py",
+           "return (1 - lam) * pred + lam * reg,", "return (1 - lam) * pred + 0 * reg,",
+           "CrossJEPA teacher's LeJEPA loss without SIGReg", CJ),
     # --- Chapter 5 -------------------------------------------------------------------------------------
     Mutant("lejepa.moment_sign", "lejepa/learner.py",
            "reg = reg + moment_weight * moments", "reg = reg - moment_weight * moments",

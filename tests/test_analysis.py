@@ -329,3 +329,25 @@ def test_ablation_summary_counts_verdicts_and_reads_the_claims_noise():
     assert s["median_detectable"] == pytest.approx(np.median([r.detectable for r in rows]))
     with pytest.raises(KeyError, match="x.9"):
         ia.ablation_summary(rows, ids=("x.1", "x.9"))
+
+
+def test_crossjepa_probe_se_is_the_binomial_standard_error():
+    from jepabook.crossjepa.analysis import probe_se
+
+    assert probe_se([80.0, 90.0], 1280) == pytest.approx(100 * (0.85 * 0.15 / 1280) ** 0.5)
+    assert probe_se([100.0], 10) == 0.0
+    with pytest.raises(ValueError, match="n_test"):
+        probe_se([50.0], 0)
+    with pytest.raises(ValueError, match="percentages"):
+        probe_se([150.0], 10)
+
+
+def test_crossjepa_teacher_table_marks_roles_and_adds_the_pixel_target():
+    from jepabook.crossjepa.analysis import teacher_table
+
+    scores = {"a": {"class_share": 0.5, "class_acc": 70.0, "pose_r2": 0.4, "colour_r2": 0.9},
+              "b": {"class_share": 0.2, "class_acc": 60.0, "pose_r2": 0.1, "colour_r2": 0.2}}
+    rows = teacher_table(scores, 0.25, {"default": "a", "second": "b"})
+    assert [r["teacher"] for r in rows] == ["a", "b", "pixel target (pooled pixels)"]
+    assert [r["role"] for r in rows] == ["default", "second", "objective baseline"]
+    assert rows[-1]["class_share"] == 0.25 and np.isnan(rows[-1]["pose_r2"])

@@ -65,6 +65,24 @@ def test_config_rejects_bad_values():
         replace(TINY, teachers=("random-conv",))
     with pytest.raises(ValueError, match="needs a local checkpoint"):
         cd.candidate_teachers(("dinov2-small",), None)
+    with pytest.raises(ValueError, match="default_teacher='pixels' must be one of"):
+        replace(TINY, teachers=("lejepa", "lejepa-init"), default_teacher="pixels")
+    with pytest.raises(ValueError, match="light must be one of"):
+        replace(TINY, light="sun")
+
+
+def test_dinov2_becomes_the_default_teacher_when_given(monkeypatch):
+    seen = {}
+
+    def fake_run_chapter(chapter, profile, seeds, progress, workers, executor, extra, **overrides):
+        seen.update(overrides)
+        raise RuntimeError("stop")
+
+    monkeypatch.setattr(cj, "run_chapter", fake_run_chapter)
+    with pytest.raises(RuntimeError, match="stop"):
+        cj.run("ci", "0", dinov2_path="/some/model.safetensors")
+    assert seen["default_teacher"] == "dinov2-small" and "dinov2-small" in seen["teachers"]
+    assert "lejepa" in seen["teachers"]  # the self-trained teacher stays in the table
 
 
 def test_dinov2_teacher_joins_the_candidates_from_the_environment(monkeypatch):
@@ -95,7 +113,7 @@ def tiny_runs(tmp_path_factory):
 
 def test_teacher_runs_once_and_never_during_training(tiny_runs):
     first, second = tiny_runs
-    assert first.prepared.teacher_calls == {"teacher_pass": 2, "sweep": 0}
+    assert first.prepared.teacher_calls == {"teacher_pass": len(cj.PROFILES["ci"].teachers), "sweep": 0}
     assert not any(i.hit for i in first.prepared.cache.values())
     assert second.prepared.teacher_calls == {"teacher_pass": 0, "sweep": 0}  # read from the cache
     assert all(i.hit for i in second.prepared.cache.values())
@@ -120,11 +138,19 @@ def test_runs_are_deterministic_and_the_record_follows_the_schema(tiny_runs, tmp
             assert all(len(v) == 2 for v in c["measured"].values())
 
 
-def test_default_teacher_is_the_one_with_the_larger_class_share(tiny_runs):
-    prep = tiny_runs[0].prepared
-    shares = {t: s["class_share"] for t, s in prep.decodability.items()}
-    assert prep.teachers["default"] == max(shares, key=shares.get)
-    assert prep.teachers["second"] == min(shares, key=shares.get)
+def test_roles_are_the_configured_teachers_and_every_candidate_is_scored(tiny_runs):
+    run = tiny_runs[0]
+    prep = run.prepared
+    assert prep.teachers == {"default": "lejepa", "second": "lejepa-init"}  # named, never chosen from scores
+    assert set(prep.decodability) == set(cj.PROFILES["ci"].teachers)
+    m = run.metrics
+    assert m["teacher_class_share"] == [prep.decodability["lejepa"]["class_share"]] * 2
+    assert m["second_teacher_pose_r2"] == [prep.decodability["lejepa-init"]["pose_r2"]] * 2
+    assert m["pixel_class_share"] == [prep.pixel_class_share] * 2
+    # the trained teacher's one-time training is timed, and read back from the cache on the second run
+    t1, t2 = run.record.timing_s, tiny_runs[1].record.timing_s
+    assert t1["teacher_train_lejepa"] > 0 and t2["teacher_train_lejepa"] == pytest.approx(t1["teacher_train_lejepa"])
+    assert "teacher_train_lejepa-init" not in t1  # the untrained twin costs no training
 
 
 def test_untrained_arm_matches_a_fresh_student(tiny_runs):

@@ -56,8 +56,9 @@ class _FakeTeacher:
 def test_prepare_standardises_each_roles_teacher_and_the_pixels():
     config = replace(CONFIG, n_per_class=3, test_per_class=1, n_views=2, render_size=16, n_points=64,
                      n_groups=4, group_size=8)
-    teachers = {"centre": _FakeTeacher("centre", lambda im: 3.0 * im[:, 6:10, 6:10].reshape(len(im), -1) + 7.0),
-                "mean-colour": _FakeTeacher("mean-colour", lambda im: im.mean(axis=(1, 2)))}
+    # named as the configured roles (default "lejepa", second "lejepa-init")
+    teachers = {"lejepa": _FakeTeacher("lejepa", lambda im: 3.0 * im[:, 6:10, 6:10].reshape(len(im), -1) + 7.0),
+                "lejepa-init": _FakeTeacher("lejepa-init", lambda im: im.mean(axis=(1, 2)))}
     prep = cd.prepare(config, teachers)
     world, data = prep.world, prep.data
     n, v = world.renders.shape[:2]
@@ -68,13 +69,38 @@ def test_prepare_standardises_each_roles_teacher_and_the_pixels():
         mu, sd = e[data.train].mean(axis=(0, 1)), e[data.train].std(axis=(0, 1))
         return (e - mu) / np.where(sd > 1e-8, sd, 1.0)
 
-    assert set(prep.teachers.values()) == set(teachers)
+    assert prep.teachers == {"default": "lejepa", "second": "lejepa-init"}
     for role in ("default", "second"):
         want = standardised(teachers[prep.teachers[role]].embed(flat))
         np.testing.assert_allclose(data.targets[role], want, rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(data.targets["pixels"], standardised(avg_pool(flat, config.pixel_pool)),
                                rtol=1e-4, atol=1e-4)
     assert not set(data.train) & set(data.test)
+
+
+class _BindingTeacher(_FakeTeacher):
+    def bind(self, images, images_hash=None):
+        self.bound, self.bound_hash = np.array(images), images_hash
+        return self
+
+
+def test_a_trained_teacher_is_bound_to_the_training_objects_views_only():
+    config = replace(CONFIG, n_per_class=3, test_per_class=1, n_views=2, render_size=16, n_points=64,
+                     n_groups=4, group_size=8)
+    t = _BindingTeacher("lejepa", lambda im: im.mean(axis=(1, 2)))
+    prep = cd.prepare(config, {"lejepa": t, "lejepa-init": _FakeTeacher("lejepa-init", lambda im: 2 * im.mean(axis=(1, 2)))})
+    renders = prep.world.renders
+    np.testing.assert_array_equal(t.bound, renders[prep.data.train].reshape((-1,) + renders.shape[2:]))
+    assert prep.world.fingerprint() in t.bound_hash
+    # the pixel target's class share is measured on the training objects, as the teachers' are
+    want = cd.class_share(avg_pool(renders.reshape((-1,) + renders.shape[2:]), config.pixel_pool)
+                          .reshape(renders.shape[0], renders.shape[1], -1)[prep.data.train], prep.world.labels[prep.data.train])
+    assert prep.pixel_class_share == pytest.approx(want)
+
+
+def test_prepare_refuses_roles_missing_from_the_candidates():
+    with pytest.raises(ValueError, match="not among the candidates"):
+        cd.prepare(CONFIG, {"lejepa": _FakeTeacher("lejepa", lambda im: im[:, 0, 0])})
 
 
 # --- the predictor reads the side information -----------------------------------------------------

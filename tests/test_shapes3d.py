@@ -423,3 +423,20 @@ def test_bad_labels_and_params():
         S.surface_points(4, np.array([0.5, 0.6]), 10, _rng())
     with pytest.raises(ValueError, match="n must"):
         S.random_rotations(-1, _rng())
+
+
+def test_world_light_shades_a_camera_facing_surfel_by_the_scene_light():
+    # one surfel at the origin whose normal points at the camera: its pixel is ambient + Lambert of
+    # the light in the camera frame; with the world light that depends on where the camera stands
+    for a, e in [(0.0, 0.0), (math.pi / 2, 0.3), (2.5, -0.7)]:
+        rot = S.camera_rotation(a, e)
+        towards = rot[2]
+        pts, nrm = np.zeros((1, 3)), towards[None]
+        img_w = S.render(pts, nrm, np.ones(3), a, e, size=16, splat=1.0, light="world")
+        img_c = S.render(pts, nrm, np.ones(3), a, e, size=16, splat=1.0, light="camera")
+        want_w = S.AMBIENT + (1 - S.AMBIENT) * max(towards @ S.LIGHT_WORLD, 0.0)
+        want_c = S.AMBIENT + (1 - S.AMBIENT) * max(S.LIGHT[2], 0.0)
+        assert img_w.max() == pytest.approx(want_w, abs=1e-6)
+        assert img_c.max() == pytest.approx(want_c, abs=1e-6)
+    with pytest.raises(ValueError, match="light must be one of"):
+        S.render(pts, nrm, np.ones(3), 0.0, 0.0, light="sun")

@@ -17,8 +17,8 @@ from jepabook.core import streams
 from jepabook.crossjepa.data import SweepData, class_share
 from jepabook.crossjepa.experiment import CrossJEPAConfig, Student
 
-__all__ = ["cost_summary", "fresh_features", "paired_gain", "spread_ratio", "student_parameters",
-           "teacher_class_share"]
+__all__ = ["cost_summary", "fresh_features", "paired_gain", "probe_se", "spread_ratio", "student_parameters",
+           "teacher_class_share", "teacher_table"]
 
 Measured = Mapping[str, Sequence[float]]
 
@@ -76,3 +76,26 @@ def cost_summary(step_seconds: Mapping[str, float], dino_seconds_per_view: float
     ours, laptop = step_seconds["ours"], step_seconds["laptop size"]
     return {"step_ours_ms": 1000 * ours, "step_laptop_ms": 1000 * laptop, "step_ratio": laptop / ours,
             "dino_pass_min": dino_seconds_per_view * n_views / 60}
+
+
+def probe_se(accuracies: Sequence[float], n_test: int) -> float:
+    """Binomial standard error (points) of one seed's probe accuracy at the seeds' mean accuracy (%):
+    ``100·√(p(1 − p)/n_test)`` — how much a seed's number moves from which held-out objects it scores."""
+    if not (isinstance(n_test, int | np.integer) and n_test >= 1):
+        raise ValueError(f"n_test must be a positive integer; got {n_test!r}")
+    p = float(np.mean(accuracies)) / 100
+    if not (0.0 <= p <= 1.0):
+        raise ValueError(f"accuracies must be percentages in [0, 100]; mean {100 * p}")
+    return 100 * float(np.sqrt(p * (1 - p) / n_test))
+
+
+def teacher_table(decodability: Mapping[str, Mapping[str, float]], pixel_class_share: float,
+                  roles: Mapping[str, str]) -> list[dict]:
+    """One row per candidate teacher (its scores and its role, "" if none) and a last row for the pixel
+    target itself (class share only: the other scores are the pixels', not a teacher's)."""
+    role_of = {name: role for role, name in roles.items()}
+    rows = [{"teacher": name, **dict(score), "role": role_of.get(name, "")} for name, score in decodability.items()]
+    nan = float("nan")
+    rows.append({"teacher": "pixel target (pooled pixels)", "class_share": float(pixel_class_share),
+                 "class_acc": nan, "pose_r2": nan, "colour_r2": nan, "role": "objective baseline"})
+    return rows

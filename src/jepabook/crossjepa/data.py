@@ -5,16 +5,20 @@ Explained in Chapter 4 (CrossJEPA); :mod:`jepabook.crossjepa.experiment` trains 
 - :func:`prepare` builds the world (:mod:`jepabook.crossjepa.shapes3d`), groups every cloud once, runs every
   candidate teacher once over every view through the disk cache (:func:`jepabook.crossjepa.teachers.embed_cached`)
   and scores it (:func:`decodability`).
-- The default teacher is the candidate whose embedding has the largest share of its variance between
-  class means (:func:`class_share`): under a squared-error loss that share is how much of the
-  student's training signal is about what the object is. The candidate with the smallest share is
-  the *second* teacher of the extension row.
+- Every candidate is scored by the share of its variance between class means (:func:`class_share`:
+  under a squared-error loss, how much of the student's training signal is about what the object
+  is) and by how linearly decodable class, pose and colour are (:func:`decodability`). The roles are
+  fixed by the configuration, not by the scores: the *default* teacher (the self-trained LeJEPA ViT,
+  :mod:`jepabook.crossjepa.vit_teacher`, or DINOv2 when given) and the *second* teacher of the
+  extension row (the same ViT untrained). A teacher that must be trained (it has ``bind``) is bound
+  to the training objects' views first, so it never sees a held-out object.
 - :class:`SweepData` is all training and probing read: arrays only, no teacher. Every teacher is
   wrapped in a :class:`CountingTeacher`, so a run can show the sweep never called one.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass, field
 
@@ -26,7 +30,7 @@ from jepabook.blocks.probes import linear_accuracy, linear_r2
 from jepabook.crossjepa.shapes3d import World, colour_histogram, make_world, pose_features
 from jepabook.crossjepa.teachers import CacheInfo, PixelTeacher, RandomConvTeacher, avg_pool, embed_cached
 
-__all__ = ["OFFLINE_TEACHERS", "CountingTeacher", "Prepared", "SweepData", "candidate_teachers", "class_share",
+__all__ = ["OFFLINE_TEACHERS", "TRAINED_TEACHERS", "CountingTeacher", "Prepared", "SweepData", "candidate_teachers", "class_share",
            "decodability", "prepare", "stratified_split"]
 
 OFFLINE_TEACHERS = {"random-conv": RandomConvTeacher,
@@ -34,11 +38,25 @@ OFFLINE_TEACHERS = {"random-conv": RandomConvTeacher,
                     "pixels": PixelTeacher}
 
 
-def candidate_teachers(names: tuple[str, ...], dinov2_path: str | None = None) -> dict:
-    """Teacher objects by name; ``dinov2-small`` needs ``dinov2_path`` (a local safetensors file)."""
+#: teachers built from the chapter's own renders (:class:`jepabook.crossjepa.vit_teacher.ViTTeacher`):
+#: trained by LeJEPA, and the same network at its initialisation
+TRAINED_TEACHERS = ("lejepa", "lejepa-init")
+
+
+def candidate_teachers(names: tuple[str, ...], dinov2_path: str | None = None, spec=None) -> dict:
+    """Teacher objects by name; ``dinov2-small`` needs ``dinov2_path`` (a local safetensors file);
+    ``lejepa`` / ``lejepa-init`` use ``spec`` (a :class:`~jepabook.crossjepa.vit_teacher.TeacherSpec`;
+    ``lejepa-init`` with ``steps=0``)."""
     out = {}
     for name in names:
-        if name == "dinov2-small":
+        if name in TRAINED_TEACHERS:
+            from dataclasses import replace
+
+            from jepabook.crossjepa.vit_teacher import TeacherSpec, ViTTeacher
+
+            spec = spec or TeacherSpec()
+            out[name] = ViTTeacher(spec if name == "lejepa" else replace(spec, steps=0), name=name)
+        elif name == "dinov2-small":
             if not dinov2_path:
                 raise ValueError("teacher 'dinov2-small' needs a local checkpoint: set JEPABOOK_DINOV2 to the path "
                                  "of facebook/dinov2-small's model.safetensors (nothing is downloaded)")
@@ -63,6 +81,15 @@ class CountingTeacher:
     def embed(self, images: np.ndarray) -> np.ndarray:
         self.calls += 1
         return self.teacher.embed(images)
+
+    @property
+    def train_seconds(self) -> float:
+        return float(getattr(self.teacher, "train_seconds", 0.0))
+
+    def __getattr__(self, attr):  # bind() and anything else a teacher offers
+        if attr == "teacher":
+            raise AttributeError(attr)
+        return getattr(self.teacher, attr)
 
 
 @dataclass
@@ -142,18 +169,24 @@ class Prepared:
     cache: dict[str, CacheInfo]
     colour_only_acc: float
     timing: dict[str, float]
+    pixel_class_share: float = float("nan")  # class_share of the pixel target (training objects)
     teacher_calls: dict[str, int] = field(default_factory=dict)
 
 
 def prepare(config, teachers: dict) -> Prepared:
-    """Build the world, run (or read back) each teacher's pass and choose the default and second teachers.
+    """Build the world, run (or read back) each teacher's pass, score it, and assign the two roles.
 
-    ``config`` is a :class:`jepabook.crossjepa.experiment.CrossJEPAConfig`; ``teachers`` maps candidate names to
-    teacher objects (see :func:`candidate_teachers`).
+    ``config`` is a :class:`jepabook.crossjepa.experiment.CrossJEPAConfig` (its ``default_teacher`` and
+    ``second_teacher`` name the roles); ``teachers`` maps candidate names to teacher objects (see
+    :func:`candidate_teachers`) and must hold both.
     """
+    roles = {"default": config.default_teacher, "second": config.second_teacher}
+    missing = sorted(set(roles.values()) - set(teachers))
+    if missing:
+        raise ValueError(f"teachers {missing} of the roles {roles} are not among the candidates {sorted(teachers)}")
     t0 = time.perf_counter()
     world = make_world(config.n_per_class, config.n_points, config.n_views, config.render_size, config.world_seed,
-                       config.colour_bias)
+                       config.colour_bias, light=config.light)
     t1 = time.perf_counter()
     groups, centres = group_points(world.clouds, config.n_groups, config.group_size)
     t2 = time.perf_counter()
@@ -163,13 +196,14 @@ def prepare(config, teachers: dict) -> Prepared:
     flat = world.renders.reshape((n * v,) + world.renders.shape[2:])
     embeddings, cache, scores = {}, {}, {}
     fingerprint = world.fingerprint()
+    train_views = world.renders[train].reshape((-1,) + world.renders.shape[2:])
     for name, teacher in teachers.items():
+        if hasattr(teacher, "bind"):  # trained on the training objects' views only (no labels)
+            teacher.bind(train_views, f"{fingerprint}:train:{hashlib.sha256(train.tobytes()).hexdigest()}")
         e, cache[name] = embed_cached(teacher, flat, data_hash=fingerprint)
         embeddings[name] = e.reshape(n, v, -1)
         scores[name] = decodability(embeddings[name], world.labels, pose, world.hues, train, test)
     t3 = time.perf_counter()
-    ranked = sorted(scores, key=lambda t: scores[t]["class_share"], reverse=True)
-    roles = {"default": ranked[0], "second": ranked[-1]}
     pixels = avg_pool(flat, config.pixel_pool).reshape(n, v, -1)
     targets = {role: _standardise(embeddings[name], train) for role, name in roles.items()}
     targets["pixels"] = _standardise(pixels, train)
@@ -177,5 +211,7 @@ def prepare(config, teachers: dict) -> Prepared:
                      colour_histogram(world.renders).astype(np.float32), targets)
     colour_only = 100 * linear_accuracy(_hue_circle(world.hues), world.labels, train, test)
     timing = {"world": t1 - t0, "grouping": t2 - t1, "teachers_and_scores": t3 - t2,
-              **{f"teacher_pass_{k}": c.teacher_seconds for k, c in cache.items()}}
-    return Prepared(data, world, roles, scores, cache, colour_only, timing)
+              **{f"teacher_pass_{k}": c.teacher_seconds for k, c in cache.items()},
+              **{f"teacher_train_{k}": c.train_seconds for k, c in cache.items() if c.train_seconds}}
+    return Prepared(data, world, roles, scores, cache, colour_only, timing,
+                    pixel_class_share=class_share(pixels[train], world.labels[train]))

@@ -60,6 +60,8 @@ __all__ = [
     "CLASSES",
     "EXTENT",
     "LIGHT",
+    "LIGHT_FRAMES",
+    "LIGHT_WORLD",
     "PARAM_RANGES",
     "SPLAT_RADIUS",
     "World",
@@ -94,6 +96,10 @@ PARAM_RANGES: dict[str, tuple[tuple[float, float], ...]] = {
 EXTENT = 1.1  #: world coordinates in [−EXTENT, EXTENT] fill the image
 AMBIENT = 0.3  #: ambient share of the shading; the Lambert term supplies the rest
 LIGHT = np.array([-1.0, 1.0, 2.0]) / math.sqrt(6.0)  #: light direction in the camera frame
+#: light direction in the world frame (``light="world"``): from +x and above, fixed in the scene, so
+#: the shading of a view moves with the camera even for an object symmetric about its axis
+LIGHT_WORLD = np.array([1.0, 0.0, 1.0]) / math.sqrt(2.0)
+LIGHT_FRAMES = ("camera", "world")
 SPLAT_RADIUS = 2.3  #: surfel radius in pixels for a 4000-point sample at 48×48 (see splat_radius)
 
 _HUE_JITTER = 0.03
@@ -471,10 +477,13 @@ def _footprint(radius: float) -> tuple[np.ndarray, np.ndarray, int]:
     return dy[keep], dx[keep], k
 
 
-def _shade(normals_cam: np.ndarray) -> np.ndarray:
-    """Two-sided Lambert plus ambient: normals are flipped to face the camera first."""
+def _shade(normals_cam: np.ndarray, light: np.ndarray = LIGHT) -> np.ndarray:
+    """Two-sided Lambert plus ambient: normals are flipped to face the camera first.
+
+    ``light``: ``(3,)`` in the camera frame, or ``(v, 1, 3)`` one per view for ``normals_cam`` ``(v, n, 3)``.
+    """
     facing = np.where(normals_cam[..., 2:3] < 0, -normals_cam, normals_cam)
-    return AMBIENT + (1.0 - AMBIENT) * np.maximum(facing @ LIGHT, 0.0)
+    return AMBIENT + (1.0 - AMBIENT) * np.maximum(np.sum(facing * light, axis=-1), 0.0)
 
 
 _DEPTH_LEVELS = 1 << 24  # depth quantisation of the z-buffer: 2.2 / 2**24 ≈ 1.3e-7 world units
@@ -482,9 +491,13 @@ _MIN_FACING = 0.3  # tangent-plane slopes are capped at √(1 − 0.3²)/0.3 ≈
 
 
 def _render_views(
-    points: np.ndarray, normals: np.ndarray, colour: np.ndarray, poses: np.ndarray, size: int, radius: float
+    points: np.ndarray, normals: np.ndarray, colour: np.ndarray, poses: np.ndarray, size: int, radius: float,
+    light: str = "camera",
 ) -> np.ndarray:
     """``(v, size, size, 3)`` float32 renders of one object from ``poses`` ``(v, 2)``; arguments pre-checked.
+
+    ``light``: ``"camera"`` (:data:`LIGHT`, fixed relative to the camera, so every view of a
+    symmetric object is lit alike) or ``"world"`` (:data:`LIGHT_WORLD`, fixed in the scene).
 
     Each point is a flat disc (a *surfel*) of ``radius`` pixels in its tangent plane: it covers the
     pixels whose centre, lifted onto that plane, lies within the disc, at the plane's depth there.
@@ -533,7 +546,8 @@ def _render_views(
     zbuf = zbuf.reshape(v, width, width)[:, pad : pad + size, pad : pad + size]
     covered = zbuf >= 0
     intensity = np.zeros(zbuf.shape)
-    intensity[covered] = _shade(ncam)[np.nonzero(covered)[0], zbuf[covered].astype(np.int64) % n]
+    light_cam = LIGHT if light == "camera" else (LIGHT_WORLD @ rot)[:, None, :]  # (v, 1, 3): world → camera
+    intensity[covered] = _shade(ncam, light_cam)[np.nonzero(covered)[0], zbuf[covered].astype(np.int64) % n]
     return (intensity[..., None] * colour).astype(np.float32)
 
 
@@ -553,13 +567,17 @@ def render(
     size: int = 48,
     *,
     splat: float | None = None,
+    light: str = "camera",
 ) -> np.ndarray:
     """``(size, size, 3)`` float32 image in [0, 1] of a dense surface sample of a canonical object.
 
     Orthographic view from ``(azimuth, elevation)`` (see :func:`camera_rotation`), each point a
     surfel of radius ``splat`` pixels (default :func:`splat_radius`), z-buffer, two-sided Lambert +
-    ambient shading, background 0. Deterministic: identical inputs give identical bytes.
+    ambient shading, background 0; ``light`` ``"camera"`` or ``"world"`` (see :func:`_render_views`).
+    Deterministic: identical inputs give identical bytes.
     """
+    if light not in LIGHT_FRAMES:
+        raise ValueError(f"light must be one of {LIGHT_FRAMES}; got {light!r}")
     p, q = _check_cloud("points", points), _check_cloud("normals", normals)
     if q.shape != p.shape or len(p) == 0:
         raise ValueError(f"normals must have the same shape as points {p.shape}, with n >= 1; got {q.shape}")
@@ -567,7 +585,7 @@ def render(
     radius = splat_radius(len(p), size) if splat is None else _check_float("splat", splat, 0.5, 16.0)
     azimuth = _check_float("azimuth", azimuth)
     elevation = _check_float("elevation", elevation, -math.pi / 2, math.pi / 2)
-    return _render_views(p, q, _check_colour(colour), np.array([[azimuth, elevation]]), size, radius)[0]
+    return _render_views(p, q, _check_colour(colour), np.array([[azimuth, elevation]]), size, radius, light)[0]
 
 
 # --- colour --------------------------------------------------------------------------------------
@@ -682,13 +700,17 @@ def make_world(
     seed: int = 0,
     colour_bias: float = 0.3,
     dense_points: int = 4000,
+    light: str = "camera",
 ) -> World:
     """Build ``n_per_class`` objects of every class (class-major order) with clouds, poses and renders.
 
     Object ``j`` of class ``k`` depends only on ``(seed, k, j)``: its shape, colour and rotation do
     not change with ``n_per_class``, ``n_views``, ``n_points``, ``dense_points`` or ``size``.
-    Poses: azimuth uniform in [0, 2π), elevation uniform in [−π/3, π/3].
+    Poses: azimuth uniform in [0, 2π), elevation uniform in [−π/3, π/3]. ``light``: see
+    :func:`_render_views` (``"world"``: the shading tells where the camera stood).
     """
+    if light not in LIGHT_FRAMES:
+        raise ValueError(f"light must be one of {LIGHT_FRAMES}; got {light!r}")
     n_per_class = _check_int("n_per_class", n_per_class, 1)
     n_points = _check_int("n_points", n_points, 1)
     n_views = _check_int("n_views", n_views, 1)
@@ -715,6 +737,7 @@ def make_world(
         poses[i] = np.column_stack([2 * math.pi * u[:, 0], _MAX_ELEVATION * (2 * u[:, 1] - 1)])
         dense, normals = surface_points(label, p, dense_points, rngs["dense"])
         colour = hsv_colour(hues[i], _SATURATION, _VALUE)
-        renders[i] = _render_views(dense.astype(np.float64), normals.astype(np.float64), colour, poses[i], size, radius)
+        renders[i] = _render_views(dense.astype(np.float64), normals.astype(np.float64), colour, poses[i], size, radius,
+                                   light)
     colours = np.stack([hsv_colour(h, _SATURATION, _VALUE) for h in hues])
     return World(labels, tuple(params), hues, colours, rotations, clouds, poses, renders)

@@ -152,6 +152,7 @@ class CacheInfo:
     path: Path
     teacher_seconds: float
     n_images: int
+    train_seconds: float = 0.0  #: a trained teacher's one-time training, part of ``teacher_seconds``
 
 
 def _hash_images(images: np.ndarray) -> str:
@@ -178,7 +179,8 @@ def embed_cached(teacher: Teacher, images: np.ndarray, data_hash: str | None = N
         try:
             with np.load(path) as f:
                 if str(f["key"]) == key and f["embeddings"].shape[0] == len(images):
-                    return f["embeddings"], CacheInfo(True, path, float(f["seconds"]), len(images))
+                    trained = float(f["train_seconds"]) if "train_seconds" in f.files else 0.0
+                    return f["embeddings"], CacheInfo(True, path, float(f["seconds"]), len(images), trained)
         except (OSError, ValueError, KeyError):
             pass  # unreadable or foreign file: recompute and overwrite
     start = time.perf_counter()
@@ -187,6 +189,8 @@ def embed_cached(teacher: Teacher, images: np.ndarray, data_hash: str | None = N
     if embeddings.ndim != 2 or len(embeddings) != len(images):
         raise ValueError(f"teacher {teacher.name!r} returned shape {embeddings.shape} for {len(images)} images; "
                          "expected (n_images, dim)")
+    # a teacher trained on first use (jepabook.crossjepa.vit_teacher) reports its training time
+    trained = float(getattr(teacher, "train_seconds", 0.0))
     write_atomic(path, lambda f: np.savez(f, embeddings=embeddings, key=np.array(key), seconds=np.array(seconds),
-                                          teacher=np.array(teacher.name)))
-    return embeddings, CacheInfo(False, path, seconds, len(images))
+                                          train_seconds=np.array(trained), teacher=np.array(teacher.name)))
+    return embeddings, CacheInfo(False, path, seconds, len(images), trained)
