@@ -213,3 +213,8 @@ def test_declared_records_cover_every_chapter_and_reject_unknown_ones():
     assert set(declared.deviations()) == set(CHAPTERS) == set(declared.untested()) == set(declared.scales())
     with pytest.raises(ValueError, match="chapter must be one of"):
         declared.declared("vjepa")
+
+
+def test_every_ledger_row_has_a_verdict_cell_the_browser_check_finds():
+    html = table.LedgerTable(RECORDS)._repr_html_()
+    assert html.count("<td class='verdict'>") == html.count("<tr><td>") == 5 + 2

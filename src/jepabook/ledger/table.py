@@ -224,7 +224,7 @@ class LedgerTable:
             ours = "<br>".join(escape(part) for part in r.ours.split("; "))
             body.append(
                 f"<tr><td><a href='{r.link}'><b>{escape(r.id.split('.', 1)[1])}</b></a><br>"
-                f"<small>{escape(r.statement)}</small></td><td>{_badge(r.verdict)}</td>"
+                f"<small>{escape(r.statement)}</small></td><td class='verdict'>{_badge(r.verdict)}</td>"
                 f"<td><small><b>paper</b> {escape(r.paper)}<br><b>laptop</b> {escape(r.laptop)}</small></td>"
                 f"<td style='overflow-wrap:anywhere'><small>{ours}{pre}</small></td>"
                 f"<td style='overflow-wrap:anywhere'><small>{escape(r.noise(self.coarse))}</small></td></tr>")
@@ -238,7 +238,7 @@ class LedgerTable:
         if self.checks:
             head = "".join(f"<th>{h}</th>" for h in ("check", "result", "reference", "measured", "rule (every seed)"))
             rows = [f"<tr><td><a href='{c.link}'><b>{escape(c.id)}</b></a><br><small>{escape(c.statement)}</small></td>"
-                    f"<td>{_badge(c.status)}</td><td><small>{escape(c.reference)}</small></td>"
+                    f"<td class='verdict'>{_badge(c.status)}</td><td><small>{escape(c.reference)}</small></td>"
                     f"<td style='overflow-wrap:anywhere'><small>{'<br>'.join(map(escape, c.measured.split('; ')))}</small></td>"
                     f"<td style='overflow-wrap:anywhere'><small>{escape(c.rule)}</small></td></tr>" for c in self.checks]
             html += ("<p><b>Checks</b>: properties of the code or of a constructed example. They pass or fail and "
