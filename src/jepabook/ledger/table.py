@@ -179,7 +179,7 @@ _BADGE = ClaimsTable._badge
 
 def _badge(text: str) -> str:
     return (f"<span class='verdict-badge' style='color:white;background:{_BADGE[text]};padding:1px 5px;"
-            f"border-radius:4px;display:inline-block;font-size:0.85em;line-height:1.3'>{escape(text)}</span>")
+            f"border-radius:4px;display:inline-block;white-space:normal;max-width:100%;overflow-wrap:anywhere;font-size:0.85em;line-height:1.3'>{escape(text)}</span>")
 
 
 class LedgerTable:
@@ -209,7 +209,7 @@ class LedgerTable:
             lines += [f"[{c.status}] {c.id}: {c.measured}" for c in self.checks]
         return "\n".join(lines)
 
-    _COLS = "<colgroup><col style='width:29%'><col style='width:15%'><col style='width:21%'><col style='width:21%'>" \
+    _COLS = "<colgroup><col style='width:26%'><col style='width:19%'><col style='width:20%'><col style='width:21%'>" \
             "<col style='width:14%'></colgroup>"
 
     def _chapter_html(self, chapter: str) -> str:
