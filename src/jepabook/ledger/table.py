@@ -17,7 +17,8 @@ import numpy as np
 
 from jepabook.core.chapters import CHAPTERS, STEMS, TITLES
 from jepabook.core.claims import (DIRECTION_ONLY, FAIL, NOT_REPRODUCED, NOT_TESTABLE, PASS, REPRODUCED, SKIPPED,
-                                  ClaimsTable, _count_line, claim_anchor)
+                                  ClaimsTable, _count_line, _fmt_p, _mean_sd, claim_anchor)
+from jepabook.core.claims import _fmt as claims_fmt
 from jepabook.core.config import PROFILE_NAMES
 from jepabook.core.results import results_dir
 
@@ -63,25 +64,17 @@ def load_records(profile: str = "full", results: str | Path | None = None,
 
 
 def _fmt(v: float | None, digits: int) -> str:
-    if v is None or not math.isfinite(v):
-        return "—"
-    if v != 0 and (abs(v) < 10 ** (-digits) or abs(v) >= 1e5):
-        return f"{v:.1e}"
-    return f"{v:.{digits}f}"
+    """A stored number as the chapters' claims tables print it (a missing one as "—")."""
+    return claims_fmt(math.nan if v is None else float(v), digits)
 
 
 def _ours(item: Mapping, coarse: bool) -> str:
-    """``arm mean ± sd`` for the arms the chapter's table shows, at its digits (one fewer if ``coarse``)."""
+    """``arm mean ± sd`` for the arms the chapter's table shows, at its digits (one fewer if ``coarse``),
+    formatted by the same code as the chapter's own table."""
     measured = item["measured"]
     digits = int(item.get("digits", 2))
     digits = max(digits - 1, 0) if coarse else digits
-    arms = [a for a in item.get("shown", measured) if a in measured]
-    parts = []
-    for arm in arms:
-        v = np.asarray(measured[arm], dtype=float)
-        sd = float(v.std(ddof=1)) if v.size > 1 else 0.0
-        parts.append(f"{arm} {_fmt(float(v.mean()), digits)} ± {_fmt(sd, digits)}")
-    return "; ".join(parts)
+    return _mean_sd(measured, [a for a in item.get("shown", measured) if a in measured], digits, coarse)
 
 
 @dataclass(frozen=True)
@@ -110,9 +103,9 @@ class ClaimRow:
     def noise(self, coarse: bool = False) -> str:
         if self.verdict == SKIPPED:
             return "—"
-        p = "—" if self.p is None else ("p < 0.001" if self.p < 1e-3 else f"p = {self.p:.3f}")
+        p = "—" if self.p is None else _fmt_p(self.p, coarse)
         if coarse:
-            return "—" if self.p is None else ("p < 0.05" if self.p < 0.05 else "p ≥ 0.05")
+            return p
         return f"SE {_fmt(self.se, self.digits)}; detectable ≥ {_fmt(self.detectable, self.digits)}; {p}"
 
 
