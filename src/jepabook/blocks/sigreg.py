@@ -33,6 +33,7 @@ __all__ = [
     "epps_pulley_direct",
     "epps_pulley_exact",
     "epps_pulley_1983",
+    "expected_sigreg",
     "fast_cos_sin",
     "random_directions",
     "sigreg",
@@ -189,6 +190,29 @@ def epps_pulley_1983(y) -> float:
     if std == 0:
         raise ValueError("y is constant; the standardised test is undefined")
     return epps_pulley_exact((y - y.mean()) / std) / math.sqrt(2 * math.pi)
+
+
+def expected_sigreg(scale: float, n: int, t_max: float = 3.0, n_points: int = 17) -> float:
+    """E[SIGReg] (the ×N Epps–Pulley statistic, training quadrature) of ``n`` i.i.d. N(0, scale²) points.
+
+    The empirical characteristic function of such a sample has mean e^{−s²t²/2} and, summed over its
+    cosine and sine parts, variance (1 − e^{−s²t²})/n, so at each knot
+    ``E[n·|φ̂(t) − e^{−t²/2}|²] = n·(e^{−s²t²/2} − e^{−t²/2})² + 1 − e^{−s²t²}``, weighted by the
+    quadrature. Any direction of an isotropic Gaussian cloud reads the same, so this is also E[SIGReg]
+    of ``n`` points of N(0, s²I). At scale 1 it is the floor (≈ 1.052 with [0, 3] × 17 knots).
+    """
+    _check_knots(t_max, n_points)
+    if not (isinstance(n, int) and n >= 1):
+        raise ValueError(f"n must be a positive integer, got {n!r}")
+    if not (math.isfinite(scale) and scale >= 0):
+        raise ValueError(f"scale must be a finite number >= 0, got {scale!r}")
+    t = np.linspace(0.0, t_max, n_points)
+    dt = t[1] - t[0]
+    weights = np.full(n_points, 2.0 * dt)
+    weights[[0, -1]] = dt
+    target = np.exp(-0.5 * t**2)
+    ecf = np.exp(-0.5 * (scale * t) ** 2)
+    return float(np.sum(weights * target * (n * (ecf - target) ** 2 + 1.0 - ecf**2)))
 
 
 def random_directions(key: mx.array, dim: int, num_slices: int) -> mx.array:

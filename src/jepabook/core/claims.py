@@ -399,28 +399,39 @@ class SpreadGreater(Rule):
 
 @dataclass(frozen=True)
 class BoundEveryRun(Rule):
-    """Every run's ``value`` is at most its ``bound`` (e.g. an error under a theorem's bound).
+    """Every run's ``value`` is at most its ``bound`` plus a stated ``slack`` (e.g. an error under a
+    theorem's bound, with the finite-sample slack of its estimate).
 
-    Holds on the means when at least ``min_fraction`` of runs satisfy it. Beyond noise is a sign test:
-    if each run had an even chance of obeying the bound, all n obeying it has chance 2⁻ⁿ, so at least
-    5 runs, all obeying, are needed.
+    Holds on the means when at least ``min_fraction`` of runs satisfy it; beyond noise when every run
+    does, by a sign test: if each run had an even chance of obeying the bound, all n obeying it has
+    chance 2⁻ⁿ, so at least 5 runs, all obeying, are needed. With ``min_fraction`` < 1 a set of runs
+    that mostly obeys reads ``direction only``; with 1 it cannot (all obeying is already beyond noise).
     """
 
     value: str
     bound: str
     min_fraction: float = 1.0
+    slack: float = 0.0
+
+    def __post_init__(self):
+        if not (0.0 < self.min_fraction <= 1.0):
+            raise ValueError(f"min_fraction must lie in (0, 1]; got {self.min_fraction!r}")
+        if not (math.isfinite(self.slack) and self.slack >= 0):
+            raise ValueError(f"slack must be a finite number >= 0; got {self.slack!r}")
 
     def arms(self):
         return (self.value, self.bound)
 
     def describe(self) -> str:
-        return f"{self.value} ≤ {self.bound} in every run"
+        bound = f"{self.bound} + {self.slack:g}" if self.slack else self.bound
+        share = "every run" if self.min_fraction == 1.0 else f"every run (≥ {self.min_fraction:.0%} of runs: direction only)"
+        return f"{self.value} ≤ {bound} in {share}"
 
     def _ok(self, m: Measured) -> np.ndarray:
         v, b = _values(m, self.value), _values(m, self.bound)
         if v.size != b.size:
             raise ValueError(f"arms {self.value!r} and {self.bound!r} have different run counts")
-        return v <= b
+        return v <= b + self.slack
 
     def on_means(self, m: Measured) -> bool:
         return bool(self._ok(m).mean() >= self.min_fraction)

@@ -1,34 +1,82 @@
 """The claims Chapter 5 tests, each with the rule that decides its verdict.
 
-Thresholds were fixed here before any full-profile run, from the wording of each claim:
+Re-registered (issue "Chapter 5: test what the LeJEPA world-model paper claims, in the paper's worlds")
+before any full-profile run of the new design, from the wording of each claim:
 
-- "recovered up to rotation" is read as R²(h → z) > 0.95; the spiral, which the laptop validation
-  calls the hardest case (0.849 ± 0.039), as R² > 0.8 and below the parabolic shear;
-- "broad plateau" as R² > 0.95 at every α of the sweep; "peaks at α = 2" as the largest mean there;
-- Theorem 3 is stated for Gaussian latents, so the bound is checked on every α = 2 run the chapter
-  made (the α ≠ 2 runs are shown in the chapter's figure, outside the theorem's scope);
+- "recovered up to rotation" is read as R²(h → z) > 0.95; the coupling flow is learned by the official
+  code's matched encoder; the spiral, which the laptop validation calls the hardest case
+  (0.849 ± 0.039), as R² > 0.8 and below the parabolic shear;
+- T2 in the official code's additive-noise world: "broad plateau" as R² > 0.95 at every α of the sweep;
+  "peaks at α = 2" as the largest mean there;
+- Theorem 3 is stated for Gaussian latents with E[h] = 0, so the bound is checked on every α = 2 run
+  the chapter made, on the centred embedding and a whitened evaluation set (mean ‖z‖² exactly n), with
+  a stated slack of :data:`T3_SLACK` for the finite evaluation sample; at least 90 % of runs obeying
+  (the paper's own record: all but two) reads ``direction only``;
 - "near-straight" plan as a path-length ratio below 1.25 (at most 25 % longer than straight);
-- collapse as R² < 0.1 with tr Cov(h) < 0.02 (1 % of the whitened value 2); "good band" as R² > 0.9;
-  "too strong" (an uninformative Gaussian) as R² < 0.1; "fragile" as non-monotone in ρ (peak at the
-  middle ρ) at λ = 0.1;
-- "≈ 1.05" for the SIGReg floor as within 0.1 of 1.052 (the [0,3]×17 quadrature's value), for trained
-  encoders and for exact Gaussian samples read the same way (a check of the estimator);
-- "needs a moment-matching term": at the largest collapse-prone λ tried, pure SIGReg collapses
-  (tr Cov < 0.02) and adding the term recovers the latents (R² > 0.9).
+- the regime map on the spiral, at the views' correlations of the paper's columns: collapse as
+  tr Cov(h) < 0.02 (1 % of the whitened value 2) at every ρ; "good band" as R² > 0.9; "fragile" as
+  non-monotone in ρ (peak at the middle ρ) at λ = 0.1; "too strong" (an uninformative Gaussian) as
+  R² within 0.1 of what the raw observations give (R²(x → z)) with the cloud not collapsed
+  (tr Cov(h) > 1). The good and fragile bands are judged only where their runs have settled: the
+  precondition is that R² moved by less than :data:`SETTLED` over each run's last quarter;
+- "SIGReg sits at its floor ≈ 1.05" on the trained shear encoders' embeddings z-scored (shape without
+  scale), as within 0.2 of 1.052 (the [0,3]×17 quadrature's value; the world-model paper reads ≈ 1.2);
+- the scale the combined loss leaves: the trained cloud's per-coordinate scale s within 0.02 of the
+  analytic optimum s(λ) of (1 − λ)·alignment + λ·E[SIGReg] over isotropic Gaussians (derived in the
+  chapter), an extension;
+- "needs a moment-matching term": at the smallest λ tried, where pure SIGReg is required to collapse
+  (precondition: tr Cov < 0.02), SIGReg + the moment term (same weight, on SIGReg's ×N scale)
+  recovers the latents (R² > 0.9).
 """
 
 from __future__ import annotations
 
+
+from scipy.optimize import minimize_scalar
+
+from jepabook.blocks.sigreg import expected_sigreg
 from jepabook.lejepa import names
 from jepabook.core.claims import Above, AllOf, Below, BoundEveryRun, Check, Claim, Greater, PeakAt, Within
 
-__all__ = ["QUADRATURE_FLOOR", "claims_for", "measured_for"]
+__all__ = ["QUADRATURE_FLOOR", "SETTLED", "T3_SLACK", "analytic_shrinkage", "claims_for", "measured_for",
+           "raw_r2"]
 
 # every claims module exposes the same two functions: claims_for(config) and measured_for(item, result)
 
 QUADRATURE_FLOOR = 1.052  # E[SIGReg] on exact N(0, I) data with the [0, 3] × 17 quadrature (papers.md)
 FRAGILE_LAM = 0.1
 GOOD_LAMS = (1e-3, 1e-2)
+#: T3: a run obeys the bound when its error is at most bound + this. The evaluation set is whitened, so the
+#: error at collapse reads n exactly; what is left is the finite sample's cross-terms (ε and δ from 10 k
+#: points) and float32 encoder outputs, a few thousandths at most.
+T3_SLACK = 0.005
+#: a grid cell has settled when its R² moved by less than this over the last quarter of its run
+SETTLED = 0.02
+
+
+def analytic_shrinkage(lam: float, rho: float, n: int) -> float:
+    """The scale s minimising (1 − λ)·s²(1 − ρ)/2 + λ·E[SIGReg](s, n) over clouds s·Qz, z ~ N(0, I).
+
+    ``s²(1 − ρ)/2`` is our alignment term for h = sQz (the code's quarter scale); E[SIGReg] of n points
+    of N(0, s²I) is :func:`jepabook.blocks.sigreg.expected_sigreg`. At λ = 1e-3, ρ = 0.95, n = 512 it is
+    about 0.913."""
+    if not (0.0 < lam < 1.0 and 0.0 < rho < 1.0):
+        raise ValueError(f"lam and rho must lie strictly between 0 and 1; got {lam!r}, {rho!r}")
+    f = lambda s: (1.0 - lam) * s * s * (1.0 - rho) / 2.0 + lam * expected_sigreg(s, n)  # noqa: E731
+    return float(minimize_scalar(f, bounds=(0.0, 2.0), method="bounded", options={"xatol": 1e-8}).x)
+
+
+def raw_r2(config, rho: float | None = None) -> float:
+    """R²(x → z) of the raw observations of the map's world on its evaluation points: what an encoder
+    that learned nothing about the mixing (the identity) would score."""
+    from jepabook.lejepa.experiment import eval_world
+    from jepabook.lejepa.identifiability import r2_linear
+    from jepabook.lejepa.learner import TrainSpec
+    from jepabook.lejepa.worlds import mixing
+
+    c = config
+    z, _ = eval_world(c, TrainSpec(c.grid_mixing, 2.0, rho if rho is not None else c.grid_rhos[0], c.lam, 0.0, 1))
+    return r2_linear(mixing(c.grid_mixing)(z), z)
 
 
 def claims_for(config) -> list[Claim]:
@@ -38,7 +86,8 @@ def claims_for(config) -> list[Claim]:
     out = []
     laptop_t1 = {"parabolic": "0.998 ± 0.000", "sinusoidal": "0.998 ± 0.000", "coupling": "0.990 ± 0.010"}
     for m in (x for x in c.mixings if x != "spiral"):
-        out.append(mk(f"t1_{m}", statement=f"T1: LeJEPA recovers the latents behind the {m} mixing up to rotation.",
+        enc = " (the official code's matched encoder)" if m == "coupling" and c.coupling_encoder == "matched" else ""
+        out.append(mk(f"t1_{m}", statement=f"T1: LeJEPA recovers the latents behind the {m} mixing up to rotation{enc}.",
                       paper="recovered up to rotation", laptop=laptop_t1.get(m, "—"),
                       metric="R²(h → z) of the affine least-squares map, 10 k evaluation points",
                       rule=Above(m, 0.95), shown=(m,), digits=3))
@@ -52,14 +101,18 @@ def claims_for(config) -> list[Claim]:
     out.append(mk("t2_peak", statement="T2: recovery peaks at the Gaussian, α = 2.",
                   paper="sharp peak at α = 2 (figure)",
                   laptop="0.5: 0.964, 1: 0.989, 1.5: 0.997, 2: 0.998, 3: 0.991, 5: 0.978",
-                  metric=f"R²(h → z) on the {c.alpha_mixing} world", rule=PeakAt(arms, "α=2"), shown=arms, digits=3))
+                  metric=f"R²(h → z), additive-noise world (the official code's) on the {c.alpha_mixing} mixing",
+                  rule=PeakAt(arms, "α=2"), shown=arms, digits=3))
     out.append(mk("t2_plateau", statement="T2: with SIGReg the peak is a broad plateau, not a knife edge.",
                   paper="broad plateau for SIGReg", laptop="min 0.964 over α ∈ [0.5, 5]",
-                  metric="R²(h → z) at every α", rule=AllOf(tuple(Above(a, 0.95) for a in arms)), shown=arms, digits=3))
+                  metric="R²(h → z) at every α, additive-noise world",
+                  rule=AllOf(tuple(Above(a, 0.95) for a in arms)), shown=arms, digits=3))
     out.append(mk("t3_bound", statement="T3: the Procrustes error never exceeds D + (ε + D)².",
                   paper="all runs but two near-zero outliers", laptop="30 of 30 runs",
-                  metric="per run (every α = 2 run of the chapter, all seeds): error and bound",
-                  rule=BoundEveryRun("error", "bound"), shown=("error", "bound"), digits=3))
+                  metric="per run (every α = 2 run of the chapter, all seeds): error of the centred h on the "
+                  f"whitened evaluation set, and the bound; slack {T3_SLACK:g}",
+                  rule=BoundEveryRun("error", "bound", min_fraction=0.9, slack=T3_SLACK), shown=("error", "bound"),
+                  digits=3))
     out.append(mk("t4_planning", statement="T4: a straight latent plan decodes to a near-straight true path; "
                   "an untrained encoder's does not.", paper="oracle-level for the Gaussian encoder",
                   laptop="trained: R² 0.998, ratio 1.07 ± 0.12; untrained: R² 0.491, ratio 12.0 ± 12.6",
@@ -69,40 +122,62 @@ def claims_for(config) -> list[Claim]:
                   shown=("trained", "untrained", "R² trained", "R² untrained"), digits=2))
     lo, hi = min(c.grid_lams), max(c.grid_lams)
     rhos = c.grid_rhos
+    world = f"{c.grid_mixing}, {c.grid_steps} steps, {c.grid_seeds} seeds"
     out.append(mk("regime_collapse", statement=f"Too little SIGReg (λ = {lo:g}) collapses: the covariance "
-                  "shrinks to zero and nothing is recovered.", paper="R² ≤ 0.11 for λ ≤ 1e-4 (spiral grid)",
-                  laptop="covariance → 0 within a few steps", metric="R²(h → z) and tr Cov(h) per ρ",
-                  rule=AllOf(tuple(Below(f"R² ρ={r:g}", 0.1) for r in rhos)
-                             + tuple(Below(f"trCov ρ={r:g}", 0.02) for r in rhos)),
-                  shown=tuple(f"R² ρ={r:g}" for r in rhos) + tuple(f"trCov ρ={r:g}" for r in rhos), digits=3))
+                  "shrinks to zero.", paper="R² ≤ 0.11 for λ ≤ 1e-4 (spiral grid)",
+                  laptop="covariance → 0 within a few steps", metric=f"tr Cov(h) per ρ ({world})",
+                  rule=AllOf(tuple(Below(f"trCov ρ={r:g}", 0.02) for r in rhos)),
+                  shown=tuple(f"trCov ρ={r:g}" for r in rhos) + tuple(f"R² ρ={r:g}" for r in rhos), digits=3))
     good = [lam for lam in GOOD_LAMS if lam in c.grid_lams]
     if good:
         arms_g = tuple(f"λ={lam:g} ρ={r:g}" for lam in good for r in rhos)
+        settle_g = tuple(f"|ΔR²| λ={lam:g} ρ={r:g}" for lam in good for r in rhos)
         out.append(mk("regime_good", statement="A band of λ between collapse and over-regularisation recovers the "
                       "latents at every ρ.", paper="R² 0.93–1.00 at λ 1e-3…1e-2, ρ 0.5–0.99",
-                      laptop="observed", metric="R²(h → z)", rule=AllOf(tuple(Above(a, 0.9) for a in arms_g)),
-                      shown=arms_g, digits=3))
+                      laptop="observed", metric=f"R²(h → z) ({world})",
+                      rule=AllOf(tuple(Above(a, 0.9) for a in arms_g)), shown=arms_g, digits=3,
+                      precondition=AllOf(tuple(Below(a, SETTLED) for a in settle_g)),
+                      precondition_text=f"every cell settled: R² moved < {SETTLED:g} over its last quarter"))
     if FRAGILE_LAM in c.grid_lams and len(rhos) >= 3:
         arms_f = tuple(f"ρ={r:g}" for r in rhos)
+        settle_f = tuple(f"|ΔR²| ρ={r:g}" for r in rhos)
         out.append(mk("regime_fragile", statement=f"At λ = {FRAGILE_LAM:g} recovery is fragile: non-monotone in ρ, "
                       "best at a middle ρ.", paper="λ = 0.1: ρ .5 → .34, .9 → .85, .99 → .04", laptop="—",
-                      metric="R²(h → z) per ρ", rule=PeakAt(arms_f, arms_f[len(arms_f) // 2]), shown=arms_f, digits=3))
+                      metric=f"R²(h → z) per ρ ({world})", rule=PeakAt(arms_f, arms_f[len(arms_f) // 2]),
+                      shown=arms_f, digits=3,
+                      precondition=AllOf(tuple(Below(a, SETTLED) for a in settle_f)),
+                      precondition_text=f"every cell settled: R² moved < {SETTLED:g} over its last quarter"))
+    raw = raw_r2(c)
     out.append(mk("regime_too_strong", statement=f"Too much SIGReg (λ = {hi:g}) drowns alignment: a Gaussian "
-                  "that carries no latent.", paper="R² ≤ 0.01 at λ = 0.5", laptop="observed",
-                  metric="R²(h → z) per ρ", rule=AllOf(tuple(Below(f"ρ={r:g}", 0.1) for r in rhos)),
-                  shown=tuple(f"ρ={r:g}" for r in rhos), digits=3))
-    out.append(mk("sigreg_floor", statement="At the optimum SIGReg sits at its floor ≈ 1.05, never 0.",
-                  paper="E[EP] = √(2π) − √(2π/3) ≈ 1.059 (≈ 1.052 with the quadrature)", laptop="—",
-                  metric=f"SIGReg at the training size ({2 * c.learner.batch} points, {c.floor_slices} slices), "
-                  "trained t1 encoders (no spiral)",
-                  rule=Within("trained", QUADRATURE_FLOOR, 0.1), shown=("trained",), digits=3))
-    lam_m = max(c.moment_lams)
+                  "that carries no more of the latent than the raw observations.", paper="R² ≤ 0.01 at λ = 0.5",
+                  laptop="observed",
+                  metric=f"R²(h → z) per ρ against the raw observations' R²(x → z) = {raw:.3f}; tr Cov(h) ({world})",
+                  rule=AllOf(tuple(Below(f"R² ρ={r:g}", raw + 0.1) for r in rhos)
+                             + tuple(Above(f"trCov ρ={r:g}", 1.0) for r in rhos)),
+                  shown=tuple(f"R² ρ={r:g}" for r in rhos) + tuple(f"trCov ρ={r:g}" for r in rhos), digits=3))
+    out.append(mk("sigreg_floor", statement="At the optimum SIGReg sits at its floor ≈ 1.05, never 0, once "
+                  "the cloud's scale is taken out.",
+                  paper="E[EP] = √(2π) − √(2π/3) ≈ 1.059 (≈ 1.052 with the quadrature); ≈ 1.2 read on trained "
+                  "embeddings", laptop="—",
+                  metric=f"SIGReg at the training size ({2 * c.learner.batch} points, {c.floor_slices} slices) of the "
+                  "trained shear encoders' embeddings, z-scored",
+                  rule=Within("z-scored", QUADRATURE_FLOOR, 0.2), shown=("z-scored", "as trained"), digits=3))
+    s_star = analytic_shrinkage(c.lam, c.rho, 2 * c.learner.batch)
+    out.append(mk("sigreg_shrinkage", statement=f"At λ = {c.lam:g} the trained cloud sits at the combined loss's "
+                  f"optimum: an isotropic Gaussian shrunk to s = {s_star:.3f}.",
+                  paper="— (derived here from the paper's loss)", laptop="—",
+                  metric="per-coordinate scale √(tr Cov(h)/2) of the trained shear encoders",
+                  rule=Within("s", s_star, 0.02), shown=("s",), digits=3))
+    lam_m = min(c.moment_lams)
     out.append(mk("moments_needed", statement=f"Pure SIGReg stalls at collapse (λ = {lam_m:g}, ρ = {c.moment_rho:g}); "
-                  "an added moment-matching term rescues the run.", paper="— (the paper uses pure SIGReg)",
+                  "a moment-matching term of the same weight on SIGReg's scale rescues the run.",
+                  paper="— (the paper uses pure SIGReg)",
                   laptop="moment term added because the pure loss stalled at collapse",
-                  metric="tr Cov(h) and R²(h → z), pure SIGReg vs SIGReg + moments",
-                  rule=AllOf((Below("trCov pure", 0.02), Above("R² +moments", 0.9))),
-                  shown=("trCov pure", "trCov +moments", "R² pure", "R² +moments"), digits=3))
+                  metric=f"tr Cov(h) and R²(h → z), pure SIGReg vs SIGReg + moments ({c.moment_mixing}, {c.steps} steps)",
+                  rule=Above("R² +moments", 0.9),
+                  shown=("trCov pure", "trCov +moments", "R² pure", "R² +moments"), digits=3,
+                  precondition=Below("trCov pure", 0.02),
+                  precondition_text="pure SIGReg collapses there (tr Cov < 0.02)"))
     # a check of the estimator, not a reproduction: exact Gaussian samples read the same way
     out.append(Check(id="lejepa.sigreg_floor_gaussian", chapter="lejepa",
                      statement="SIGReg read on exact N(0, I) samples sits at the quadrature's floor.",
@@ -118,34 +193,40 @@ def measured_for(claim: Claim | Check, run) -> dict[str, list[float]]:
     c = run.config
     ps = run.per_seed
     name = claim.id.split(".", 1)[1]
+    settle = lambda lam, r: [abs(v) for v in ps(names.grid_metric(lam, r, "settle"))]  # noqa: E731
     if name.startswith("t1_"):
         return {m: ps(names.t1_metric(m)) for m in claim.shown}
     if name.startswith("t2_"):
         return {f"α={a:g}": ps(names.t2_metric(a)) for a in c.alphas}
     if name == "t3_bound":
         gauss = [r for _, r in run.all_runs() if r.tag_spec.alpha == 2.0]
-        return {"error": [r.metrics["procrustes"] for r in gauss], "bound": [r.metrics["bound"] for r in gauss]}
+        return {"error": [r.metrics["procrustes_centred"] for r in gauss], "bound": [r.metrics["bound"] for r in gauss]}
     if name == "t4_planning":
         return {"trained": ps("plan_ratio"), "untrained": ps("untrained_plan_ratio"),
                 "R² trained": ps("t1_r2"), "R² untrained": ps("untrained_r2")}
-    if name == "regime_collapse":
-        lo = min(c.grid_lams)
-        out = {f"R² ρ={r:g}": ps(names.grid_metric(lo, r, "r2")) for r in c.grid_rhos}
-        out.update({f"trCov ρ={r:g}": ps(names.grid_metric(lo, r, "cov")) for r in c.grid_rhos})
+    if name in ("regime_collapse", "regime_too_strong"):
+        lam = min(c.grid_lams) if name == "regime_collapse" else max(c.grid_lams)
+        out = {f"R² ρ={r:g}": ps(names.grid_metric(lam, r, "r2")) for r in c.grid_rhos}
+        out.update({f"trCov ρ={r:g}": ps(names.grid_metric(lam, r, "cov")) for r in c.grid_rhos})
         return out
     if name == "regime_good":
-        return {f"λ={lam:g} ρ={r:g}": ps(names.grid_metric(lam, r)) for lam in GOOD_LAMS if lam in c.grid_lams
-                for r in c.grid_rhos}
+        out = {f"λ={lam:g} ρ={r:g}": ps(names.grid_metric(lam, r)) for lam in GOOD_LAMS if lam in c.grid_lams
+               for r in c.grid_rhos}
+        out.update({f"|ΔR²| λ={lam:g} ρ={r:g}": settle(lam, r) for lam in GOOD_LAMS if lam in c.grid_lams
+                    for r in c.grid_rhos})
+        return out
     if name == "regime_fragile":
-        return {f"ρ={r:g}": ps(names.grid_metric(FRAGILE_LAM, r)) for r in c.grid_rhos}
-    if name == "regime_too_strong":
-        return {f"ρ={r:g}": ps(names.grid_metric(max(c.grid_lams), r)) for r in c.grid_rhos}
+        out = {f"ρ={r:g}": ps(names.grid_metric(FRAGILE_LAM, r)) for r in c.grid_rhos}
+        out.update({f"|ΔR²| ρ={r:g}": settle(FRAGILE_LAM, r) for r in c.grid_rhos})
+        return out
     if name == "sigreg_floor":
-        return {"trained": ps("sigreg_trained")}
+        return {"z-scored": ps("sigreg_zscored"), "as trained": ps("sigreg_trained")}
+    if name == "sigreg_shrinkage":
+        return {"s": ps("shrinkage")}
     if name == "sigreg_floor_gaussian":
         return {"N(0,I)": ps("sigreg_gaussian")}
     if name == "moments_needed":
-        lam = max(c.moment_lams)
+        lam = min(c.moment_lams)
         return {"trCov pure": ps(names.moment_metric("pure", lam, "cov")),
                 "trCov +moments": ps(names.moment_metric("moments", lam, "cov")),
                 "R² pure": ps(names.moment_metric("pure", lam)), "R² +moments": ps(names.moment_metric("moments", lam))}

@@ -1,20 +1,26 @@
 """Chapter 5 experiments: LeJEPA's world-model theorems on 2-D worlds, the λ×ρ regime map, SIGReg's floor.
 
 Explained in Chapter 5 (LeJEPA's world-model theorems). Every training run is one
-:class:`~jepabook.lejepa.learner.TrainSpec` (world + loss weights + length) trained from one seed and
-measured on 10 k fixed evaluation points. The chapter's runs, per seed:
+:class:`~jepabook.lejepa.learner.TrainSpec` (world + encoder + loss weights + length) trained from one
+seed and measured on 10 k fixed, whitened evaluation points. The chapter's runs, per seed:
 
-- ``t1``: the four mixings at the paper's λ = 1e-3, ρ = 0.95 (the spiral gets ``spiral_steps``);
-- ``t2``: the generalised-Gaussian shape sweep on the ``alpha_mixing`` world (α = 2 is shared with t1);
-- ``grid``: the λ×ρ regime map on ``grid_mixing``, short runs of ``grid_steps``;
-- ``moments``: the collapse-prone λ values again with the moment-matching term added.
+- ``t1``: the four mixings at the paper's λ = 1e-3, ρ = 0.95 (the spiral gets ``spiral_steps``; the
+  coupling flow is learned by the official code's matched encoder);
+- ``t1x``: our extension, the MLP on the coupling flow (``coupling_mlp_steps``, with its curve);
+- ``t2``: the generalised-Gaussian shape sweep in the official additive-noise world on ``alpha_mixing``
+  (α = 2 is shared with t1);
+- ``t2c``: our extension, the same sweep in the Gaussian-copula world (``copula_alphas``);
+- ``grid``: the λ×ρ regime map on the spiral, as in the paper, for the first ``grid_seeds`` seeds;
+- ``moments``/``pure``: the moment-matching question, λ swept down to collapse, with and without the term.
 
-Theorem 3's bound is checked on every run; Theorem 4's planning test and the untrained control use
-the t1 runs of ``plan_mixing``.
+Every run records a convergence curve: R²(h → z) on the first ``curve_points`` evaluation points after
+each of ``checkpoints`` equal pieces of training. Theorem 3's bound is checked on every α = 2 run;
+Theorem 4's planning test and the untrained control use the t1 runs of ``plan_mixing``.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict, dataclass, field, replace
 
@@ -23,38 +29,48 @@ import numpy as np
 
 from jepabook.core import streams
 from jepabook.core.experiment import Chapter, ChapterResult, Plan, run_chapter
-from jepabook.lejepa.identifiability import decode_plan, identifiability_metrics, knn_decoder, path_length_ratio
+from jepabook.lejepa.identifiability import (decode_plan, identifiability_metrics, knn_decoder, path_length_ratio,
+                                              r2_linear)
 from jepabook.lejepa import names
 from jepabook.lejepa.learner import Learner, TrainSpec, embed, encoder, init_key, train
 from jepabook.blocks.sigreg import sigreg
-from jepabook.lejepa.worlds import MIXINGS, mixing, ou_pairs
+from jepabook.lejepa.worlds import MIXINGS, gennorm_from_gaussian, mixing, ou_pairs, sample_latents, whiten
 
 __all__ = ["CHAPTER", "LeJEPAConfig", "LeJEPARun", "PROFILES", "RunResult", "SeedResult", "chapter_specs",
            "eval_world", "gaussian_floor", "latent_grid", "run",
-           "run_one", "run_seed", "sigreg_level"]
+           "run_one", "run_seed", "sigreg_level", "zscore"]
 
 
 @dataclass(frozen=True)
 class LeJEPAConfig:
     """Everything Chapter 5's runs depend on (one :class:`Learner` shared by every run)."""
 
-    learner: Learner = Learner(hidden=64, num_slices=64, log_every=25)
+    learner: Learner = Learner(hidden=64, num_slices=32, log_every=25)
     rho: float = 0.95
     lam: float = 1e-3
     steps: int = 1000
     spiral_steps: int = 2000
     mixings: tuple[str, ...] = MIXINGS
+    coupling_encoder: str = "matched"  # the official code's choice for the coupling flow
+    coupling_mlp_steps: int = 2000  # the extension: our MLP on the coupling flow
     alphas: tuple[float, ...] = (0.5, 1.0, 1.5, 2.0, 3.0, 5.0)
     alpha_mixing: str = "parabolic"
-    grid_mixing: str = "parabolic"
-    grid_lams: tuple[float, ...] = (1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 0.5)
-    grid_rhos: tuple[float, ...] = (0.5, 0.9, 0.99)
-    grid_steps: int = 400  # short runs: the map needs 18 cells × seeds
-    moment_lams: tuple[float, ...] = (1e-5, 1e-4)
-    moment_rho: float = 0.9
-    moment_weight: float = 1.0
+    copula_alphas: tuple[float, ...] = (0.5, 1.0, 5.0)  # the extension's copula world
+    grid_mixing: str = "spiral"
+    grid_lams: tuple[float, ...] = (1e-5, 1e-3, 1e-2, 1e-1, 0.5)
+    # the views' correlation: the paper's columns ρ = 0.5, 0.9, 0.99 are shared-anchor pairs whose views
+    # correlate at ρ², i.e. 0.25, 0.81, 0.98
+    grid_rhos: tuple[float, ...] = (0.25, 0.81, 0.98)
+    grid_steps: int = 2000
+    grid_seeds: int = 3  # the map runs for the first grid_seeds seeds (the paper's map: 3 seeds)
+    moment_lams: tuple[float, ...] = (1e-4, 1e-5)
+    moment_rho: float = 0.95
+    moment_mixing: str = "parabolic"
+    moment_weight: float = 1.0  # × N, SIGReg's scale, inside λ: the term weighs what SIGReg weighs
     plan_mixing: str = "parabolic"
     eval_points: int = 10_000
+    curve_points: int = 2000
+    checkpoints: int = 4
     plan_pairs: int = 30
     plan_steps: int = 15  # the paper's T = 15 points per plan
     knn: int = 5  # decoder: 5-nearest-neighbour regressor embedding → true latent (the code's choice)
@@ -63,52 +79,89 @@ class LeJEPAConfig:
     eval_seed: int = 2026
 
     def __post_init__(self):
-        for name in ("steps", "spiral_steps", "grid_steps", "eval_points", "plan_pairs", "floor_batches",
-                     "floor_slices"):
+        for name in ("steps", "spiral_steps", "coupling_mlp_steps", "grid_steps", "grid_seeds", "eval_points",
+                     "curve_points", "checkpoints", "plan_pairs", "floor_batches", "floor_slices"):
             v = getattr(self, name)
             if not (isinstance(v, int) and v >= 1):
                 raise ValueError(f"{name} must be a positive integer; got {v!r}")
-        for m in (*self.mixings, self.alpha_mixing, self.grid_mixing, self.plan_mixing):
+        for m in (*self.mixings, self.alpha_mixing, self.grid_mixing, self.plan_mixing, self.moment_mixing):
             mixing(m)
         if 2.0 not in self.alphas:
             raise ValueError(f"alphas must include 2.0 (the Gaussian); got {self.alphas!r}")
+        if 2.0 in self.copula_alphas:
+            raise ValueError(f"copula_alphas must leave out 2.0 (there the copula world is the Gaussian one); "
+                             f"got {self.copula_alphas!r}")
         if self.plan_mixing not in self.mixings:
             raise ValueError(f"plan_mixing {self.plan_mixing!r} must be one of mixings {self.mixings!r}")
+        if self.coupling_encoder not in ("mlp", "matched"):
+            raise ValueError(f"coupling_encoder must be 'mlp' or 'matched'; got {self.coupling_encoder!r}")
         if 2 * self.learner.batch > self.eval_points:
             raise ValueError("eval_points must hold at least two training batches (2·batch)")
+        if not (self.curve_points <= self.eval_points):
+            raise ValueError(f"curve_points must be at most eval_points ({self.eval_points}); got {self.curve_points!r}")
         self.specs()  # validates every λ, ρ, α through TrainSpec
 
-    def specs(self) -> dict[str, TrainSpec]:
-        return chapter_specs(self)
+    def specs(self, grid: bool = True) -> dict[str, TrainSpec]:
+        return chapter_specs(self, grid)
 
 
-def chapter_specs(c: LeJEPAConfig) -> dict[str, TrainSpec]:
-    """Every run of the chapter, by tag (``t1/…``, ``t2/…``, ``grid/…``, ``moments/…``); specs may repeat."""
-    specs = {names.t1_tag(m): TrainSpec(m, 2.0, c.rho, c.lam, 0.0, c.spiral_steps if m == "spiral" else c.steps)
-             for m in c.mixings}
+def chapter_specs(c: LeJEPAConfig, grid: bool = True) -> dict[str, TrainSpec]:
+    """Every run of one seed, by tag (``t1/…``, ``t1x/…``, ``t2/…``, ``t2c/…``, ``grid/…``, ``moments/…``,
+    ``pure/…``); specs may repeat. ``grid=False`` leaves out the regime map (seeds past ``grid_seeds``)."""
+    def t1(m: str) -> TrainSpec:
+        enc = c.coupling_encoder if m == "coupling" else "mlp"
+        return TrainSpec(m, 2.0, c.rho, c.lam, 0.0, c.spiral_steps if m == "spiral" else c.steps, encoder=enc)
+
+    specs = {names.t1_tag(m): t1(m) for m in c.mixings}
+    if "coupling" in c.mixings and c.coupling_encoder != "mlp":
+        specs[names.t1x_tag("coupling")] = TrainSpec("coupling", 2.0, c.rho, c.lam, 0.0, c.coupling_mlp_steps)
     specs.update({names.t2_tag(a): TrainSpec(c.alpha_mixing, a, c.rho, c.lam, 0.0, c.steps) for a in c.alphas})
-    specs.update({names.grid_tag(lam, r): TrainSpec(c.grid_mixing, 2.0, r, lam, 0.0, c.grid_steps)
-                  for lam in c.grid_lams for r in c.grid_rhos})
+    specs.update({names.t2c_tag(a): TrainSpec(c.alpha_mixing, a, c.rho, c.lam, 0.0, c.steps, pairs="copula")
+                  for a in c.copula_alphas})
+    if grid:
+        specs.update({names.grid_tag(lam, r): TrainSpec(c.grid_mixing, 2.0, r, lam, 0.0, c.grid_steps)
+                      for lam in c.grid_lams for r in c.grid_rhos})
     for lam in c.moment_lams:
-        specs[names.moment_tag("moments", lam)] = TrainSpec(c.grid_mixing, 2.0, c.moment_rho, lam, c.moment_weight,
-                                                            c.grid_steps)
-        specs[names.moment_tag("pure", lam)] = TrainSpec(c.grid_mixing, 2.0, c.moment_rho, lam, 0.0, c.grid_steps)
+        specs[names.moment_tag("moments", lam)] = TrainSpec(c.moment_mixing, 2.0, c.moment_rho, lam,
+                                                            c.moment_weight, c.steps)
+        specs[names.moment_tag("pure", lam)] = TrainSpec(c.moment_mixing, 2.0, c.moment_rho, lam, 0.0, c.steps)
     return specs
 
 
 PROFILES = {
     "full": LeJEPAConfig(),
-    "ci": LeJEPAConfig(steps=25, spiral_steps=40, alphas=(1.0, 2.0, 3.0), grid_lams=(1e-5, 1e-3, 1e-1, 0.5),
-                       grid_rhos=(0.5, 0.9, 0.99), grid_steps=20, moment_lams=(1e-5,), eval_points=2000,
-                       floor_batches=10),
+    "ci": LeJEPAConfig(steps=25, spiral_steps=40, coupling_mlp_steps=40, alphas=(1.0, 2.0, 3.0),
+                       copula_alphas=(1.0,), grid_lams=(1e-5, 1e-3, 1e-1, 0.5), grid_rhos=(0.25, 0.81, 0.98),
+                       grid_steps=20, grid_seeds=2, moment_lams=(1e-5,), eval_points=2000, curve_points=1000,
+                       checkpoints=2, floor_batches=10),
 }
 
 
+def _grid_seeds(c: LeJEPAConfig, seeds) -> set[int]:
+    return set(list(seeds)[:c.grid_seeds])
+
 
 def eval_world(c: LeJEPAConfig, spec: TrainSpec) -> tuple[np.ndarray, np.ndarray]:
-    """The fixed evaluation points ``(z, z′)`` of a world: same for every seed and every run
-    (stream ``(eval_seed, "eval", "world")``)."""
-    return ou_pairs(streams.rng(c.eval_seed, "eval", "world"), c.eval_points, spec.rho, 2, spec.alpha)
+    """The fixed evaluation points ``(z, z′)`` of a world: the same for every seed and every run
+    (stream ``(eval_seed, "eval", "world")``).
+
+    The first view is whitened (:func:`~jepabook.lejepa.worlds.whiten`: sample mean 0, covariance exactly
+    I, so mean ‖z‖² = n); the second is one fresh step of the world's pair channel from it. In the copula
+    world the whitening is done on the Gaussian behind the copula."""
+    rng = streams.rng(c.eval_seed, "eval", "world")
+    n, k = c.eval_points, math.sqrt(1.0 - spec.rho**2)
+    if spec.pairs == "copula":
+        u = whiten(rng.standard_normal((n, 2)))
+        u_next = spec.rho * u + k * rng.standard_normal((n, 2))
+        return gennorm_from_gaussian(u, spec.alpha), gennorm_from_gaussian(u_next, spec.alpha)
+    z = whiten(sample_latents(rng, n, 2, spec.alpha))
+    return z, spec.rho * z + k * sample_latents(rng, n, 2, spec.alpha)
+
+
+def zscore(h: np.ndarray) -> np.ndarray:
+    """Each column of ``h`` centred and scaled to unit (1/n) variance: the cloud's shape without its scale."""
+    h = np.asarray(h, dtype=np.float64)
+    return (h - h.mean(0)) / h.std(0)
 
 
 def sigreg_level(h: np.ndarray, batch: int, batches: int, slices: int, seed: int) -> float:
@@ -129,7 +182,8 @@ def latent_grid(lines: int = 9, points: int = 60, extent: float = 2.0) -> np.nda
 
 @dataclass
 class RunResult:
-    """One trained run: its measurements, logged losses and (t1 only) the learned latent grid and plans."""
+    """One trained run: its measurements, logged losses, its convergence curve and (t1 only) the learned
+    latent grid and plans."""
 
     tag_spec: TrainSpec
     seed: int
@@ -139,27 +193,44 @@ class RunResult:
     grid: np.ndarray | None = None
     plans: dict[str, np.ndarray] = field(default_factory=dict)  # t1: six decoded plans, trained and untrained
     seconds: float = 0.0
+    curve_step: list[int] = field(default_factory=list)
+    curve_r2: list[float] = field(default_factory=list)  # R²(h → z) on the first curve_points eval points
 
 
 def run_one(c: LeJEPAConfig, spec: TrainSpec, seed: int, detail: bool = False, progress: bool = False) -> RunResult:
-    """Train one run and measure it; ``detail`` adds the grid image, planning test and untrained control."""
+    """Train one run and measure it; ``detail`` adds the grid image, the SIGReg readings, the planning
+    test and the untrained control."""
     start = time.perf_counter()
-    model, log = train(c.learner, spec, seed, progress)
     g = mixing(spec.mixing)
     z, z_next = eval_world(c, spec)
+    x_curve, z_curve = g(z[:c.curve_points]), z[:c.curve_points]
+    curve_step, curve_r2 = [], []
+
+    def checkpoint(model, done: int) -> None:
+        curve_step.append(done)
+        curve_r2.append(r2_linear(embed(model, x_curve), z_curve))
+
+    model, log = train(c.learner, spec, seed, progress, checkpoints=min(c.checkpoints, spec.steps),
+                       on_checkpoint=checkpoint)
     h, h_next = embed(model, g(z)), embed(model, g(z_next))
     m = identifiability_metrics(z, h, h_next, spec.rho)
+    # how far R² still moved over the last quarter of the run (the curve's last two points at 4 pieces)
+    m["settle"] = float(curve_r2[-1] - curve_r2[-2]) if len(curve_r2) > 1 else 0.0
+    m["shrinkage"] = math.sqrt(m["trace_cov"] / 2)
     grid, plans = None, {}
     if detail:
-        # SIGReg as the loss reads it (2·batch points), on fresh points, averaged over many batches
+        # SIGReg as the loss reads it (2·batch points), on fresh points, averaged over many batches: as is,
+        # and z-scored (the cloud's shape alone)
         size = 2 * c.learner.batch
         z_floor = ou_pairs(streams.rng(c.eval_seed, "eval", "floor_points", str(seed)), size * c.floor_batches,
                            spec.rho)[0]
-        m["sigreg_eval"] = sigreg_level(embed(model, g(z_floor)), size, c.floor_batches, c.floor_slices, seed)
+        h_floor = embed(model, g(z_floor))
+        m["sigreg_eval"] = sigreg_level(h_floor, size, c.floor_batches, c.floor_slices, seed)
+        m["sigreg_zscored"] = sigreg_level(zscore(h_floor), size, c.floor_batches, c.floor_slices, seed)
         grid = np.stack([embed(model, g(line)) for line in latent_grid()])
         rng = streams.rng(c.eval_seed, "eval", "plan_pairs", str(seed))
         a, b = rng.choice(len(z), (2, c.plan_pairs), replace=False)
-        untrained = encoder(c.learner, init_key(seed))  # train()'s initial weights
+        untrained = encoder(c.learner, init_key(seed), kind=spec.encoder)  # train()'s initial weights
         h0 = embed(untrained, g(z))
         m["untrained_r2_hz"] = identifiability_metrics(z, h0, embed(untrained, g(z_next)), spec.rho)["r2_hz"]
         for name, hh in (("plan_ratio", h), ("untrained_plan_ratio", h0)):
@@ -167,7 +238,8 @@ def run_one(c: LeJEPAConfig, spec: TrainSpec, seed: int, detail: bool = False, p
             m[name] = float(path_length_ratio(decode, hh[a], hh[b], z[a], z[b], c.plan_steps).mean())
             plans[name] = decode_plan(decode, hh[a[:6]], hh[b[:6]], c.plan_steps)
         plans["ends"] = np.stack([z[a[:6]], z[b[:6]]], axis=1)
-    return RunResult(spec, seed, m, log.step, log.parts, grid, plans, time.perf_counter() - start)
+    return RunResult(spec, seed, m, log.step, log.parts, grid, plans, time.perf_counter() - start,
+                     curve_step, curve_r2)
 
 
 @dataclass
@@ -179,19 +251,28 @@ class SeedResult:
     metrics: dict[str, float] = field(default_factory=dict)
 
 
+#: the T1 runs whose encoder can take any scale: the floor, z-scored floor and shrinkage readings average these
+SHEARS = ("parabolic", "sinusoidal")
+
+
 def seed_metrics(c: LeJEPAConfig, runs: dict[str, RunResult]) -> dict[str, float]:
-    """Flatten a seed's runs into named per-seed metrics: every run's R² and tr Cov under the names
-    :mod:`jepabook.lejepa.names` builds (``t1_spiral_r2``, ``grid_lam=0.001_rho=0.9_cov``, …), then
-    the literal per-seed ones."""
+    """Flatten a seed's runs into named per-seed metrics: every run's R² and tr Cov (and, grid runs, the
+    last quarter's R² change) under the names :mod:`jepabook.lejepa.names` builds (``t1_spiral_r2``,
+    ``grid_lam=0.001_rho=0.81_cov``, …), then the literal per-seed ones."""
     m: dict[str, float] = {}
     for tag, r in runs.items():
         m[names.metric(tag, "r2")] = r.metrics["r2_hz"]
         m[names.metric(tag, "cov")] = r.metrics["trace_cov"]
+        if names.kind(tag) == "grid":
+            m[names.metric(tag, "settle")] = r.metrics["settle"]
     t1 = runs[names.t1_tag(c.plan_mixing)].metrics
     m.update(plan_ratio=t1["plan_ratio"], untrained_plan_ratio=t1["untrained_plan_ratio"],
              untrained_r2=t1["untrained_r2_hz"], t1_r2=t1["r2_hz"])
-    good = [runs[names.t1_tag(x)].metrics["sigreg_eval"] for x in c.mixings if x != "spiral"]
-    m["sigreg_trained"] = float(np.mean(good))
+    shears = [runs[names.t1_tag(x)].metrics for x in c.mixings if x in SHEARS]
+    if shears:
+        m["sigreg_trained"] = float(np.mean([r["sigreg_eval"] for r in shears]))
+        m["sigreg_zscored"] = float(np.mean([r["sigreg_zscored"] for r in shears]))
+        m["shrinkage"] = float(np.mean([r["shrinkage"] for r in shears]))
     return m
 
 
@@ -201,16 +282,19 @@ def _run_seed_from(c: LeJEPAConfig, seed: int, results: dict[str, RunResult]) ->
     return SeedResult(seed, results, metrics)
 
 
-def run_seed(config: LeJEPAConfig, seed: int, progress: bool = False) -> SeedResult:
+def run_seed(config: LeJEPAConfig, seed: int, progress: bool = False, grid: bool = True) -> SeedResult:
     """Every run of the chapter for one seed, in this process (``run`` spreads runs over processes)."""
-    unique = _unique_specs(config)
-    done = {spec: run_one(config, spec, seed, spec in _detail_specs(config), progress) for spec in unique}
-    return _run_seed_from(config, seed, {tag: done[spec] for tag, spec in config.specs().items()})
+    specs = config.specs(grid)
+    detail = _detail_specs(config)
+    done = {spec: run_one(config, spec, seed, spec in detail, progress) for spec in dict.fromkeys(specs.values())}
+    return _run_seed_from(config, seed, {tag: done[spec] for tag, spec in specs.items()})
 
 
-def _unique_specs(c: LeJEPAConfig) -> list[TrainSpec]:
-    # longest runs first, so parallel workers finish together
-    return sorted(dict.fromkeys(c.specs().values()), key=lambda s: -s.steps)
+def _tasks(c: LeJEPAConfig, seeds) -> list[tuple[TrainSpec, int]]:
+    """Every distinct (spec, seed) to train, longest runs first so parallel workers finish together."""
+    on_grid = _grid_seeds(c, seeds)
+    tasks = [(spec, s) for s in seeds for spec in dict.fromkeys(c.specs(s in on_grid).values())]
+    return sorted(tasks, key=lambda t: -t[0].steps)
 
 
 def _detail_specs(c: LeJEPAConfig) -> set[TrainSpec]:
@@ -242,16 +326,19 @@ class LeJEPARun(ChapterResult):
 
 
 def _plan(config: LeJEPAConfig, seeds: list[int], progress: bool) -> Plan:
-    unique, detail = _unique_specs(config), _detail_specs(config)
-    return Plan(run_one, [(config, spec, seed, spec in detail, progress) for spec in unique for seed in seeds])
+    detail = _detail_specs(config)
+    return Plan(run_one, [(config, spec, seed, spec in detail, progress) for spec, seed in _tasks(config, seeds)])
 
 
 def _measure(config: LeJEPAConfig, seeds: list[int], plan: Plan, outputs: list[RunResult]) -> LeJEPARun:
     done = {(t[1], t[2]): r for t, r in zip(plan.tasks, outputs)}
-    results = [_run_seed_from(config, s, {tag: done[(spec, s)] for tag, spec in config.specs().items()})
+    on_grid = _grid_seeds(config, seeds)
+    results = [_run_seed_from(config, s, {tag: done[(spec, s)] for tag, spec in config.specs(s in on_grid).items()})
                for s in seeds]
     plan.timing_s.update(runs_cpu_sum=sum(r.seconds for r in outputs), runs=float(len(outputs)))
-    metrics = {name: [r.metrics[name] for r in results] for name in results[0].metrics}
+    # every metric's values in seed order, over the seeds that measured it (the map: the first grid_seeds)
+    names_all = dict.fromkeys(k for r in results for k in r.metrics)
+    metrics = {name: [r.metrics[name] for r in results if name in r.metrics] for name in names_all}
     return LeJEPARun(config, metrics, seeds=results)
 
 

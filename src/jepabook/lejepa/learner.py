@@ -8,7 +8,13 @@ alignment = mean over pairs and coordinates of ((h − h′)/2)², which is the 
 "(h − mean over the two views)²" (a quarter of the theory's per-coordinate ‖h(z′) − h(z)‖², so our λ
 sits on the code's scale), and SIGReg on the 2B stacked embeddings of both views. Optionally a
 moment-matching term (per slice: mean² + (variance − 1)²), the addition the laptop validation made,
-is added to SIGReg with weight ``moment_weight``.
+is added to SIGReg with weight ``moment_weight``, on SIGReg's own scale: SIGReg is an Epps–Pulley
+statistic times the sample size N, so the moment term is multiplied by N too (without it the term's
+gradient is hundreds of times weaker than SIGReg's and adding it changes nothing).
+
+Two encoders: the chapter's MLP, and for the coupling-flow world the official code's *matched*
+encoder (:class:`MatchedCoupling`), the coupling flow's own architecture run backwards with learnable
+gains.
 
 Where the paper and its code differ we follow: the paper's pairs (the two views are an OU step apart,
 correlation ρ; the code draws two OU steps from a shared anchor, so its views correlate at ρ²); the
@@ -29,14 +35,16 @@ from jepabook.blocks.nets import MLP, gelu
 from jepabook.core import streams
 from jepabook.blocks.sigreg import epps_pulley, random_directions
 from jepabook.core.training import TrainLog, constant_then_cosine, fit
-from jepabook.lejepa.worlds import check_alpha, check_rho, mixing, ou_pairs
+from jepabook.lejepa.worlds import check_alpha, check_kind, check_rho, mixing, pairs
 
-__all__ = ["Learner", "TrainSpec", "encoder", "init_key", "lejepa_loss", "moment_matching", "train"]
+__all__ = ["ENCODERS", "Learner", "MatchedCoupling", "TrainSpec", "encoder", "init_key", "lejepa_loss",
+           "moment_matching", "train"]
 
 # "gelu" is the exact GELU with erf computed by a vectorisable rational form (blocks.nets.gelu,
 # within 2e-6 of nn.gelu): MLX's CPU erf is scalar and took about half of a training step here.
 # "gelu_exact" is nn.gelu itself, for comparison.
 ACTIVATIONS = {"gelu": gelu, "gelu_exact": nn.gelu, "relu": nn.relu}
+ENCODERS = ("mlp", "matched")  # the chapter's MLP; the coupling flow's inverse with learnable gains
 
 
 @dataclass(frozen=True)
@@ -73,7 +81,9 @@ class Learner:
 
 @dataclass(frozen=True)
 class TrainSpec:
-    """One training run: the world (mixing, α, ρ), the loss weights (λ, moment term) and its length."""
+    """One training run: the world (mixing, α, ρ, pair kind), the encoder, the loss weights (λ, moment
+    term) and its length. At α = 2 both pair kinds are the OU pair, so ``pairs`` is stored as
+    ``"additive"`` there and equal runs compare equal."""
 
     mixing: str = "parabolic"
     alpha: float = 2.0
@@ -81,11 +91,21 @@ class TrainSpec:
     lam: float = 1e-3
     moment_weight: float = 0.0
     steps: int = 2000
+    pairs: str = "additive"
+    encoder: str = "mlp"
 
     def __post_init__(self):
         mixing(self.mixing)
         check_alpha(self.alpha)
         check_rho(self.rho)
+        check_kind(self.pairs)
+        if self.alpha == 2.0 and self.pairs != "additive":
+            object.__setattr__(self, "pairs", "additive")
+        if self.encoder not in ENCODERS:
+            raise ValueError(f"encoder must be one of {ENCODERS}; got {self.encoder!r}")
+        if self.encoder == "matched" and self.mixing != "coupling":
+            raise ValueError(f"the matched encoder inverts the coupling flow; mixing must be 'coupling', "
+                             f"got {self.mixing!r}")
         if not (0.0 < self.lam < 1.0):
             raise ValueError(f"lam (λ) must lie strictly between 0 and 1; got {self.lam!r}")
         if not (self.moment_weight >= 0):
@@ -94,8 +114,37 @@ class TrainSpec:
             raise ValueError(f"steps must be a positive integer; got {self.steps!r}")
 
 
-def encoder(learner: Learner, key: mx.array, dim: int = 2) -> MLP:
-    """The encoder ``f``: ``dim → hidden → … → dim`` with ``learner.depth`` linear layers."""
+class MatchedCoupling(nn.Module):
+    """The official code's matched encoder in 2-D: the coupling flow's layers undone in reverse order,
+    layer i subtracting ``tanh(wᵢ·x_a)`` from the other coordinate (a = 0 for even i, 1 for odd), with
+    learnable gains ``w`` drawn N(0, 1) (the code's ``randn / √half`` with half = 1). At the flow's own
+    gains it is the flow's exact inverse."""
+
+    def __init__(self, layers: int, key: mx.array):
+        super().__init__()
+        if not (isinstance(layers, int) and layers >= 1):
+            raise ValueError(f"layers must be a positive integer; got {layers!r}")
+        self.w = mx.random.normal((layers,), key=key)
+
+    def __call__(self, x: mx.array) -> mx.array:
+        a, b = x[..., 0], x[..., 1]
+        for i in range(self.w.shape[0] - 1, -1, -1):
+            if i % 2 == 0:
+                b = b - mx.tanh(self.w[i] * a)
+            else:
+                a = a - mx.tanh(self.w[i] * b)
+        return mx.stack([a, b], axis=-1)
+
+
+def encoder(learner: Learner, key: mx.array, dim: int = 2, kind: str = "mlp", layers: int = 8) -> nn.Module:
+    """The encoder ``f``: the MLP ``dim → hidden → … → dim`` with ``learner.depth`` linear layers, or
+    (``kind="matched"``) a :class:`MatchedCoupling` of ``layers`` couplings."""
+    if kind == "matched":
+        if dim != 2:
+            raise ValueError(f"the matched encoder is 2-D; got dim={dim!r}")
+        return MatchedCoupling(layers, key)
+    if kind != "mlp":
+        raise ValueError(f"kind must be one of {ENCODERS}; got {kind!r}")
     dims = [dim] + [learner.hidden] * (learner.depth - 1) + [dim]
     return MLP(dims, key, activation=ACTIVATIONS[learner.activation])
 
@@ -129,37 +178,48 @@ def lejepa_loss(lam: float, num_slices: int, moment_weight: float = 0.0, fast_tr
                  "cov_trace": mx.sum(mx.var(mx.stop_gradient(both), axis=0))}
         if moment_weight > 0:
             moments = moment_matching(proj)
-            reg = reg + moment_weight * moments
+            reg = reg + moment_weight * both.shape[0] * moments  # × N: SIGReg's scale
             parts["moments"] = moments
         return (1.0 - lam) * align + lam * reg, parts
 
     return loss_fn
 
 
-def train(learner: Learner, spec: TrainSpec, seed: int, progress: bool = False) -> tuple[MLP, TrainLog]:
-    """Train an encoder from ``seed`` on fresh OU pairs of the world ``spec`` every step.
+def train(learner: Learner, spec: TrainSpec, seed: int, progress: bool = False, checkpoints: int = 1,
+          on_checkpoint=None) -> tuple[nn.Module, TrainLog]:
+    """Train an encoder from ``seed`` on fresh pairs of the world ``spec`` every step.
 
     Streams: ``init`` (:func:`init_key`), ``batches`` (the pairs), ``directions`` (SIGReg's slices);
-    every spec trained from one seed shares them.
+    every spec trained from one seed shares them. ``checkpoints`` > 1 splits the run into that many
+    equal pieces (the schedule and the streams run on unchanged) and calls ``on_checkpoint(model,
+    steps_done)`` after each: a convergence curve at no change to the run.
     """
-    model = encoder(learner, init_key(seed))
+    if not (isinstance(checkpoints, int) and 1 <= checkpoints <= spec.steps):
+        raise ValueError(f"checkpoints must be an integer in [1, {spec.steps}]; got {checkpoints!r}")
+    model = encoder(learner, init_key(seed), kind=spec.encoder)
     schedule = constant_then_cosine(learner.lr, spec.steps, learner.constant_fraction)
     optimizer = optim.AdamW(learning_rate=schedule, weight_decay=learner.weight_decay)
     rng = streams.rng(seed, "batches")
     g = mixing(spec.mixing)
     direction_keys = streams.keys(seed, "directions", num=spec.steps)
-
-    def batch(step: int):
-        z, z_next = ou_pairs(rng, learner.batch, spec.rho, 2, spec.alpha)
-        return mx.array(g(z), dtype=mx.float32), mx.array(g(z_next), dtype=mx.float32), direction_keys[step]
-
     loss_fn = lejepa_loss(spec.lam, learner.num_slices, spec.moment_weight, learner.fast_trig)
-    log = fit(model, loss_fn, batch, optimizer, spec.steps, learner.log_every, progress,
-              hint=f"Lower lr (now {learner.lr}).")
+    bounds = np.linspace(0, spec.steps, checkpoints + 1).astype(int)
+    log = TrainLog()
+    for lo, hi in zip(bounds[:-1], bounds[1:]):
+        def batch(step: int, lo=int(lo)):
+            z, z_next = pairs(rng, learner.batch, spec.rho, 2, spec.alpha, spec.pairs)
+            return mx.array(g(z), dtype=mx.float32), mx.array(g(z_next), dtype=mx.float32), direction_keys[lo + step]
+
+        piece = fit(model, loss_fn, batch, optimizer, int(hi - lo), learner.log_every, progress,
+                    hint=f"Lower lr (now {learner.lr}).")
+        for i, step in enumerate(piece.step):
+            log.record(int(lo) + step, {k: v[i] for k, v in piece.parts.items()})
+        if on_checkpoint is not None:
+            on_checkpoint(model, int(hi))
     return model, log
 
 
-def embed(model: MLP, x: np.ndarray, chunk: int = 4096) -> np.ndarray:
+def embed(model: nn.Module, x: np.ndarray, chunk: int = 4096) -> np.ndarray:
     """``(n, 2)`` embeddings of ``(n, 2)`` observations, in chunks (float64 out)."""
     out = [np.array(model(mx.array(x[i:i + chunk], dtype=mx.float32))) for i in range(0, len(x), chunk)]
     return np.concatenate(out).astype(np.float64)
