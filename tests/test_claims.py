@@ -78,6 +78,19 @@ def test_increasing_peak_bound_allof():
     assert both.p_value(m) == max(Below("x", 1).p_value(m), Above("y", 0).p_value(m))
 
 
+def test_bound_every_run_slack_and_a_reachable_direction_only():
+    m = {"err": [1.0, 2.003, 0.5, 0.2, 0.1, 0.3, 0.4, 0.2, 0.1, 0.6], "bnd": [1.5, 2.0, 1.0, 0.5, 0.3, 0.5, 0.5, 0.3, 0.2, 0.9]}
+    assert evaluate(BoundEveryRun("err", "bnd"), m) == NOT_REPRODUCED  # one run 0.003 above its bound
+    assert evaluate(BoundEveryRun("err", "bnd", slack=0.005), m) == REPRODUCED
+    assert evaluate(BoundEveryRun("err", "bnd", min_fraction=0.9), m) == DIRECTION_ONLY  # 9 of 10 obey
+    assert evaluate(BoundEveryRun("err", "bnd", min_fraction=0.95), m) == NOT_REPRODUCED
+    assert "+ 0.005" in BoundEveryRun("err", "bnd", slack=0.005).describe()
+    with pytest.raises(ValueError, match="min_fraction"):
+        BoundEveryRun("err", "bnd", min_fraction=0.0)
+    with pytest.raises(ValueError, match="slack"):
+        BoundEveryRun("err", "bnd", slack=-1.0)
+
+
 def test_spread_is_the_pitman_morgan_test():
     rule = SpreadGreater("a", "b")
     rng = np.random.default_rng(0)

@@ -234,7 +234,14 @@ def test_chapter_runs_and_claims_cover_what_the_issue_asks():
     assert len(full.grid_rhos) >= 3
     assert set(full.alphas) == {0.5, 1.0, 1.5, 2.0, 3.0, 5.0}
     ids = {c.id for c in claims_for(full)}
-    assert {"lejepa.t3_bound", "lejepa.regime_collapse", "lejepa.moments_needed", "lejepa.sigreg_floor"} <= ids
+    assert {"lejepa.t3_bound", "lejepa.regime_collapse", "lejepa.moments_needed", "lejepa.sigreg_floor",
+            "lejepa.sigreg_shrinkage"} <= ids
+    # the paper's worlds: the map on the spiral at the views' correlations of its columns (ρ² of 0.5, 0.9,
+    # 0.99), T2 in the additive world, the coupling flow learned by the matched encoder
+    assert full.grid_mixing == "spiral"
+    assert full.grid_rhos == pytest.approx((0.5**2, 0.9**2, 0.99**2), abs=1e-4)
+    assert specs["t2/alpha=0.5"].pairs == "additive" and specs["t2c/alpha=0.5"].pairs == "copula"
+    assert specs["t1/coupling"].encoder == "matched" and specs["t1x/coupling"].encoder == "mlp"
     assert latent_grid(5, 7).shape == (10, 7, 2)
 
 
@@ -265,7 +272,8 @@ def test_every_metric_a_claim_reads_is_produced():
     for profile in ("ci", "full"):
         c = lexp.PROFILES[profile]
         fake = {"r2_hz": 0.5, "trace_cov": 0.1, "plan_ratio": 1.1, "untrained_plan_ratio": 3.0,
-                "untrained_r2": 0.2, "sigreg_eval": 1.05, "untrained_r2_hz": 0.2, "procrustes": 0.1, "bound": 0.2}
+                "untrained_r2": 0.2, "sigreg_eval": 1.05, "untrained_r2_hz": 0.2, "procrustes": 0.1, "bound": 0.2,
+                "settle": 0.0, "sigreg_zscored": 1.05, "shrinkage": 0.9}
         runs = {tag: SimpleNamespace(metrics=fake) for tag in c.specs()}
         m = lexp.seed_metrics(c, runs)
         m["sigreg_gaussian"] = 1.05
@@ -275,7 +283,7 @@ def test_every_metric_a_claim_reads_is_produced():
             if item.id.endswith("t3_bound"):
                 continue  # per run, read from run.all_runs()
             measured = lclaims.measured_for(item, result)
-            assert set(item.shown) <= set(measured), item.id
+            assert set(item.reads()) <= set(measured), item.id
 
 
 def test_learner_rejects_a_non_boolean_fast_trig():

@@ -10,7 +10,8 @@ seed and measured on 10 k fixed, whitened evaluation points. The chapter's runs,
 - ``t2``: the generalised-Gaussian shape sweep in the official additive-noise world on ``alpha_mixing``
   (α = 2 is shared with t1);
 - ``t2c``: our extension, the same sweep in the Gaussian-copula world (``copula_alphas``);
-- ``grid``: the λ×ρ regime map on the spiral, as in the paper, for the first ``grid_seeds`` seeds;
+- ``grid``: the λ×ρ regime map on the spiral, as in the paper, for the first ``grid_seeds`` seeds (the
+  extensions t1x and t2c for the first ``extension_seeds``);
 - ``moments``/``pure``: the moment-matching question, λ swept down to collapse, with and without the term.
 
 Every run records a convergence curve: R²(h → z) on the first ``curve_points`` evaluation points after
@@ -61,8 +62,9 @@ class LeJEPAConfig:
     # the views' correlation: the paper's columns ρ = 0.5, 0.9, 0.99 are shared-anchor pairs whose views
     # correlate at ρ², i.e. 0.25, 0.81, 0.98
     grid_rhos: tuple[float, ...] = (0.25, 0.81, 0.98)
-    grid_steps: int = 2000
+    grid_steps: int = 1500
     grid_seeds: int = 3  # the map runs for the first grid_seeds seeds (the paper's map: 3 seeds)
+    extension_seeds: int = 3  # the extensions (t1x, t2c) run for the first extension_seeds seeds
     moment_lams: tuple[float, ...] = (1e-4, 1e-5)
     moment_rho: float = 0.95
     moment_mixing: str = "parabolic"
@@ -79,7 +81,8 @@ class LeJEPAConfig:
     eval_seed: int = 2026
 
     def __post_init__(self):
-        for name in ("steps", "spiral_steps", "coupling_mlp_steps", "grid_steps", "grid_seeds", "eval_points",
+        for name in ("steps", "spiral_steps", "coupling_mlp_steps", "grid_steps", "grid_seeds", "extension_seeds",
+                     "eval_points",
                      "curve_points", "checkpoints", "plan_pairs", "floor_batches", "floor_slices"):
             v = getattr(self, name)
             if not (isinstance(v, int) and v >= 1):
@@ -101,23 +104,24 @@ class LeJEPAConfig:
             raise ValueError(f"curve_points must be at most eval_points ({self.eval_points}); got {self.curve_points!r}")
         self.specs()  # validates every λ, ρ, α through TrainSpec
 
-    def specs(self, grid: bool = True) -> dict[str, TrainSpec]:
-        return chapter_specs(self, grid)
+    def specs(self, grid: bool = True, extensions: bool = True) -> dict[str, TrainSpec]:
+        return chapter_specs(self, grid, extensions)
 
 
-def chapter_specs(c: LeJEPAConfig, grid: bool = True) -> dict[str, TrainSpec]:
+def chapter_specs(c: LeJEPAConfig, grid: bool = True, extensions: bool = True) -> dict[str, TrainSpec]:
     """Every run of one seed, by tag (``t1/…``, ``t1x/…``, ``t2/…``, ``t2c/…``, ``grid/…``, ``moments/…``,
-    ``pure/…``); specs may repeat. ``grid=False`` leaves out the regime map (seeds past ``grid_seeds``)."""
+    ``pure/…``); specs may repeat. ``grid=False`` leaves out the regime map (seeds past ``grid_seeds``),
+    ``extensions=False`` the extensions t1x and t2c (seeds past ``extension_seeds``)."""
     def t1(m: str) -> TrainSpec:
         enc = c.coupling_encoder if m == "coupling" else "mlp"
         return TrainSpec(m, 2.0, c.rho, c.lam, 0.0, c.spiral_steps if m == "spiral" else c.steps, encoder=enc)
 
     specs = {names.t1_tag(m): t1(m) for m in c.mixings}
-    if "coupling" in c.mixings and c.coupling_encoder != "mlp":
+    if extensions and "coupling" in c.mixings and c.coupling_encoder != "mlp":
         specs[names.t1x_tag("coupling")] = TrainSpec("coupling", 2.0, c.rho, c.lam, 0.0, c.coupling_mlp_steps)
     specs.update({names.t2_tag(a): TrainSpec(c.alpha_mixing, a, c.rho, c.lam, 0.0, c.steps) for a in c.alphas})
     specs.update({names.t2c_tag(a): TrainSpec(c.alpha_mixing, a, c.rho, c.lam, 0.0, c.steps, pairs="copula")
-                  for a in c.copula_alphas})
+                  for a in c.copula_alphas if extensions})
     if grid:
         specs.update({names.grid_tag(lam, r): TrainSpec(c.grid_mixing, 2.0, r, lam, 0.0, c.grid_steps)
                       for lam in c.grid_lams for r in c.grid_rhos})
@@ -132,13 +136,22 @@ PROFILES = {
     "full": LeJEPAConfig(),
     "ci": LeJEPAConfig(steps=25, spiral_steps=40, coupling_mlp_steps=40, alphas=(1.0, 2.0, 3.0),
                        copula_alphas=(1.0,), grid_lams=(1e-5, 1e-3, 1e-1, 0.5), grid_rhos=(0.25, 0.81, 0.98),
-                       grid_steps=20, grid_seeds=2, moment_lams=(1e-5,), eval_points=2000, curve_points=1000,
+                       grid_steps=20, grid_seeds=2, extension_seeds=2, moment_lams=(1e-5,), eval_points=2000, curve_points=1000,
                        checkpoints=2, floor_batches=10),
 }
 
 
 def _grid_seeds(c: LeJEPAConfig, seeds) -> set[int]:
     return set(list(seeds)[:c.grid_seeds])
+
+
+def _extension_seeds(c: LeJEPAConfig, seeds) -> set[int]:
+    return set(list(seeds)[:c.extension_seeds])
+
+
+def _seed_specs(c: LeJEPAConfig, seeds, seed: int) -> dict[str, TrainSpec]:
+    """Seed ``seed``'s runs within the run over ``seeds``: the map and the extensions only for the first few."""
+    return c.specs(seed in _grid_seeds(c, seeds), seed in _extension_seeds(c, seeds))
 
 
 def eval_world(c: LeJEPAConfig, spec: TrainSpec) -> tuple[np.ndarray, np.ndarray]:
@@ -180,6 +193,10 @@ def latent_grid(lines: int = 9, points: int = 60, extent: float = 2.0) -> np.nda
     return np.concatenate([vertical, vertical[..., ::-1]])
 
 
+#: the T1 runs whose encoder can take any scale: the floor, z-scored floor and shrinkage readings average these
+SHEARS = ("parabolic", "sinusoidal")
+
+
 @dataclass
 class RunResult:
     """One trained run: its measurements, logged losses, its convergence curve and (t1 only) the learned
@@ -218,7 +235,7 @@ def run_one(c: LeJEPAConfig, spec: TrainSpec, seed: int, detail: bool = False, p
     m["settle"] = float(curve_r2[-1] - curve_r2[-2]) if len(curve_r2) > 1 else 0.0
     m["shrinkage"] = math.sqrt(m["trace_cov"] / 2)
     grid, plans = None, {}
-    if detail:
+    if detail and spec.mixing in SHEARS:
         # SIGReg as the loss reads it (2·batch points), on fresh points, averaged over many batches: as is,
         # and z-scored (the cloud's shape alone)
         size = 2 * c.learner.batch
@@ -227,6 +244,7 @@ def run_one(c: LeJEPAConfig, spec: TrainSpec, seed: int, detail: bool = False, p
         h_floor = embed(model, g(z_floor))
         m["sigreg_eval"] = sigreg_level(h_floor, size, c.floor_batches, c.floor_slices, seed)
         m["sigreg_zscored"] = sigreg_level(zscore(h_floor), size, c.floor_batches, c.floor_slices, seed)
+    if detail:
         grid = np.stack([embed(model, g(line)) for line in latent_grid()])
         rng = streams.rng(c.eval_seed, "eval", "plan_pairs", str(seed))
         a, b = rng.choice(len(z), (2, c.plan_pairs), replace=False)
@@ -249,10 +267,6 @@ class SeedResult:
     seed: int
     runs: dict[str, RunResult]
     metrics: dict[str, float] = field(default_factory=dict)
-
-
-#: the T1 runs whose encoder can take any scale: the floor, z-scored floor and shrinkage readings average these
-SHEARS = ("parabolic", "sinusoidal")
 
 
 def seed_metrics(c: LeJEPAConfig, runs: dict[str, RunResult]) -> dict[str, float]:
@@ -282,9 +296,10 @@ def _run_seed_from(c: LeJEPAConfig, seed: int, results: dict[str, RunResult]) ->
     return SeedResult(seed, results, metrics)
 
 
-def run_seed(config: LeJEPAConfig, seed: int, progress: bool = False, grid: bool = True) -> SeedResult:
+def run_seed(config: LeJEPAConfig, seed: int, progress: bool = False, grid: bool = True,
+             extensions: bool = True) -> SeedResult:
     """Every run of the chapter for one seed, in this process (``run`` spreads runs over processes)."""
-    specs = config.specs(grid)
+    specs = config.specs(grid, extensions)
     detail = _detail_specs(config)
     done = {spec: run_one(config, spec, seed, spec in detail, progress) for spec in dict.fromkeys(specs.values())}
     return _run_seed_from(config, seed, {tag: done[spec] for tag, spec in specs.items()})
@@ -292,8 +307,7 @@ def run_seed(config: LeJEPAConfig, seed: int, progress: bool = False, grid: bool
 
 def _tasks(c: LeJEPAConfig, seeds) -> list[tuple[TrainSpec, int]]:
     """Every distinct (spec, seed) to train, longest runs first so parallel workers finish together."""
-    on_grid = _grid_seeds(c, seeds)
-    tasks = [(spec, s) for s in seeds for spec in dict.fromkeys(c.specs(s in on_grid).values())]
+    tasks = [(spec, s) for s in seeds for spec in dict.fromkeys(_seed_specs(c, seeds, s).values())]
     return sorted(tasks, key=lambda t: -t[0].steps)
 
 
@@ -332,8 +346,7 @@ def _plan(config: LeJEPAConfig, seeds: list[int], progress: bool) -> Plan:
 
 def _measure(config: LeJEPAConfig, seeds: list[int], plan: Plan, outputs: list[RunResult]) -> LeJEPARun:
     done = {(t[1], t[2]): r for t, r in zip(plan.tasks, outputs)}
-    on_grid = _grid_seeds(config, seeds)
-    results = [_run_seed_from(config, s, {tag: done[(spec, s)] for tag, spec in config.specs(s in on_grid).items()})
+    results = [_run_seed_from(config, s, {tag: done[(spec, s)] for tag, spec in _seed_specs(config, seeds, s).items()})
                for s in seeds]
     plan.timing_s.update(runs_cpu_sum=sum(r.seconds for r in outputs), runs=float(len(outputs)))
     # every metric's values in seed order, over the seeds that measured it (the map: the first grid_seeds)

@@ -107,8 +107,17 @@ def additive_pairs(rng: np.random.Generator, n: int, rho: float, dim: int = 2, a
     as :func:`ou_pairs` (both take the two standard-normal blocks in the same order)."""
     check_rho(rho)
     check_alpha(alpha)
-    z = sample_latents(rng, n, dim, alpha)
-    return z, rho * z + math.sqrt(1.0 - rho**2) * sample_latents(rng, n, dim, alpha)
+    draw = sample_latents if alpha == 2.0 else _gennorm_direct
+    z = draw(rng, n, dim, alpha)
+    return z, rho * z + math.sqrt(1.0 - rho**2) * draw(rng, n, dim, alpha)
+
+
+def _gennorm_direct(rng: np.random.Generator, n: int, dim: int, alpha: float) -> np.ndarray:
+    """``(n, dim)`` unit-variance GG(α) draws as ``sign · β · G^{1/α}``, G ~ Gamma(1/α) (the official code's
+    sampler): the same law as :func:`sample_latents`, several times cheaper than its quantile map."""
+    beta = math.exp(0.5 * (math.lgamma(1.0 / alpha) - math.lgamma(3.0 / alpha)))
+    g = rng.gamma(1.0 / alpha, 1.0, (n, dim))
+    return np.where(rng.random((n, dim)) < 0.5, -1.0, 1.0) * beta * g ** (1.0 / alpha)
 
 
 def check_kind(kind: str) -> None:
