@@ -222,17 +222,32 @@ def test_alpha_sweep_peak_plateau_and_min():
 
 def _run_result(alpha, procrustes, bound, trace_cov=1.0, cov_log=(0.5,)):
     return SimpleNamespace(tag_spec=SimpleNamespace(alpha=alpha), log_parts={"cov_trace": list(cov_log)},
-                           metrics={"procrustes": procrustes, "bound": bound, "trace_cov": trace_cov})
+                           metrics={"procrustes_centred": procrustes, "bound": bound, "trace_cov": trace_cov})
 
 
-def test_bound_summary_counts_and_excess():
-    runs = [("t1/a", _run_result(2.0, 0.1, 0.2)), ("grid/x", _run_result(2.0, 2.05, 2.0, trace_cov=0.001)),
+def test_alpha_sweep_in_the_copula_world_reads_its_ceiling():
+    config = SimpleNamespace(alphas=(1.0, 2.0), copula_alphas=(0.5,))
+    # the extension ran on 2 seeds, α = 2 (the shared Gaussian run) on 3: the sweep pairs the first 2
+    run = FakeRun(config, {"t2_alpha=2_r2": [0.99, 0.97, 0.5], "t2c_alpha=0.5_r2": [0.70, 0.72],
+                           "t2_alpha=1_r2": [0.9, 0.9, 0.9]})
+    s = lejepa_analysis.alpha_sweep(run, world="copula")
+    assert s["alphas"] == (0.5, 2.0)
+    np.testing.assert_allclose(s["mean"], [0.71, 0.98])
+    assert s["ceiling"][1] == 1.0 and s["ceiling"][0] == pytest.approx(0.781, abs=0.004)
+    assert s["of_ceiling"][0] == pytest.approx(0.71 / s["ceiling"][0])
+    with pytest.raises(ValueError, match="world"):
+        lejepa_analysis.alpha_sweep(run, world="gaussian")
+
+
+def test_bound_summary_counts_slack_and_excess():
+    runs = [("t1/a", _run_result(2.0, 0.1, 0.2)), ("grid/x", _run_result(2.0, 2.003, 2.0, trace_cov=0.001)),
             ("grid/y", _run_result(2.0, 0.5, 0.3, trace_cov=0.5)), ("t2/b", _run_result(1.0, 0.1, 0.05)),
             ("t2/c", _run_result(3.0, 0.1, 0.2))]
-    s = lejepa_analysis.bound_summary(runs, collapsed_below=0.02)
-    assert s == pytest.approx({"t3_ok": 1, "t3_n": 3, "t3_other_ok": 1, "t3_other_n": 2, "t3_viol_n": 2,
-                               "t3_viol_collapsed": 1, "t3_max_excess": 0.2})
-    assert lejepa_analysis.bound_summary(runs[:1])["t3_max_excess"] == 0.0
+    s = lejepa_analysis.bound_summary(runs, collapsed_below=0.02, slack=0.005)
+    assert s == pytest.approx({"t3_ok": 2, "t3_n": 3, "t3_strict": 1, "t3_collapsed": 1, "t3_at_bound": 1,
+                               "t3_other_ok": 1, "t3_other_n": 2, "t3_viol_n": 1, "t3_max_excess": 0.2})
+    assert lejepa_analysis.bound_summary(runs[:1])["t3_max_excess"] == pytest.approx(-0.1)
+    assert lejepa_analysis.bound_summary(runs[1:2], slack=0.0)["t3_at_bound"] == 0
 
 
 def test_mean_sq_norm_and_start_cov_trace():
@@ -249,13 +264,14 @@ def test_grid_means_and_regime_summary():
         for j, r in enumerate(config.grid_rhos):
             metrics[f"grid_lam={lam:g}_rho={r:g}_r2"] = [0.1 * (i + j), 0.1 * (i + j) + 0.02]
             metrics[f"grid_lam={lam:g}_rho={r:g}_cov"] = [10.0 ** (j - 4)] * 2
+            metrics[f"grid_lam={lam:g}_rho={r:g}_settle"] = [0.3 if (i, j) == (1, 2) else 0.01] * 2
     run = FakeRun(config, metrics)
     r2 = lejepa_analysis.grid_means(run, "r2")
     assert r2.shape == (3, 3) and r2[2, 1] == pytest.approx(0.31)
     s = lejepa_analysis.regime_summary(run)
-    assert s["collapse_cov"] == pytest.approx((1e-4 + 1e-3) / 2)
-    assert s["strong_r2"] == pytest.approx(np.mean([0.21, 0.31, 0.41]))
-    assert s["edge_metric"] == "grid_lam=0.01_rho=0.99_r2"
+    assert s["collapse_cov"] == pytest.approx(1e-2)
+    assert s["strong_r2"] == pytest.approx(0.41) and s["strong_cov"] == pytest.approx(1e-4)
+    assert s["max_settle"] == pytest.approx(0.3) and s["max_settle_lam"] == 1e-2 and s["max_settle_rho"] == 0.99
 
 
 def test_t1_mean_run_metric_and_paper_ratio():
@@ -351,3 +367,17 @@ def test_crossjepa_teacher_table_marks_roles_and_adds_the_pixel_target():
     assert [r["teacher"] for r in rows] == ["a", "b", "pixel target (pooled pixels)"]
     assert [r["role"] for r in rows] == ["default", "second", "objective baseline"]
     assert rows[-1]["class_share"] == 0.25 and np.isnan(rows[-1]["pose_r2"])
+
+
+def test_curve_change_reads_the_moves_over_the_end_of_the_runs():
+    runs = [SimpleNamespace(runs={"grid/a": SimpleNamespace(curve_step=[250, 500, 750, 1000], curve_r2=r2)})
+            for r2 in ([0.1, 0.5, 0.6, 0.7], [0.2, 0.6, 0.6, 0.4])]
+    run = FakeRun(SimpleNamespace(), seeds=runs + [SimpleNamespace(runs={})])  # a seed that did not run it
+    steps, r2 = lejepa_analysis.curve(run, "grid/a")
+    assert list(steps) == [250, 500, 750, 1000] and r2.shape == (2, 4)
+    assert lejepa_analysis.curve_change(run, "grid/a", since=0.5) == pytest.approx((0.2 + 0.2) / 2)
+    assert lejepa_analysis.curve_change(run, "grid/a", since=0.75) == pytest.approx((0.1 + 0.2) / 2)
+    with pytest.raises(ValueError, match="since"):
+        lejepa_analysis.curve_change(run, "grid/a", since=1.0)
+    with pytest.raises(ValueError, match="no checkpoint"):
+        lejepa_analysis.curve_change(run, "grid/a", since=0.1)

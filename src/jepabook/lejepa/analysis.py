@@ -20,7 +20,7 @@ from jepabook.lejepa.experiment import LeJEPAConfig, eval_world
 from jepabook.lejepa.learner import Learner, encoder
 from jepabook.lejepa.worlds import copula_ceiling
 
-__all__ = ["PAPER_STEPS", "alpha_sweep", "bound_summary", "cost_summary", "curve", "encoder_parameters",
+__all__ = ["PAPER_STEPS", "alpha_sweep", "bound_summary", "cost_summary", "curve", "curve_change", "encoder_parameters",
            "eval_mean_sq_norm", "grid_means", "mean_sq_norm", "paper_ratio", "regime_summary", "run_metric",
            "start_cov_trace", "t1_mean"]
 
@@ -38,6 +38,18 @@ def curve(run, tag: str) -> tuple[np.ndarray, np.ndarray]:
     """The convergence curve of run ``tag``: its checkpoint steps and ``(seeds, checkpoints)`` R²(h → z)."""
     rs = [s.runs[tag] for s in run.seeds if tag in s.runs]
     return np.array(rs[0].curve_step), np.array([r.curve_r2 for r in rs], dtype=np.float64)
+
+
+def curve_change(run, tag: str, since: float = 0.5) -> float:
+    """Mean over seeds of |R² at the end − R² at the checkpoint ``since`` of the way through| of run
+    ``tag``: how much it still moved over its last ``1 − since`` of training."""
+    steps, r2 = curve(run, tag)
+    if not (0.0 < since < 1.0):
+        raise ValueError(f"since must lie strictly between 0 and 1; got {since!r}")
+    i = int(np.searchsorted(steps, since * steps[-1], side="right")) - 1  # the last checkpoint at or before it
+    if not (0 <= i < len(steps) - 1):
+        raise ValueError(f"the curve of {tag!r} has no checkpoint before the end at {since:g} of the run")
+    return float(np.mean(np.abs(r2[:, -1] - r2[:, i])))
 
 
 def t1_mean(run, key: str, exclude: Sequence[str] = ("spiral",)) -> float:
@@ -59,11 +71,13 @@ def alpha_sweep(run, tolerance: float = 0.01, world: str = "additive") -> dict:
         metric = lambda a: names.t2_metric(a) if a == 2.0 else names.t2c_metric(a)  # noqa: E731
     else:
         raise ValueError(f"world must be 'additive' or 'copula'; got {world!r}")
-    r2 = np.array([run.per_seed(metric(a)) for a in alphas], dtype=np.float64)  # (alphas, seeds)
+    per_alpha = [run.per_seed(metric(a)) for a in alphas]
+    n = min(len(v) for v in per_alpha)  # the extension ran on the first seeds only: α = 2 on the same ones
+    r2 = np.array([v[:n] for v in per_alpha], dtype=np.float64)  # (alphas, seeds)
     mean = r2.mean(1)
     sd = r2.std(1, ddof=1) if r2.shape[1] > 1 else np.zeros(len(alphas))
     ceiling = np.array([copula_ceiling(a) if world == "copula" else 1.0 for a in alphas])
-    return {"alphas": alphas, "mean": mean, "sd": sd, "peak": float(alphas[int(np.argmax(mean))]),
+    return {"alphas": alphas, "mean": mean, "sd": sd, "n": int(r2.shape[1]), "peak": float(alphas[int(np.argmax(mean))]),
             "plateau": [a for a, v in zip(alphas, mean) if v >= mean.max() - tolerance],
             "min": float(mean.min()), "ceiling": ceiling, "of_ceiling": mean / ceiling}
 
@@ -110,9 +124,11 @@ def regime_summary(run) -> dict[str, float]:
     """The regime map's quoted numbers: ``collapse_cov`` (largest final tr Cov(h) at the smallest λ over
     ρ), ``strong_r2`` (largest R² at the largest λ over ρ), ``strong_cov`` (smallest tr Cov there) and
     ``max_settle`` / ``max_settle_lam`` / ``max_settle_rho`` (the cell whose R² still moved most over
-    its last quarter, mean over seeds, and where it is)."""
+    its last quarter, mean over seeds of its size, and where it is)."""
     c = run.config
-    r2, cov, settle = grid_means(run, "r2"), grid_means(run, "cov"), np.abs(grid_means(run, "settle"))
+    r2, cov = grid_means(run, "r2"), grid_means(run, "cov")
+    settle = np.array([[float(np.mean(np.abs(run.per_seed(names.grid_metric(lam, r, "settle"))))) for r in c.grid_rhos]
+                       for lam in c.grid_lams])
     i, j = np.unravel_index(int(np.argmax(settle)), settle.shape)
     return {"collapse_cov": float(cov[0].max()), "strong_r2": float(r2[-1].max()), "strong_cov": float(cov[-1].min()),
             "max_settle": float(settle[i, j]), "max_settle_lam": float(c.grid_lams[i]),

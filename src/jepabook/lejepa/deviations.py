@@ -10,8 +10,9 @@ from __future__ import annotations
 from jepabook.core.config import published_seeds
 from jepabook.core.deviations import Deviation, Scale, Untested
 from jepabook.lejepa.analysis import PAPER_STEPS, encoder_parameters
-from jepabook.lejepa.experiment import PROFILES
+from jepabook.lejepa.experiment import PROFILES, _tasks
 from jepabook.lejepa.learner import Learner
+from jepabook.lejepa.worlds import copula_ceiling
 
 __all__ = ["DEVIATIONS", "UNTESTED", "scale"]
 
@@ -19,7 +20,7 @@ _C = PROFILES["full"]
 _L = _C.learner
 _T1 = ("lejepa.t1_parabolic", "lejepa.t1_sinusoidal", "lejepa.t1_coupling", "lejepa.t1_spiral")
 _REGIME = ("lejepa.regime_collapse", "lejepa.regime_good", "lejepa.regime_fragile", "lejepa.regime_too_strong")
-_RUNS = len(set(_C.specs().values())) * len(published_seeds("full"))
+_RUNS = len(_tasks(_C, published_seeds("full")))
 _ALL = _T1 + ("lejepa.t2_peak", "lejepa.t2_plateau", "lejepa.t3_bound", "lejepa.t4_planning") + _REGIME + (
     "lejepa.sigreg_floor", "lejepa.sigreg_shrinkage", "lejepa.moments_needed")
 
@@ -61,7 +62,7 @@ DEVIATIONS: tuple[Deviation, ...] = (
         ours=f"{_L.weight_decay:g}",
         source="official code",
         why="the paper states 0",
-        consequence=f"little over runs of {_C.grid_steps}–{_C.spiral_steps:,} steps at learning rate "
+        consequence=f"little over runs of {_C.steps:,}–{_C.spiral_steps:,} steps at learning rate "
                     f"{_L.lr:g}; decay would shrink the weights slightly towards a smaller cloud",
         evidence="expected",
     ),
@@ -106,7 +107,8 @@ DEVIATIONS: tuple[Deviation, ...] = (
         id="lejepa.steps",
         what="Training length",
         theirs=f"{PAPER_STEPS:,} steps per run",
-        ours=f"{_C.steps:,} steps ({_C.spiral_steps:,} for the spiral, {_C.grid_steps} in the λ×ρ map)",
+        ours=f"{_C.steps:,} steps ({_C.spiral_steps:,} for the spiral, {_C.grid_steps:,} in the λ×ρ map, "
+             f"{_C.coupling_mlp_steps:,} for the MLP on the coupling flow)",
         source="both",
         why=f"the chapter makes {_RUNS} runs, and one run at the paper's length and width costs many times "
             "one of ours (the chapter prints the cost)",
@@ -125,7 +127,8 @@ DEVIATIONS: tuple[Deviation, ...] = (
              "share the law exactly, reported against its computed ceiling",
         source="official code",
         why="the paper's sweep ran in the additive world; in the copula world the loss's optimum is the Gaussian "
-            "behind the copula, so R²(h → z) is capped below 1 by construction (0.781 at α = 0.5)",
+            "behind the copula, so R²(h → z) at the optimum is below 1 by construction "
+            f"({copula_ceiling(0.5):.3f} at α = 0.5)",
         consequence="the claims test the paper's experiment; the copula extension shows how much of a shortfall "
                     "a world's construction alone imposes",
         evidence="measured",
@@ -239,7 +242,7 @@ def scale() -> Scale:
     """One T1 run of Chapter 5 at ``full`` (a non-spiral mixing) against the paper's runs."""
     c = PROFILES["full"]
     paper = Learner()  # the paper's sizes: 2 → 256 → 256 → 256 → 2, batch 256, 256 slices
-    runs = len(set(c.specs().values())) * len(published_seeds("full"))
+    runs = len(_tasks(c, published_seeds("full")))
     return Scale(
         chapter="lejepa",
         model=f"GELU MLP 2 → {c.learner.hidden} × {c.learner.depth - 1} → 2",
@@ -258,8 +261,9 @@ def scale() -> Scale:
         paper_hardware="not stated in our notes",
         citation="klindt2026worldmodel",
         notes=f"A sample is a pair (two encoder inputs). Our run is one T1 run; the spiral gets {c.spiral_steps:,} "
-              f"steps and the λ×ρ map {c.grid_steps}, and the chapter trains {runs} runs "
-              f"({len(set(c.specs().values()))} distinct settings × {len(published_seeds('full'))} seeds). The "
+              f"steps and the λ×ρ map {c.grid_steps:,}, and the chapter trains {runs} runs "
+              f"({len(set(c.specs().values()))} distinct settings; the map on the first {c.grid_seeds} and the "
+              f"extensions on the first {c.extension_seeds} of the {len(published_seeds('full'))} seeds). The "
               "paper's parameter count is our encoder built at its sizes (hidden 256, 4 linear layers); the "
               "official code's 5-layer encoder has one more 256×256 layer.",
     )

@@ -1,4 +1,5 @@
-"""The LeJEPA learner of Chapter 5: an MLP encoder trained by alignment + SIGReg on OU pairs.
+"""The LeJEPA learner of Chapter 5: an encoder (an MLP, or the coupling flow's matched inverse) trained by
+alignment + SIGReg on positive pairs of a world (OU pairs; additive or copula pairs for α ≠ 2).
 
 Explained in Chapter 5 (LeJEPA's world-model theorems). Loss, in LeJEPA's form,
 
@@ -192,7 +193,8 @@ def train(learner: Learner, spec: TrainSpec, seed: int, progress: bool = False, 
     Streams: ``init`` (:func:`init_key`), ``batches`` (the pairs), ``directions`` (SIGReg's slices);
     every spec trained from one seed shares them. ``checkpoints`` > 1 splits the run into that many
     equal pieces (the schedule and the streams run on unchanged) and calls ``on_checkpoint(model,
-    steps_done)`` after each: a convergence curve at no change to the run.
+    steps_done)`` after each: a convergence curve at no change to the training (the log also records
+    each piece's last step).
     """
     if not (isinstance(checkpoints, int) and 1 <= checkpoints <= spec.steps):
         raise ValueError(f"checkpoints must be an integer in [1, {spec.steps}]; got {checkpoints!r}")

@@ -10,7 +10,7 @@ strings are formed.
 A run's tag names its spec (``t1/spiral``, ``t1x/coupling`` (the MLP on the coupling world, an
 extension), ``t2/alpha=2`` (additive world), ``t2c/alpha=0.5`` (copula world, an extension),
 ``grid/lam=0.001/rho=0.81``, ``moments/lam=1e-05``, ``pure/lam=1e-05``). A run's metric is its tag with ``/`` turned into ``_``
-followed by the quantity: ``t1_spiral_r2``, ``t2_alpha=2_r2``, ``grid_lam=0.001_rho=0.9_cov``.
+followed by the quantity: ``t1_spiral_r2``, ``t2_alpha=2_r2``, ``grid_lam=0.001_rho=0.81_cov``.
 Grid runs also report ``settle``, how much R² moved over the run's last quarter. The per-seed
 metrics that are not per run are literal: ``plan_ratio``, ``untrained_plan_ratio``, ``untrained_r2``,
 ``t1_r2``, ``sigreg_trained``, ``sigreg_zscored``, ``shrinkage``, ``sigreg_gaussian``.

@@ -9,8 +9,9 @@ Latents: ``α = 2`` is the standard Gaussian; other ``α`` give the generalised 
 
 Pairs: for the Gaussian, ``z′ = ρz + √(1−ρ²)η`` with η ~ N(0, I) (the theorems' OU step). For
 ``α ≠ 2`` that recipe breaks down: a sum of two generalised-Gaussian variables is not generalised
-Gaussian, so ``z′`` would follow a different law than ``z``. We keep both views on the same law by
-a Gaussian copula: draw the Gaussian OU pair ``(u, u′)`` and map each coordinate through
+Gaussian, so ``z′`` would follow a different law than ``z``. The copula world (Chapter 5's
+extension, :func:`ou_pairs`) keeps both views on the same law: draw the Gaussian OU pair ``(u, u′)``
+and map each coordinate through
 ``F_α⁻¹(Φ(·))``. Then ``z`` and ``z′`` both follow GG(α) exactly and the pair's dependence is the OU
 one; their linear correlation is slightly below ρ for α ≠ 2 (:func:`pair_correlation`). At α = 2 the
 map is the identity and the pair is the OU step exactly.
