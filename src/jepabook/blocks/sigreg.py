@@ -50,15 +50,21 @@ def _check_knots(t_max: float, n_points: int) -> None:
         raise ValueError(f"t_max must be a finite positive number, got {t_max!r}")
 
 
-@lru_cache(maxsize=16)
-def _quadrature(t_max: float, n_points: int) -> tuple[float, mx.array, mx.array]:
-    """Knot spacing, the trapezoid weights times the window, and the target e^{−t²/2}."""
+def _knots(t_max: float, n_points: int) -> tuple[np.ndarray, np.ndarray]:
+    """The knots ``linspace(0, t_max, n_points)`` and their half-line trapezoid weights (float64)."""
     t = np.linspace(0.0, t_max, n_points)
     dt = float(t[1] - t[0])
     weights = np.full(n_points, 2.0 * dt)
     weights[[0, -1]] = dt
+    return t, weights
+
+
+@lru_cache(maxsize=16)
+def _quadrature(t_max: float, n_points: int) -> tuple[float, mx.array, mx.array]:
+    """Knot spacing, the trapezoid weights times the window, and the target e^{−t²/2}."""
+    t, weights = _knots(t_max, n_points)
     target = np.exp(-0.5 * t**2)
-    return dt, mx.array(weights * target, dtype=mx.float32), mx.array(target, dtype=mx.float32)
+    return float(t[1] - t[0]), mx.array(weights * target, dtype=mx.float32), mx.array(target, dtype=mx.float32)
 
 
 # Range reduction x = r + k·π with r in [−π/2, π/2], π split in three (Cody–Waite) so that k·PI_A and
@@ -206,10 +212,7 @@ def expected_sigreg(scale: float, n: int, t_max: float = 3.0, n_points: int = 17
         raise ValueError(f"n must be a positive integer, got {n!r}")
     if not (math.isfinite(scale) and scale >= 0):
         raise ValueError(f"scale must be a finite number >= 0, got {scale!r}")
-    t = np.linspace(0.0, t_max, n_points)
-    dt = t[1] - t[0]
-    weights = np.full(n_points, 2.0 * dt)
-    weights[[0, -1]] = dt
+    t, weights = _knots(t_max, n_points)
     target = np.exp(-0.5 * t**2)
     ecf = np.exp(-0.5 * (scale * t) ** 2)
     return float(np.sum(weights * target * (n * (ecf - target) ** 2 + 1.0 - ecf**2)))

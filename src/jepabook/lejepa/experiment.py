@@ -141,17 +141,11 @@ PROFILES = {
 }
 
 
-def _grid_seeds(c: LeJEPAConfig, seeds) -> set[int]:
-    return set(list(seeds)[:c.grid_seeds])
-
-
-def _extension_seeds(c: LeJEPAConfig, seeds) -> set[int]:
-    return set(list(seeds)[:c.extension_seeds])
-
-
 def _seed_specs(c: LeJEPAConfig, seeds, seed: int) -> dict[str, TrainSpec]:
-    """Seed ``seed``'s runs within the run over ``seeds``: the map and the extensions only for the first few."""
-    return c.specs(seed in _grid_seeds(c, seeds), seed in _extension_seeds(c, seeds))
+    """Seed ``seed``'s runs within the run over ``seeds``: the map for the first ``grid_seeds`` of them,
+    the extensions for the first ``extension_seeds``."""
+    i = list(seeds).index(seed)
+    return c.specs(i < c.grid_seeds, i < c.extension_seeds)
 
 
 def eval_world(c: LeJEPAConfig, spec: TrainSpec) -> tuple[np.ndarray, np.ndarray]:
