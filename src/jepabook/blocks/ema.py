@@ -20,8 +20,12 @@ def _check_tau(tau: float) -> None:
 
 
 def ema_update(target, online, tau: float):
-    """``tau·target + (1 − tau)·online`` leaf by leaf over two parameter trees of the same shape."""
-    if not (0.0 <= tau <= 1.0):
+    """``tau·target + (1 − tau)·online`` leaf by leaf over two parameter trees of the same shape.
+
+    ``tau`` is a number (checked to lie in [0, 1]) or a scalar ``mx.array``, as a compiled step passes
+    it so that a changing momentum does not retrace the step (not checked: it is not known while tracing).
+    """
+    if isinstance(tau, (int, float)) and not (0.0 <= tau <= 1.0):
         raise ValueError(f"tau (EMA momentum) must be in [0, 1]; got {tau!r}")
     return tree_map(lambda t, o: tau * t + (1.0 - tau) * o, target, online)
 

@@ -24,12 +24,14 @@ docstrings for the released semantics, prefix cut included).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
 import numpy as np
 
 __all__ = ["Masks", "VARIANTS", "block_masks", "block_size", "multiblock_masks", "random_masks",
+           "context_count", "fixed_multiblock_masks", "target_count",
            "context_statistics", "rasterized_masks", "row_coverage",
            "TubeMasks", "VJEPA_GENERATORS", "tube_block_size", "multiblock3d_masks", "multiblock3d_collate",
            "video_grid", "frame_coverage"]
@@ -145,6 +147,78 @@ def multiblock_masks(rng: np.random.Generator, batch: int, grid: tuple[int, int]
     flat = [t for per_sample in targets for t in per_sample]
     target_idx = _equalise(flat, rng, variant).reshape(batch, n_targets, -1)
     return Masks(_equalise(contexts, rng, variant), target_idx)
+
+
+def target_count(grid: tuple[int, int], target_scale=(0.15, 0.2), target_aspect=(0.75, 1.5), resolution: int = 64) -> int:
+    """The fewest tokens a ``"corrected"`` target block can hold: the fixed target count of :func:`fixed_multiblock_masks`."""
+    return min(h * w for a in np.linspace(0.0, 1.0, resolution + 1)
+               for h, w in [block_size(0.0, float(a), target_scale, target_aspect, grid, "corrected")])
+
+
+def fixed_multiblock_masks(rng: np.random.Generator, batch: int, grid: tuple[int, int], k_context: int,
+                           n_targets: int = 4, target_scale=(0.15, 0.2), target_aspect=(0.75, 1.5),
+                           context_scale=(0.85, 1.0), max_tries: int = 200) -> Masks:
+    """Multi-block masks with the same token counts in every batch, so a compiled step never retraces.
+
+    The ``"corrected"`` sampler (independent scale and aspect per block, inclusive bounds), then each
+    target block cut to a random subset of :func:`target_count` tokens (the smallest block the scale
+    and aspect ranges allow) and each context to a random subset of ``k_context`` tokens. A context
+    block that keeps fewer than ``k_context`` tokens after the targets are removed is drawn again
+    (ignoring one more target every ``max_tries // 10`` attempts, as the released sampler relaxes),
+    so ``k_context / (rows · cols)`` is the realised context fraction of every sample.
+
+    Raises:
+        ValueError: when ``k_context`` is not in ``[1, rows · cols)`` or no context block keeps
+            ``k_context`` tokens within ``max_tries`` draws.
+    """
+    _check("corrected", grid, batch)
+    rows, cols = grid
+    if not (isinstance(k_context, (int, np.integer)) and 1 <= k_context < rows * cols):
+        raise ValueError(f"k_context must be an integer in [1, {rows * cols}); got {k_context!r}")
+    if not (isinstance(n_targets, int) and n_targets >= 1):
+        raise ValueError(f"n_targets must be a positive integer; got {n_targets!r}")
+    k_target = target_count(grid, target_scale, target_aspect)
+    contexts, targets = [], []
+    for _ in range(batch):
+        blocks = []
+        for _ in range(n_targets):
+            h, w = block_size(rng.random(), rng.random(), target_scale, target_aspect, grid, "corrected")
+            blocks.append(_place(rng, h, w, grid, "corrected"))
+        targets.append([np.sort(rng.choice(np.flatnonzero(b), k_target, replace=False)) for b in blocks])
+        for tries in range(max_tries):
+            dropped = tries // max(max_tries // 10, 1)
+            h, w = block_size(rng.random(), rng.random(), context_scale, (1.0, 1.0), grid, "corrected")
+            context = _place(rng, h, w, grid, "corrected")
+            for b in blocks[:max(n_targets - dropped, 0)]:
+                context &= ~b
+            if context.sum() >= k_context:
+                break
+        else:
+            raise ValueError(f"no context block keeps k_context={k_context} tokens after {max_tries} tries on grid "
+                             f"{grid}; lower k_context (see context_count)")
+        contexts.append(np.sort(rng.choice(np.flatnonzero(context), k_context, replace=False)))
+    return Masks(np.stack(contexts), np.stack([np.stack(t) for t in targets]))
+
+
+@functools.lru_cache(maxsize=None)
+def context_count(grid: tuple[int, int], n_targets: int = 4, target_scale=(0.15, 0.2), target_aspect=(0.75, 1.5),
+                  context_scale=(0.85, 1.0), quantile: float = 0.1, draws: int = 2000) -> int:
+    """The context count :func:`fixed_multiblock_masks` keeps: the ``quantile`` of the corrected sampler's
+    context sizes (targets removed) over ``draws`` samples from a fixed stream, so it depends on the
+    masking recipe alone; samples below it are redrawn, samples above it cut to it."""
+    if not (0.0 < quantile < 1.0):
+        raise ValueError(f"quantile must be in (0, 1); got {quantile!r}")
+    rng = np.random.default_rng(20230119)  # fixed: the count is a property of the recipe, not of a seed
+    sizes = []
+    for _ in range(draws):
+        blocks = [_place(rng, *block_size(rng.random(), rng.random(), target_scale, target_aspect, grid, "corrected"),
+                         grid, "corrected") for _ in range(n_targets)]
+        context = _place(rng, *block_size(rng.random(), rng.random(), context_scale, (1.0, 1.0), grid, "corrected"),
+                         grid, "corrected")
+        for b in blocks:
+            context &= ~b
+        sizes.append(int(context.sum()))
+    return max(int(np.quantile(sizes, quantile)), 1)
 
 
 def random_masks(rng: np.random.Generator, batch: int, grid: tuple[int, int], mask_ratio: float = 0.6) -> Masks:

@@ -15,7 +15,7 @@ import mlx.core as mx
 import mlx.nn as nn
 import mlx.optimizers as optim
 
-__all__ = ["NonFiniteLossError", "TrainLog", "constant_then_cosine", "fit", "make_step"]
+__all__ = ["NonFiniteLossError", "TrainLog", "constant_then_cosine", "fit", "make_step", "warmup_then_cosine"]
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -45,6 +45,21 @@ def constant_then_cosine(lr: float, steps: int, constant_fraction: float = 0.5) 
     def schedule(step):
         progress = mx.clip((mx.array(step, dtype=mx.float32) - hold) / decay, 0.0, 1.0)
         return lr * 0.5 * (1.0 + mx.cos(math.pi * progress))
+
+    return schedule
+
+
+def warmup_then_cosine(lr: float, steps: int, warmup: int) -> Callable:
+    """Learning rate rising linearly from ``lr / warmup`` to ``lr`` over the first ``warmup`` steps, then
+    cosine to 0 at ``steps`` (the shape of I-JEPA's released schedule, without its floor)."""
+    if not (isinstance(warmup, int) and 0 <= warmup < steps):
+        raise ValueError(f"warmup must be an integer in [0, steps={steps}); got {warmup!r}")
+
+    def schedule(step):
+        step = mx.array(step, dtype=mx.float32)
+        rise = mx.minimum((step + 1) / max(warmup, 1), 1.0)
+        progress = mx.clip((step - warmup) / max(steps - warmup, 1), 0.0, 1.0)
+        return lr * mx.where(step < warmup, rise, 0.5 * (1.0 + mx.cos(math.pi * progress)))
 
     return schedule
 

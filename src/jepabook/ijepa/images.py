@@ -43,18 +43,26 @@ def shape_mask(shape: str, size: int, radius: float, cy: float, cx: float) -> np
     raise ValueError(f"shape must be one of {SHAPES}; got {shape!r}")
 
 
-def make_shapes(n: int, seed: int, size: int = 32, grating: float = 0.6, noise: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+def make_shapes(n: int, seed: int, size: int = 32, grating: float = 0.0, noise: float = 0.05, texture: float = 0.0,
+                patch: int = 4) -> tuple[np.ndarray, np.ndarray]:
     """``n`` images of one large labelled shape over a random oriented grating (see the module docstring).
 
     Args:
         n: number of images; labels are balanced up to rounding and shuffled.
         seed: the seed; images are drawn from its stream ``(seed, "data", "shapes")``.
         size: image side in pixels.
-        grating: grating amplitude relative to the object's contrast range (0.6–1.2).
+        grating: amplitude of one image-wide grating relative to the object's contrast range
+            (0.6–1.2): *predictable* detail, since every patch's neighbours continue it.
         noise: per-pixel Gaussian noise.
+        texture: amplitude of an independent grating in every ``patch × patch`` cell (random
+            orientation, period and phase per cell): *unpredictable* detail, since no other cell
+            says anything about it.
+        patch: the texture's cell size in pixels (the ViT's patch, so one token holds one cell).
     """
     if not (isinstance(n, int) and n >= 1):
         raise ValueError(f"n must be a positive integer; got {n!r}")
+    if not (isinstance(patch, int) and patch >= 1 and size % patch == 0):
+        raise ValueError(f"patch must be a positive integer dividing size={size}; got {patch!r}")
     if size < 16:
         raise ValueError(f"size must be at least 16 pixels for the shapes to span several patches; got {size}")
     rng = streams.rng(seed, "data", "shapes")
@@ -68,6 +76,14 @@ def make_shapes(n: int, seed: int, size: int = 32, grating: float = 0.6, noise: 
         cy, cx = rng.uniform(radius, size - radius, 2)
         contrast = rng.uniform(0.6, 1.2) * rng.choice([-1.0, 1.0])
         images[i] = wave + contrast * shape_mask(SHAPES[label], size, radius, cy, cx)
+    if texture:
+        cells = size // patch
+        py, px = np.mgrid[0:patch, 0:patch].astype(np.float64)
+        theta = rng.uniform(0, np.pi, (n, cells, cells, 1, 1))
+        period = rng.uniform(2.0, 4.0, (n, cells, cells, 1, 1))
+        phase = rng.uniform(0, 2 * np.pi, (n, cells, cells, 1, 1))
+        cell = texture * np.sin(2 * np.pi * (px * np.cos(theta) + py * np.sin(theta)) / period + phase)
+        images += cell.transpose(0, 1, 3, 2, 4).reshape(n, size, size)
     images += noise * rng.standard_normal(images.shape)
     images = (images - images.mean()) / images.std()
     return images[..., None].astype(np.float32), labels.astype(np.int64)
