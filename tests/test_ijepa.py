@@ -6,6 +6,7 @@ import mlx.core as mx
 import numpy as np
 import pytest
 
+from jepabook.ijepa import experiment as ij
 from jepabook.ijepa.experiment import IJEPA, PROFILES, IJEPAConfig, effective_rank, ijepa_loss, run_arm
 from jepabook.ijepa.images import SHAPES, load_digits, make_shapes
 from jepabook.blocks.vit import Predictor, ViT, patchify, sincos_positions
@@ -82,6 +83,21 @@ def test_shapes_dataset_is_balanced_standardised_and_seeded():
     np.testing.assert_array_equal(make_shapes(60, seed=4)[0], x)
     with pytest.raises(ValueError, match="size"):
         make_shapes(10, seed=0, size=8)
+    with pytest.raises(ValueError, match="patch"):
+        make_shapes(10, seed=0, texture=0.5, patch=5)
+
+
+def test_texture_is_independent_per_patch_and_says_nothing_of_the_label():
+    # texture alone (no object contrast is possible to remove, so compare with and without texture)
+    plain, y = make_shapes(200, seed=1)
+    textured, y2 = make_shapes(200, seed=1, texture=0.8)
+    np.testing.assert_array_equal(y, y2)
+    diff = (textured - plain * plain.std() / plain.std()).squeeze(-1)
+    # the texture differs between neighbouring cells: correlation of a cell's pixels with the next cell's ~ 0
+    a = textured[:, :4, :4, 0].reshape(200, -1) - textured[:, :4, :4, 0].reshape(200, -1).mean(1, keepdims=True)
+    b = textured[:, :4, 4:8, 0].reshape(200, -1) - textured[:, :4, 4:8, 0].reshape(200, -1).mean(1, keepdims=True)
+    assert abs(np.mean([np.corrcoef(u, v)[0, 1] for u, v in zip(a, b)])) < 0.1
+    assert diff.std() > 0.3  # the texture is a large part of every image's variance
 
 
 def test_digits_load_offline_at_the_model_size():
@@ -94,8 +110,12 @@ def test_config_rejects_bad_values():
         IJEPAConfig(image_size=30)
     with pytest.raises(ValueError, match="unknown arms"):
         IJEPAConfig(arms=("multiblock", "mae"))
-    with pytest.raises(ValueError, match="ema_start"):
-        IJEPAConfig(ema_start=1.5)
+    with pytest.raises(ValueError, match="ema_sum"):
+        IJEPAConfig(ema_sum=0.0)
+    with pytest.raises(ValueError, match="warmup"):
+        IJEPAConfig(steps=10, warmup=10)
+    with pytest.raises(ValueError, match="test_fraction"):
+        IJEPAConfig(test_fraction=1.0)
 
 
 def test_ema_target_update_inside_the_training_step():
@@ -119,11 +139,75 @@ def test_ema_target_update_inside_the_training_step():
                                atol=1e-6)
 
 
-def test_one_arm_trains_and_is_probed():
-    config = replace(PROFILES["ci"], n_images=64, steps=2)
+def test_one_arm_trains_and_both_encoders_are_probed():
+    config = replace(PROFILES["ci"], n_images=64, steps=2, warmup=1)
     result = run_arm(config, "multiblock", seed=0)
     # logged at the first and the last step (log_every=10 > steps), every value a finite positive loss
     assert result.loss_steps == [0, 1] and all(np.isfinite(result.loss)) and min(result.loss) > 0
-    # the probed features are spread over many directions (a collapsed encoder gives rank 1; seeds 0-3 read 12-14)
-    assert 4 < result.metrics["rank"] <= config.width and result.metrics["spread"] > 0
-    assert set(result.metrics) == {"acc", "rank", "spread"} and result.train_seconds > 0
+    assert set(result.metrics) == {"acc", "rank", "ctx_acc", "ctx_rank", "se", "context"} and result.train_seconds > 0
+    # the probed features are spread over many directions (a collapsed encoder gives rank 1)
+    assert 4 < result.metrics["rank"] <= config.width and 4 < result.metrics["ctx_rank"] <= config.width
+    # the realised context is the arm's fixed count over the 64-token grid
+    assert result.metrics["context"] == pytest.approx(ij.context_fraction(ij.ARMS["multiblock"], config))
+    # the probe's binomial standard error on the held-out images
+    n_test = 64 - int(round(64 * (1 - config.test_fraction)))
+    p = result.metrics["acc"] / 100
+    assert result.metrics["se"] == pytest.approx(100 * np.sqrt(p * (1 - p) / n_test), rel=0.2)
+
+
+def test_untrained_and_supervised_arms_probe_one_encoder_and_supervised_learns_labels():
+    config = replace(PROFILES["ci"], n_images=96, steps=30, warmup=3, lr=3e-3)
+    untrained = run_arm(config, "untrained", seed=0)
+    supervised = run_arm(config, "supervised", seed=0)
+    assert set(untrained.metrics) == set(supervised.metrics) == {"acc", "rank", "se", "context"}
+    assert untrained.train_seconds == 0 and supervised.train_seconds > 0
+    assert untrained.metrics["context"] == 1.0
+    # cross-entropy falls on its labelled images
+    assert supervised.loss[-1] < supervised.loss[0] - 0.1
+
+
+def test_supervised_encoder_starts_as_the_jepa_encoder():
+    config = PROFILES["ci"]
+    jepa, sup = IJEPA(config, False, KEY), ij.Supervised(config, 6, KEY)
+    patches = mx.random.normal((2, 64, 16), key=mx.random.key(3))
+    np.testing.assert_array_equal(np.array(jepa.encoder(patches)), np.array(sup.encoder(patches)))
+
+
+def test_ema_schedule_total_movement():
+    config = replace(PROFILES["full"], steps=800, ema_sum=3.0)
+    tau0 = ij.ema_start(config)
+    taus = tau0 + (1 - tau0) * np.arange(config.steps) / config.steps  # the schedule run_arm feeds the step
+    assert (1 - taus).sum() == pytest.approx(3.0, rel=0.01)
+    assert ij.ema_start(config, ij.ARMS["ema_10"]) == pytest.approx(1 - 20 / 800)
+
+
+def test_arm_seed_groups():
+    config = replace(PROFILES["full"], ablation_seeds=3)
+    seeds = [5, 6, 7, 8, 9]
+    assert ij.arm_seeds("multiblock", seeds, config) == seeds
+    assert ij.arm_seeds("random", seeds, config) == [5, 6, 7]
+    assert ij.arm_seeds("ema_1", seeds, config) == [5]
+
+
+def test_digits_probe_has_ten_labels_per_class_and_splits_are_disjoint():
+    config = PROFILES["full"]
+    x, y = ij.load_data("digits", config, 0)
+    train, test = ij.labelled_split("digits", y, config, 0)
+    assert np.bincount(y[train]).tolist() == [10] * 10
+    assert len(np.intersect1d(train, test)) == 0 and len(train) + len(test) == len(y)
+    t2, _ = ij.labelled_split("digits", y, config, 1)
+    assert not np.array_equal(train, t2)
+
+
+def test_realised_context_of_each_masking():
+    config = PROFILES["full"]
+    fr = {a: ij.context_fraction(ij.ARMS[a], config) for a in ("random", "block", "rasterized", "untrained")}
+    assert fr == {"random": 26 / 64, "block": 28 / 64, "rasterized": 16 / 64, "untrained": 1.0}
+    # a smaller context scale and more targets each shrink the multi-block context
+    mb, c40, t1 = (ij.context_fraction(ij.ARMS[a], config) for a in ("multiblock", "cscale_0.40", "targets_1"))
+    assert c40 < mb < t1
+
+
+def test_probe_se_closed_form():
+    assert ij.probe_se(50.0, 2500) == pytest.approx(1.0)
+    assert ij.probe_se(100.0, 10) == 0.0

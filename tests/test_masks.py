@@ -87,3 +87,30 @@ def test_row_coverage_closed_form():
     full = np.tile(np.arange(64), (3, 1))
     np.testing.assert_allclose(row_coverage(full, GRID), np.ones(8))
     np.testing.assert_allclose(row_coverage(np.array([[0, 1, 2, 3]]), GRID), [0.5] + [0.0] * 7)
+
+
+# --- fixed-count multi-block masks (Chapter 2's trained arms) --------------------------------------------
+
+
+def test_fixed_multiblock_masks_have_fixed_counts_and_never_leak_a_target():
+    from jepabook.blocks.masks import context_count, fixed_multiblock_masks, target_count
+
+    grid = (8, 8)
+    k = context_count(grid, 4, (0.15, 0.2), (0.75, 1.5), (0.85, 1.0), 0.25)
+    kt = target_count(grid, (0.15, 0.2), (0.75, 1.5))
+    rng = np.random.default_rng(3)
+    for _ in range(5):
+        m = fixed_multiblock_masks(rng, 16, grid, k)
+        assert m.context.shape == (16, k) and m.targets.shape == (16, 4, kt)
+        for c, t in zip(m.context, m.targets):
+            assert len(set(c)) == k and not set(c) & set(t.ravel())  # no target token in the context
+            assert all(len(set(b)) == kt for b in t)
+    # the smallest corrected block of (0.15, 0.2) on 8x8 holds int(64*0.15)=9 tokens at aspect ~1 (3x3) and
+    # fewer at the extreme aspects: 2x4 = 8
+    assert kt == 8
+    # the count is the recipe's, not the seed's, and a quantile: higher quantile, larger context
+    assert context_count(grid, 4, (0.15, 0.2), (0.75, 1.5), (0.85, 1.0), 0.5) > k
+    with pytest.raises(ValueError, match="k_context"):
+        fixed_multiblock_masks(rng, 2, grid, 64)
+    with pytest.raises(ValueError, match="no sample keeps"):
+        fixed_multiblock_masks(rng, 2, grid, 60, max_tries=5)

@@ -157,19 +157,20 @@ def target_count(grid: tuple[int, int], target_scale=(0.15, 0.2), target_aspect=
 
 def fixed_multiblock_masks(rng: np.random.Generator, batch: int, grid: tuple[int, int], k_context: int,
                            n_targets: int = 4, target_scale=(0.15, 0.2), target_aspect=(0.75, 1.5),
-                           context_scale=(0.85, 1.0), max_tries: int = 200) -> Masks:
+                           context_scale=(0.85, 1.0), max_tries: int = 1000) -> Masks:
     """Multi-block masks with the same token counts in every batch, so a compiled step never retraces.
 
     The ``"corrected"`` sampler (independent scale and aspect per block, inclusive bounds), then each
     target block cut to a random subset of :func:`target_count` tokens (the smallest block the scale
-    and aspect ranges allow) and each context to a random subset of ``k_context`` tokens. A context
-    block that keeps fewer than ``k_context`` tokens after the targets are removed is drawn again
-    (ignoring one more target every ``max_tries // 10`` attempts, as the released sampler relaxes),
-    so ``k_context / (rows · cols)`` is the realised context fraction of every sample.
+    and aspect ranges allow) and each context to a random subset of ``k_context`` tokens. A sample
+    whose context block keeps fewer than ``k_context`` tokens once every target is removed is drawn
+    again, targets and context together; unlike the released sampler, no target's constraint is ever
+    dropped, so the context never holds a target token. ``k_context / (rows · cols)`` is the realised
+    context fraction of every sample.
 
     Raises:
-        ValueError: when ``k_context`` is not in ``[1, rows · cols)`` or no context block keeps
-            ``k_context`` tokens within ``max_tries`` draws.
+        ValueError: when ``k_context`` is not in ``[1, rows · cols)`` or no sample keeps ``k_context``
+            context tokens within ``max_tries`` draws.
     """
     _check("corrected", grid, batch)
     rows, cols = grid
@@ -180,22 +181,19 @@ def fixed_multiblock_masks(rng: np.random.Generator, batch: int, grid: tuple[int
     k_target = target_count(grid, target_scale, target_aspect)
     contexts, targets = [], []
     for _ in range(batch):
-        blocks = []
-        for _ in range(n_targets):
-            h, w = block_size(rng.random(), rng.random(), target_scale, target_aspect, grid, "corrected")
-            blocks.append(_place(rng, h, w, grid, "corrected"))
-        targets.append([np.sort(rng.choice(np.flatnonzero(b), k_target, replace=False)) for b in blocks])
-        for tries in range(max_tries):
-            dropped = tries // max(max_tries // 10, 1)
-            h, w = block_size(rng.random(), rng.random(), context_scale, (1.0, 1.0), grid, "corrected")
-            context = _place(rng, h, w, grid, "corrected")
-            for b in blocks[:max(n_targets - dropped, 0)]:
+        for _ in range(max_tries):
+            blocks = [_place(rng, *block_size(rng.random(), rng.random(), target_scale, target_aspect, grid,
+                                              "corrected"), grid, "corrected") for _ in range(n_targets)]
+            context = _place(rng, *block_size(rng.random(), rng.random(), context_scale, (1.0, 1.0), grid,
+                                              "corrected"), grid, "corrected")
+            for b in blocks:
                 context &= ~b
             if context.sum() >= k_context:
                 break
         else:
-            raise ValueError(f"no context block keeps k_context={k_context} tokens after {max_tries} tries on grid "
+            raise ValueError(f"no sample keeps k_context={k_context} context tokens after {max_tries} draws on grid "
                              f"{grid}; lower k_context (see context_count)")
+        targets.append([np.sort(rng.choice(np.flatnonzero(b), k_target, replace=False)) for b in blocks])
         contexts.append(np.sort(rng.choice(np.flatnonzero(context), k_context, replace=False)))
     return Masks(np.stack(contexts), np.stack([np.stack(t) for t in targets]))
 

@@ -353,7 +353,8 @@ def run_arm(config: IJEPAConfig, name: str, seed: int, progress: bool = False) -
         for lo, hi in zip(bounds[:-1], bounds[1:]):
             if supervised:
                 def batch(i):
-                    rows = mx.array(np.sort(batch_rng.choice(pool, config.batch, replace=False)))
+                    # with replacement only when fewer images are labelled than a batch holds (tiny profiles)
+                    rows = mx.array(np.sort(batch_rng.choice(pool, config.batch, replace=len(pool) < config.batch)))
                     return patches[rows], label_array[rows]
                 loss_fn, after = supervised_loss, None
             else:
