@@ -381,3 +381,16 @@ def test_curve_change_reads_the_moves_over_the_end_of_the_runs():
         lejepa_analysis.curve_change(run, "grid/a", since=1.0)
     with pytest.raises(ValueError, match="no checkpoint"):
         lejepa_analysis.curve_change(run, "grid/a", since=0.1)
+
+
+def test_ijepa_arm_table_reads_both_encoders_and_the_realised_context():
+    m = {"acc_a": [50.0, 52.0], "ctx_acc_a": [40.0, 44.0], "rank_a": [3.0, 5.0], "ctx_rank_a": [2.0, 2.0],
+         "context_a": [0.39, 0.39], "acc_u": [30.0], "rank_u": [9.0], "context_u": [1.0]}
+    t = ijepa_analysis.arm_table(m, {"a": "recipe", "u": "untrained"}, places=1, nominal={"a": "4 blocks"})
+    assert list(t.index) == ["recipe", "untrained"]
+    row = t.loc["recipe"]
+    assert row["target enc. acc (%)"] == f"51.0 ± {np.std([50.0, 52.0], ddof=1):.1f}"
+    assert row["context enc. acc (%)"] == f"42.0 ± {np.std([40.0, 44.0], ddof=1):.1f}"
+    assert row["realised context"] == "0.39" and row["seeds"] == 2 and row["nominal"] == "4 blocks"
+    # one seed: no sd; an encoder the arm does not have: a dash
+    assert t.loc["untrained", "target enc. acc (%)"] == "30.0" and t.loc["untrained", "context enc. acc (%)"] == "—"

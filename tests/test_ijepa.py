@@ -179,6 +179,8 @@ def test_ema_schedule_total_movement():
     taus = tau0 + (1 - tau0) * np.arange(config.steps) / config.steps  # the schedule run_arm feeds the step
     assert (1 - taus).sum() == pytest.approx(3.0, rel=0.01)
     assert ij.ema_start(config, ij.ARMS["ema_10"]) == pytest.approx(1 - 20 / 800)
+    with pytest.raises(ValueError, match="ema_sum"):
+        ij.ema_start(replace(config, steps=6, warmup=1, ema_sum=1.0), ij.ARMS["ema_10"])  # τ₀ would be < 0
 
 
 def test_arm_seed_groups():

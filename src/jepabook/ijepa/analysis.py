@@ -20,15 +20,16 @@ from jepabook.core.report import sd_of
 from jepabook.ijepa.experiment import IJEPAConfig, ijepa_loss
 from jepabook.ijepa.images import make_shapes
 
-__all__ = ["ABLATIONS", "ablation_summary", "arms_beyond_noise", "encoder_parameters", "final_loss", "flat_patch_loss", "gains", "max_abs_gain",
+__all__ = ["ABLATIONS", "ablation_summary", "arm_table", "arms_beyond_noise", "encoder_parameters", "final_loss", "flat_patch_loss", "gains", "max_abs_gain",
            "median_seed_sd", "shape_arms", "shapes_patches", "training_budget"]
 
 Measured = Mapping[str, Sequence[float]]
 
 
 def shape_arms(arms: Iterable[str]) -> list[str]:
-    """The trained representation arms on the shapes: every arm but the untrained, pixel and digits arms."""
-    return [a for a in arms if a not in ("untrained", "pixels") and not a.startswith("digits")]
+    """The trained representation arms on the shapes: every arm but the untrained, pixel, supervised,
+    digits and EMA-sweep arms."""
+    return [a for a in arms if a not in ("untrained", "pixels", "supervised") and not a.startswith(("digits", "ema_"))]
 
 
 def gains(metrics: Measured, arms: Iterable[str], baseline: str = "untrained", metric: str = "acc") -> dict[str, np.ndarray]:
@@ -91,15 +92,40 @@ def encoder_parameters(config: IJEPAConfig) -> int:
 
 def training_budget(config: IJEPAConfig) -> dict[str, float]:
     """What one arm's training sees: images (steps × batch), passes over the training images, and
-    the percentage of labels the probe is fitted on."""
+    the percentage of labels the shapes probe is fitted on."""
     c = config
     seen = c.steps * c.batch
     return {"images_seen": seen, "passes": seen / c.n_images, "probe_label_pct": 100 * (1 - c.test_fraction)}
 
 
+def arm_table(metrics: Measured, arms: Mapping[str, str], places: int = 1, nominal: Mapping[str, str] | None = None):
+    """One row per arm (``{arm: label}``): realised context fraction, both encoders' probe accuracy
+    (mean ± sd over the arm's seeds) and effective rank, and the number of seeds; as a DataFrame."""
+    import pandas as pd
+
+    rows = []
+    for arm, label in arms.items():
+        def fmt(name):
+            if name not in metrics:
+                return "—"
+            v = np.asarray(metrics[name], dtype=np.float64)
+            sd = f" ± {v.std(ddof=1):.{places}f}" if v.size > 1 else ""
+            return f"{v.mean():.{places}f}{sd}"
+
+        row = {"arm": label}
+        if nominal is not None:
+            row["nominal"] = nominal.get(arm, "")
+        row.update({"realised context": f"{np.mean(metrics[f'context_{arm}']):.2f}",
+                    "target enc. acc (%)": fmt(f"acc_{arm}"), "context enc. acc (%)": fmt(f"ctx_acc_{arm}"),
+                    "target enc. rank": fmt(f"rank_{arm}"), "context enc. rank": fmt(f"ctx_rank_{arm}"),
+                    "seeds": len(metrics[f"acc_{arm}"])})
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("arm")
+
+
 def shapes_patches(config: IJEPAConfig, n: int = 512, seed: int = 0) -> mx.array:
     """``(n, tokens, patch²)`` patches of ``n`` procedural shape images (``seed``) at ``config``'s sizes."""
-    images = make_shapes(n, seed, config.image_size, config.grating)[0]
+    images = make_shapes(n, seed, config.image_size, texture=config.texture, patch=config.patch)[0]
     return patchify(mx.array(images), (config.patch, config.patch))
 
 
