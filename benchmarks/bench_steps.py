@@ -21,7 +21,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _ab import bench_args, blas_in_use, serve, start_workers  # noqa: E402
 
-CHAPTERS = ("basics", "ijepa", "crossjepa", "lejepa", "basics+fast_trig", "lejepa+exact_trig", "lejepa+exact_all")
+CHAPTERS = ("basics", "ijepa", "ijepa+uncompiled", "crossjepa", "lejepa", "basics+fast_trig", "lejepa+exact_trig", "lejepa+exact_all")
 
 
 def _fit_step(model, loss_fn, optimizer, compile=True, after_update=None):
@@ -74,18 +74,20 @@ def build(chapter: str):
         inputs = (mx.random.normal((c.batch, c.ambient_dim), key=keys[1]),
                   mx.random.normal((c.batch, c.ambient_dim), key=keys[2]), keys[3])
         desc = f"MLP {c.ambient_dim}-{c.hidden}-{c.hidden}-{c.embed_dim}, batch {c.batch} pairs, SIGReg {c.num_slices} slices"
-    elif chapter == "ijepa":
+    elif chapter in ("ijepa", "ijepa+uncompiled"):
         from jepabook.ijepa.experiment import ARMS, IJEPA, PROFILES, ijepa_loss, sample_masks, update_target
 
         c = PROFILES["full"]
         model = IJEPA(c, False, keys[0])
         optimizer = optim.AdamW(learning_rate=c.lr, weight_decay=c.weight_decay)
+        compiled = chapter == "ijepa"  # as the chapter runs it (fixed mask counts); "ijepa+uncompiled" as it ran before
         step, state = _fit_step(model, lambda mdl, *b: ijepa_loss(mdl, *b, pixels=False), optimizer,
-                                compile=False, after_update=update_target)  # as the chapter runs it
+                                compile=compiled, after_update=update_target)
         m = sample_masks(ARMS["multiblock"], np.random.default_rng(0), c.batch, c)
         patches = mx.random.normal((c.batch, c.grid[0] * c.grid[1], c.patch**2), key=keys[1])
-        inputs = (patches, mx.array(m.context), mx.array(m.targets), 0.99)
-        desc = f"ViT width {c.width} depth {c.depth}, {c.grid[0]}x{c.grid[1]} tokens, batch {c.batch}, uncompiled"
+        inputs = (patches, mx.array(m.context), mx.array(m.targets), mx.array(0.99))
+        desc = (f"ViT width {c.width} depth {c.depth}, predictor {c.pred_depth}x{c.pred_width}, {c.grid[0]}x{c.grid[1]} "
+                f"tokens, batch {c.batch}, {'compiled' if compiled else 'uncompiled'}")
     elif chapter == "crossjepa":
         from jepabook.crossjepa.experiment import PROFILES, Student, student_loss
 

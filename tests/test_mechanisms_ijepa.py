@@ -269,3 +269,26 @@ def test_kept_tokens_know_where_they_are():
     context = mx.array(np.random.default_rng(1).normal(size=(1, 4, 32)).astype(np.float32))
     out = np.array(pred(context, top, mx.array([[[20, 21, 40, 41]]])))
     assert np.abs(out[0, 0, :2] - out[0, 0, 2:]).max() > 1e-3  # mask tokens at other places predict other things
+
+
+def test_supervised_ceiling_trains_only_on_the_probes_labelled_images(monkeypatch):
+    captured = _Captured()
+    monkeypatch.setattr(ij, "fit", captured)
+    config = replace(CONFIG, n_images=96, steps=4, warmup=1, chunks=1)
+    labels = ij.load_data("shapes", config, 0)[1]
+    labelled = np.flatnonzero(labels < 2)  # the probe's labelled images: all of classes 0 and 1
+    monkeypatch.setattr(ij, "labelled_split", lambda *a: (labelled, np.setdiff1d(np.arange(96), labelled)))
+    ij.run_arm(config, "supervised", 0)
+    (call,) = captured.calls
+    assert call["after_update"] is None
+    for i in range(4):  # every batch's labels are those of labelled images only
+        _, y = call["batch"](i)
+        assert set(np.array(y).tolist()) <= {0, 1}
+
+
+def test_ema_sum_sets_the_first_momentum_the_step_sees(monkeypatch):
+    captured = _Captured()
+    monkeypatch.setattr(ij, "fit", captured)
+    for total, tau0 in ((0.5, 0.9), (2.0, 0.6)):
+        ij.run_arm(replace(CONFIG, n_images=64, steps=10, warmup=1, chunks=1, ema_sum=total), "multiblock", 0)
+        assert captured.calls[-1]["batch"](0)[-1].item() == pytest.approx(tau0)
