@@ -173,6 +173,17 @@ def test_supervised_encoder_starts_as_the_jepa_encoder():
     np.testing.assert_array_equal(np.array(jepa.encoder(patches)), np.array(sup.encoder(patches)))
 
 
+def test_supervised_model_depends_on_its_key_alone():
+    """Workers run tasks in any order, so no model may draw from MLX's global generator."""
+    config = PROFILES["ci"]
+    mx.random.seed(1)
+    a = ij.Supervised(config, 6, KEY)
+    mx.random.seed(2)
+    b = ij.Supervised(config, 6, KEY)
+    np.testing.assert_array_equal(np.array(a.head.weight), np.array(b.head.weight))
+    np.testing.assert_array_equal(np.array(a.head.bias), np.array(b.head.bias))
+
+
 def test_ema_schedule_total_movement():
     config = replace(PROFILES["full"], steps=800, ema_sum=3.0)
     tau0 = ij.ema_start(config)

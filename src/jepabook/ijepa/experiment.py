@@ -43,6 +43,7 @@ from jepabook.ijepa.images import load_digits, make_shapes
 from jepabook.blocks.masks import (Masks, block_masks, context_count, context_statistics, fixed_multiblock_masks,
                                    random_masks, rasterized_masks)
 from jepabook.blocks.probes import linear_accuracy, train_test_split
+from jepabook.blocks.nets import init_linears
 from jepabook.core.training import fit, warmup_then_cosine
 from jepabook.blocks.vit import Predictor, ViT, gather_tokens, patchify
 
@@ -266,9 +267,10 @@ class Supervised(nn.Module):
     def __init__(self, config: IJEPAConfig, n_classes: int, key: mx.array):
         super().__init__()
         c = config
-        k_enc, _ = mx.random.split(key)  # the JEPA's encoder key: the same untrained encoder
+        k_enc, k_head = mx.random.split(key)  # the JEPA's encoder key: the same untrained encoder
         self.encoder = ViT(c.patch * c.patch, c.grid, c.width, c.depth, c.heads, c.mlp_ratio, k_enc)
         self.head = nn.Linear(c.width, n_classes)
+        init_linears(self.head, k_head)  # from the key, not MLX's global generator (which other tasks move)
 
 
 def supervised_loss(model: Supervised, patches, labels):
