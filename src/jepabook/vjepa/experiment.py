@@ -392,9 +392,11 @@ def run(profile: str = "full", seeds=None, progress: bool = False, workers: int 
 
 
 def step_seconds(config: VJEPAConfig, frames: tuple[int, ...] = (4, 8), repeats: int = 5, seed: int = 0) -> dict[int, float]:
-    """Seconds per pre-training step (L1, tubes) at each clip length in ``frames``, on random clips,
-    after two warm-up steps that compile it."""
+    """Seconds per pre-training step (L1, tubes; masks sampled outside the timing) at each clip length in
+    ``frames``, on random clips, after two warm-up steps that compile the step."""
     from dataclasses import replace
+
+    from jepabook.core.training import make_step
 
     out = {}
     for f in frames:
@@ -405,9 +407,13 @@ def step_seconds(config: VJEPAConfig, frames: tuple[int, ...] = (4, 8), repeats:
         x = tubelets(mx.random.normal((c.batch, f, c.size, c.size, 1), key=streams.key(seed, "clips")), c.tubelet)
         rng = streams.rng(seed, "masks")
         inputs = [(x, *_sample(gens, rng, c), mx.array(0.99)) for _ in range(repeats + 2)]
-        opt = optim.AdamW(learning_rate=c.lr)
-        fit(model, vjepa_loss, lambda i: inputs[i], opt, 2, after_update=update_target)
+        step, state = make_step(model, vjepa_loss, optim.AdamW(learning_rate=c.lr), after_update=update_target)
+        for i in range(2):
+            step(*inputs[i])
+            mx.eval(state)
         t0 = time.perf_counter()
-        fit(model, vjepa_loss, lambda i: inputs[i + 2], opt, repeats, log_every=repeats, after_update=update_target)
+        for i in range(repeats):
+            step(*inputs[i + 2])
+            mx.eval(state)
         out[f] = (time.perf_counter() - t0) / repeats
     return out
