@@ -7,8 +7,8 @@ from jepabook.core.claims import REPRODUCED
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["run", "nowhere"], "chapter must be one of 'basics', 'ijepa', 'crossjepa', 'lejepa'"),
-    (["run", "vjepa"], "planned but not built yet"),
+    (["run", "nowhere"], "chapter must be one of 'basics', 'ijepa', 'vjepa', 'crossjepa', 'lejepa'"),
+    (["run", "ledger"], "the ledger runs no experiment"),
     (["run", "basics", "--profile", "huge"], "profile must be one of 'ci', 'full'; got 'huge'"),
     (["run", "basics", "--seeds", "1,,2"], "seeds must be distinct non-negative integers"),
     (["run", "basics", "--seeds", "1,1"], "seeds must be distinct non-negative integers"),

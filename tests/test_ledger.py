@@ -212,7 +212,7 @@ def test_declared_records_cover_every_chapter_and_reject_unknown_ones():
 
     assert set(declared.deviations()) == set(CHAPTERS) == set(declared.untested()) == set(declared.scales())
     with pytest.raises(ValueError, match="chapter must be one of"):
-        declared.declared("vjepa")
+        declared.declared("nowhere")
 
 
 def test_every_ledger_row_has_a_verdict_cell_the_browser_check_finds():

@@ -10,6 +10,7 @@ __all__ = ["CHAPTERS", "LEDGER", "PLANNED", "STEMS", "TITLES", "load"]
 CHAPTERS = {
     "basics": "jepabook.basics.experiment",
     "ijepa": "jepabook.ijepa.experiment",
+    "vjepa": "jepabook.vjepa.experiment",
     "crossjepa": "jepabook.crossjepa.experiment",
     "lejepa": "jepabook.lejepa.experiment",
 }
@@ -18,6 +19,7 @@ CHAPTERS = {
 STEMS = {
     "basics": "01_jepa_basics",
     "ijepa": "02_ijepa_masking",
+    "vjepa": "03_vjepa_tubes",
     "crossjepa": "04_crossjepa",
     "lejepa": "05_lejepa_theorems",
     "ledger": "06_ledger",
@@ -27,6 +29,7 @@ STEMS = {
 TITLES = {
     "basics": "1. JEPA basics",
     "ijepa": "2. I-JEPA",
+    "vjepa": "3. V-JEPA",
     "crossjepa": "4. CrossJEPA",
     "lejepa": "5. LeJEPA world models",
     "ledger": "6. The ledger",
@@ -36,7 +39,7 @@ TITLES = {
 LEDGER = "ledger"
 
 #: chapters the book plans but has not built; the ledger lists them as such
-PLANNED = {"vjepa": "3. V-JEPA"}
+PLANNED: dict[str, str] = {}
 
 
 def load(chapter: str):

@@ -1,0 +1,76 @@
+"""Tables and figure data for Chapter 3 (V-JEPA), computed from a run's per-seed metrics.
+
+Explained in Chapter 3. Nothing here trains; every function reads a :class:`VJEPARun`'s
+``metrics`` (arm-suffixed per-seed lists) or draws masks for a figure.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from jepabook.core import streams
+from jepabook.vjepa.experiment import ARMS, VJEPAConfig, _generators
+from jepabook.vjepa.tubes import random_tubes, tube_masks
+
+__all__ = ["ARM_LABELS", "arm_rows", "binomial_se", "example_masks"]
+
+#: how the chapter names each arm
+ARM_LABELS = {
+    "untrained": "untrained",
+    "l1": "features + tubes (L1)",
+    "pixels": "pixels + tubes (L1)",
+    "random": "features + random tubes (L1)",
+    "l2": "features + tubes (L2)",
+    "large_untrained": "untrained, large object",
+    "large_l1": "features + tubes (L1), large object",
+}
+
+
+def _ms(metrics, name: str) -> tuple[float, float]:
+    v = np.asarray(metrics[name], dtype=float)
+    return float(v.mean()), float(v.std(ddof=1)) if v.size > 1 else 0.0
+
+
+def arm_rows(metrics: dict[str, list[float]], arms, digits: int = 1) -> list[dict[str, str]]:
+    """One row per arm: both probes on both encoders as ``mean ± sd`` over seeds (context: trained arms only)."""
+    rows = []
+    for a in arms:
+        if f"attn_{a}" not in metrics:
+            continue
+        row = {"arm": ARM_LABELS.get(a, a)}
+        for col, key in (("target: pool", "pool"), ("target: attentive", "attn"),
+                         ("context: pool", "pool_ctx"), ("context: attentive", "attn_ctx"),
+                         ("feature rank", "rank")):
+            name = f"{key}_{a}"
+            if name in metrics:
+                m, s = _ms(metrics, name)
+                row[col] = f"{m:.{digits}f} ± {s:.{digits}f}"
+            else:
+                row[col] = "—"
+        rows.append(row)
+    return rows
+
+
+def binomial_se(accuracy_pct: float, n_test: int) -> float:
+    """Standard error (points) of one held-out accuracy from the draw of its ``n_test`` clips."""
+    p = accuracy_pct / 100
+    return 100 * math.sqrt(max(p * (1 - p), 0.0) / n_test)
+
+
+def example_masks(config: VJEPAConfig, seed: int = 0, batch: int = 3) -> dict[str, np.ndarray]:
+    """``(batch, frames, rows, cols)`` hidden-token maps of each generator and of the random tube, for a
+    figure: the union of blocks (``short``, ``long``) and what the fixed-count subset leaves to the
+    context encoder (``short_context``, ``long_context``)."""
+    rng = streams.rng(seed, "figure", "masks")
+    out = {}
+    uniforms = tuple(float(u) for u in rng.random(3))
+    for g, k_ctx, k_tgt in _generators(ARMS["l1"], config, seed):
+        m = tube_masks(rng, batch, config.grid, g, k_ctx, k_tgt, uniforms=uniforms)
+        out[g["name"]] = m.masked
+        kept = np.zeros((batch, int(np.prod(config.grid))), dtype=bool)
+        np.put_along_axis(kept, m.context, True, axis=1)
+        out[f"{g['name']}_context"] = kept.reshape(m.masked.shape)
+    out["random"] = random_tubes(rng, batch, config.grid, config.random_ratio).masked
+    return out
