@@ -358,11 +358,11 @@ def run_arm(config: IJEPAConfig, name: str, seed: int, progress: bool = False) -
         t0 = time.perf_counter()
         for lo, hi in zip(bounds[:-1], bounds[1:]):
             if supervised:
-                def batch(i):
+                def labelled_batch(i):
                     # with replacement only when fewer images are labelled than a batch holds (tiny profiles)
                     rows = mx.array(np.sort(batch_rng.choice(pool, config.batch, replace=len(pool) < config.batch)))
                     return patches[rows], label_array[rows]
-                loss_fn, after = supervised_loss, None
+                batch, loss_fn, after = labelled_batch, supervised_loss, None
             else:
                 def batch(i, lo=lo):
                     m = sample_masks(arm, mask_rng, config.batch, config, k_context)
