@@ -11,7 +11,15 @@ import numpy as np
 
 from jepabook.core import streams
 
-__all__ = ["LinearFit", "train_test_split", "linear_r2", "linear_accuracy", "linear_fit", "linear_predict"]
+__all__ = ["effective_rank", "LinearFit", "train_test_split", "linear_r2", "linear_accuracy", "linear_fit", "linear_predict"]
+
+
+def effective_rank(features: np.ndarray) -> float:
+    """exp(entropy of the normalised singular values) of centred ``(n, d)`` features: 1 (collapse) … d."""
+    s = np.linalg.svd(features - features.mean(0), compute_uv=False)
+    p = s / max(s.sum(), 1e-12)
+    p = p[p > 0]
+    return float(np.exp(-(p * np.log(p)).sum()))
 
 
 def train_test_split(n: int, test_fraction: float = 0.25, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

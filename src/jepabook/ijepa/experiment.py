@@ -42,7 +42,7 @@ from jepabook.blocks.ema import ema_update
 from jepabook.ijepa.images import load_digits, make_shapes
 from jepabook.blocks.masks import (Masks, block_masks, context_count, context_statistics, fixed_multiblock_masks,
                                    random_masks, rasterized_masks)
-from jepabook.blocks.probes import linear_accuracy, train_test_split
+from jepabook.blocks.probes import effective_rank, linear_accuracy, train_test_split
 from jepabook.blocks.nets import init_linears
 from jepabook.core.training import fit, warmup_then_cosine
 from jepabook.blocks.vit import Predictor, ViT, gather_tokens, patchify
@@ -247,14 +247,6 @@ def ijepa_loss(model: IJEPA, patches, context_idx, target_idx, tau, pixels: bool
 def update_target(model: IJEPA, *inputs) -> None:
     """EMA step of the target encoder towards the context encoder; the momentum is the last input."""
     model.target.update(ema_update(model.target.parameters(), model.encoder.parameters(), inputs[-1]))
-
-
-def effective_rank(features: np.ndarray) -> float:
-    """exp(entropy of the normalised singular values) of centred ``(n, d)`` features: 1 (collapse) … d."""
-    s = np.linalg.svd(features - features.mean(0), compute_uv=False)
-    p = s / max(s.sum(), 1e-12)
-    p = p[p > 0]
-    return float(np.exp(-(p * np.log(p)).sum()))
 
 
 def _features(encoder: ViT, patches: mx.array, chunk: int = 256) -> np.ndarray:

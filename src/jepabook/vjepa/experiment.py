@@ -26,7 +26,7 @@ import mlx.optimizers as optim
 import numpy as np
 
 from jepabook.blocks.masks import VJEPA_GENERATORS, multiblock3d_collate
-from jepabook.blocks.probes import linear_accuracy, train_test_split
+from jepabook.blocks.probes import effective_rank, linear_accuracy, train_test_split
 from jepabook.blocks.vit import ViT
 from jepabook.core import streams
 from jepabook.core.experiment import Chapter, ChapterResult, Plan, run_chapter
@@ -156,14 +156,6 @@ def loss_spikes(loss: list[float], window: int, factor: float) -> tuple[int, flo
     med = np.array([np.median(x[i - window:i]) for i in range(window, len(x))])
     ratio = x[window:] / np.maximum(med, 1e-12)
     return int((ratio > factor).sum()), float(max(ratio.max(), 1.0))
-
-
-def effective_rank(features: np.ndarray) -> float:
-    """exp(entropy of the normalised singular values) of centred ``(n, d)`` features: 1 (collapse) … d."""
-    s = np.linalg.svd(features - features.mean(0), compute_uv=False)
-    p = s / max(s.sum(), 1e-12)
-    p = p[p > 0]
-    return float(np.exp(-(p * np.log(p)).sum()))
 
 
 def _clips(config: VJEPAConfig, seed: int, large: bool, stream: str, n: int):

@@ -19,8 +19,8 @@ from __future__ import annotations
 import mlx.core as mx
 import mlx.nn as nn
 
-from mlx.utils import tree_map
 
+from jepabook.blocks.ema import ema_update
 from jepabook.blocks.vit import Predictor, ViT, gather_tokens, patchify
 
 __all__ = ["TubePredictor", "VJEPA", "normalised_pixels", "tubelets", "update_target", "vjepa_loss"]
@@ -101,9 +101,7 @@ def update_target(model: VJEPA, *inputs) -> None:
     """EMA step of the target encoder towards the context encoder; the momentum is the last input.
 
     The momentum arrives as an array (a Python float would be a constant of the compiled step, so
-    every new value would compile it again), hence :func:`jepabook.blocks.ema.ema_update`'s
-    arithmetic without its range check (the schedule is checked where it is built).
+    every new value would compile it again); :func:`jepabook.blocks.ema.ema_update` leaves arrays
+    unchecked (the schedule is checked where it is built).
     """
-    tau = inputs[-1]
-    model.target.update(tree_map(lambda t, o: tau * t + (1.0 - tau) * o, model.target.parameters(),
-                                 model.encoder.parameters()))
+    model.target.update(ema_update(model.target.parameters(), model.encoder.parameters(), inputs[-1]))
