@@ -10,7 +10,7 @@ import pytest
 from jepabook.basics import analysis as basics_analysis
 from jepabook.basics.diagnostics import cloud_shape
 from jepabook.blocks.probes import linear_fit, linear_predict, linear_r2, train_test_split
-from jepabook.core.claims import Greater
+from jepabook.core.rules import Greater
 from jepabook.core.source import nested_source
 from jepabook.crossjepa import analysis as cross_analysis
 from jepabook.crossjepa.data import SweepData
@@ -325,7 +325,8 @@ def test_nested_source_finds_the_chapters_batch_functions():
 
 
 def test_ablation_summary_counts_verdicts_and_reads_the_claims_noise():
-    from jepabook.core.claims import Claim, ClaimResult, Greater, Increasing
+    from jepabook.core.claims import Claim, ClaimResult
+    from jepabook.core.rules import Greater, Increasing
     from jepabook.ijepa import analysis as ia
 
     def claim(id_, rule):

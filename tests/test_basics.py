@@ -3,7 +3,7 @@ import pytest
 
 from jepabook.basics import experiment as basics
 from jepabook.basics.claims import CLAIMS
-from jepabook.core.claims import PASS, REPRODUCED
+from jepabook.core.rules import PASS, REPRODUCED
 from jepabook.basics.swissroll import make_swiss_roll, neighbour_table
 
 TINY = dict(n_points=256, steps=30, log_every=10, batch=64, num_slices=16)

@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 from jepabook.core.chapters import CHAPTERS, STEMS, load
-from jepabook.core.claims import SKIPPED, CheckResult, ClaimResult
+from jepabook.core.claims import CheckResult, ClaimResult
+from jepabook.core.rules import SKIPPED
 from jepabook.core.config import published_seeds
 
 ROOT = Path(__file__).resolve().parents[1]

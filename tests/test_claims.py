@@ -8,9 +8,9 @@ import math
 import numpy as np
 from scipy import stats
 
-from jepabook.core.claims import (ALPHA, DIRECTION_ONLY, FAIL, NOT_REPRODUCED, NOT_TESTABLE, PASS, REPRODUCED, SKIPPED,
-                                  Above, AllOf, Below, BoundEveryRun, Check, Claim, ClaimResult, ClaimsTable, Greater,
-                                  Increasing, PeakAt, SpreadGreater, Within, evaluate, judge)
+from jepabook.core.claims import Check, Claim, ClaimResult, judge
+from jepabook.core.render import ClaimsTable
+from jepabook.core.rules import ALPHA, DIRECTION_ONLY, FAIL, NOT_REPRODUCED, NOT_TESTABLE, PASS, REPRODUCED, SKIPPED, Above, AllOf, Below, BoundEveryRun, Greater, Increasing, PeakAt, SpreadGreater, Within, evaluate
 from jepabook.core.results import ChapterRun, write_json_atomic
 
 
@@ -296,7 +296,7 @@ def test_the_coarse_table_states_no_standard_error():
 
 
 def test_claim_anchor_is_a_stable_html_id_and_rejects_bad_ids():
-    from jepabook.core.claims import claim_anchor
+    from jepabook.core.render import claim_anchor
 
     assert claim_anchor("ijepa.learns") == "claim-ijepa-learns"
     assert claim_anchor("lejepa.t1_coupling") == "claim-lejepa-t1-coupling"

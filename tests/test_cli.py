@@ -3,7 +3,7 @@ import json
 import pytest
 
 from jepabook.__main__ import main
-from jepabook.core.claims import REPRODUCED
+from jepabook.core.rules import REPRODUCED
 
 
 @pytest.mark.parametrize("argv, message", [

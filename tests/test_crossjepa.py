@@ -9,7 +9,7 @@ import pytest
 
 from jepabook.crossjepa import experiment as cj
 from jepabook.crossjepa import data as cd
-from jepabook.core.claims import SKIPPED
+from jepabook.core.rules import SKIPPED
 
 TINY = replace(cj.PROFILES["ci"], n_per_class=4, test_per_class=1, steps=2, batch=4,
                arms=("untrained", "cond_none", "cond_pose", "cond_pose_colour", "pixels", "mask_0.5"))

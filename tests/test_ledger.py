@@ -8,7 +8,7 @@ import pytest
 
 from jepabook.__main__ import main as cli
 from jepabook.core.chapters import CHAPTERS, STEMS
-from jepabook.core.claims import claim_anchor
+from jepabook.core.render import claim_anchor
 from jepabook.core.config import PROFILE_NAMES, published_seeds
 from jepabook.ledger import table, verify
 

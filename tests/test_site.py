@@ -5,7 +5,9 @@ import re
 
 import pytest
 
-from jepabook.core.claims import Below, Check, CheckResult, Claim, ClaimResult, ClaimsTable, Greater, claim_anchor
+from jepabook.core.claims import Check, CheckResult, Claim, ClaimResult
+from jepabook.core.render import ClaimsTable, claim_anchor
+from jepabook.core.rules import Below, Greater
 from jepabook.sphinx_site import _one_of_each_script, author_year_label
 from jepabook.sphinx_site.config import github_url, lab_settings, site_config
 

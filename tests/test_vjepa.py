@@ -8,7 +8,7 @@ import pytest
 
 from jepabook.blocks.masks import VJEPA_GENERATORS, multiblock3d_collate
 from jepabook.blocks.probes import linear_accuracy, train_test_split
-from jepabook.core.claims import NOT_REPRODUCED, REPRODUCED, Greater, evaluate
+from jepabook.core.rules import NOT_REPRODUCED, REPRODUCED, Greater, evaluate
 from jepabook.vjepa import claims as vclaims
 from jepabook.vjepa.attentive import AttentiveProbe, ProbeConfig, attentive_accuracy
 from jepabook.vjepa.experiment import PROFILES, VJEPAConfig, ema_horizon, loss_spikes, run_arm

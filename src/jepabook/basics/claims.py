@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import math
 
-from jepabook.core.claims import AllOf, Above, Below, Check, Claim, Greater, Within, shown_values
+from jepabook.core.claims import Check, Claim, shown_values
+from jepabook.core.rules import Above, AllOf, Below, Greater, Within
 
 __all__ = ["CHECKS", "CLAIMS", "claims_for", "measured_for"]
 

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from html import escape
 from typing import Sequence
 
+from jepabook.core.render import badge
+
 __all__ = ["EVIDENCE", "SOURCES", "Deviation", "Scale", "Untested", "deviations_table", "format_ratio", "format_si",
            "scale_table", "untested_list"]
 
@@ -242,11 +244,6 @@ _DIFFERS = {"paper": "the paper", "official code": "the official code", "both": 
 _EVIDENCE_COLOUR = {"measured": "#1b7837", "expected": "#5a5a8a"}
 
 
-def _badge(evidence: str) -> str:
-    return (f"<span style='color:white;background:{_EVIDENCE_COLOUR[evidence]};padding:1px 6px;"
-            f"border-radius:4px;white-space:nowrap'>{escape(evidence)}</span>")
-
-
 def _anchor(record_id: str, prefix: str) -> str:
     return f"{prefix}-" + record_id.replace(".", "-").replace("_", "-")
 
@@ -293,7 +290,7 @@ class DeviationsTable(_Rendered):
                 f"<tr id='{_anchor(d.id, 'deviation')}'><td><b>{escape(d.what)}</b><br><small><code>{escape(d.id)}"
                 f"</code></small></td><td><i>theirs:</i> {escape(d.theirs)}<br><i>ours:</i> {escape(d.ours)}"
                 f"<br><small>differs from {escape(_DIFFERS[d.source])}</small></td><td>{escape(d.why)}</td>"
-                f"<td>{_badge(d.evidence)} {escape(d.consequence)}{claims}</td></tr>")
+                f"<td>{badge(d.evidence, _EVIDENCE_COLOUR[d.evidence])} {escape(d.consequence)}{claims}</td></tr>")
         return f"<table class='deviations-table'><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 

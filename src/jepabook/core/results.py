@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from jepabook.core.claims import CheckResult, ClaimResult, ClaimsTable
+from jepabook.core.claims import CheckResult, ClaimResult
+from jepabook.core.render import ClaimsTable
 
 __all__ = ["ChapterRun", "checkout_path", "platform_info", "results_dir", "write_atomic", "write_json_atomic"]
 

@@ -17,7 +17,8 @@ are unchanged.
 
 from __future__ import annotations
 
-from jepabook.core.claims import Above, Claim, Greater, Increasing, PeakAt, SpreadGreater, shown_values
+from jepabook.core.claims import Claim, shown_values
+from jepabook.core.rules import Above, Greater, Increasing, PeakAt, SpreadGreater
 
 __all__ = ["CLAIMS", "POSE_R2_MIN", "claims_for", "measured_for"]
 

@@ -15,7 +15,7 @@ import numpy as np
 from mlx.utils import tree_flatten
 
 from jepabook.blocks.vit import ViT, patchify
-from jepabook.core.claims import DIRECTION_ONLY, NOT_REPRODUCED, REPRODUCED, Greater
+from jepabook.core.rules import DIRECTION_ONLY, NOT_REPRODUCED, REPRODUCED, Greater
 from jepabook.core.report import sd_of
 from jepabook.ijepa.experiment import IJEPAConfig, ijepa_loss
 from jepabook.ijepa.images import make_shapes

@@ -15,7 +15,8 @@ tolerance of ±0.05 fixed in advance. See Chapter 2.
 
 from __future__ import annotations
 
-from jepabook.core.claims import Above, AllOf, Check, Claim, Greater, Increasing, PeakAt, Within, shown_values
+from jepabook.core.claims import Check, Claim, shown_values
+from jepabook.core.rules import Above, AllOf, Greater, Increasing, PeakAt, Within
 
 __all__ = ["CHECKS", "CLAIMS", "MIN_HEADROOM", "READABLE_GAIN", "claims_for", "measured_for"]
 

@@ -16,9 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from jepabook.core.chapters import CHAPTERS, STEMS, TITLES
-from jepabook.core.claims import (DIRECTION_ONLY, FAIL, NOT_REPRODUCED, NOT_TESTABLE, PASS, REPRODUCED, SKIPPED,
-                                  ClaimsTable, _count_line, _fmt_p, _mean_sd, claim_anchor)
-from jepabook.core.claims import _fmt as claims_fmt
+from jepabook.core.render import badge, claim_anchor, count_line, fmt_p, fmt_value, mean_sd
+from jepabook.core.rules import DIRECTION_ONLY, FAIL, NOT_REPRODUCED, NOT_TESTABLE, PASS, REPRODUCED, SKIPPED
 from jepabook.core.config import PROFILE_NAMES
 from jepabook.core.results import results_dir
 
@@ -65,7 +64,7 @@ def load_records(profile: str = "full", results: str | Path | None = None,
 
 def _fmt(v: float | None, digits: int) -> str:
     """A stored number as the chapters' claims tables print it (a missing one as "—")."""
-    return claims_fmt(math.nan if v is None else float(v), digits)
+    return fmt_value(math.nan if v is None else float(v), digits)
 
 
 def _ours(item: Mapping, coarse: bool) -> str:
@@ -74,7 +73,7 @@ def _ours(item: Mapping, coarse: bool) -> str:
     measured = item["measured"]
     digits = int(item.get("digits", 2))
     digits = max(digits - 1, 0) if coarse else digits
-    return _mean_sd(measured, [a for a in item.get("shown", measured) if a in measured], digits, coarse)
+    return mean_sd(measured, [a for a in item.get("shown", measured) if a in measured], digits, coarse)
 
 
 @dataclass(frozen=True)
@@ -103,7 +102,7 @@ class ClaimRow:
     def noise(self, coarse: bool = False) -> str:
         if self.verdict == SKIPPED:
             return "—"
-        p = "—" if self.p is None else _fmt_p(self.p, coarse)
+        p = "—" if self.p is None else fmt_p(self.p, coarse)
         if coarse:
             return p
         return f"SE {_fmt(self.se, self.digits)}; detectable ≥ {_fmt(self.detectable, self.digits)}; {p}"
@@ -167,14 +166,6 @@ def counts(records: Mapping[str, Mapping]) -> dict[str, dict[str, int]]:
     return out
 
 
-_BADGE = ClaimsTable._badge
-
-
-def _badge(text: str) -> str:
-    return (f"<span class='verdict-badge' style='color:white;background:{_BADGE[text]};padding:1px 5px;"
-            f"border-radius:4px;display:inline-block;white-space:normal;max-width:100%;overflow-wrap:anywhere;font-size:0.85em;line-height:1.3'>{escape(text)}</span>")
-
-
 class LedgerTable:
     """Every claim of the book (and, apart, every check): plain text for nbval, HTML for the site."""
 
@@ -186,7 +177,7 @@ class LedgerTable:
 
     def summary(self) -> str:
         """One line of counts over every chapter, worded as each chapter's own table words it."""
-        return _count_line(self.claims, self.checks)
+        return count_line(self.claims, self.checks)
 
     def __repr__(self) -> str:
         lines = []
@@ -217,7 +208,7 @@ class LedgerTable:
             ours = "<br>".join(escape(part) for part in r.ours.split("; "))
             body.append(
                 f"<tr><td><a href='{r.link}'><b>{escape(r.id.split('.', 1)[1])}</b></a><br>"
-                f"<small>{escape(r.statement)}</small></td><td class='verdict'>{_badge(r.verdict)}</td>"
+                f"<small>{escape(r.statement)}</small></td><td class='verdict'>{badge(r.verdict)}</td>"
                 f"<td><small><b>paper</b> {escape(r.paper)}<br><b>laptop</b> {escape(r.laptop)}</small></td>"
                 f"<td style='overflow-wrap:anywhere'><small>{ours}{pre}</small></td>"
                 f"<td style='overflow-wrap:anywhere'><small>{escape(r.noise(self.coarse))}</small></td></tr>")
@@ -231,7 +222,7 @@ class LedgerTable:
         if self.checks:
             head = "".join(f"<th>{h}</th>" for h in ("check", "result", "reference", "measured", "rule (every seed)"))
             rows = [f"<tr><td><a href='{c.link}'><b>{escape(c.id)}</b></a><br><small>{escape(c.statement)}</small></td>"
-                    f"<td class='verdict'>{_badge(c.status)}</td><td><small>{escape(c.reference)}</small></td>"
+                    f"<td class='verdict'>{badge(c.status)}</td><td><small>{escape(c.reference)}</small></td>"
                     f"<td style='overflow-wrap:anywhere'><small>{'<br>'.join(map(escape, c.measured.split('; ')))}</small></td>"
                     f"<td style='overflow-wrap:anywhere'><small>{escape(c.rule)}</small></td></tr>" for c in self.checks]
             html += ("<p><b>Checks</b>: properties of the code or of a constructed example. They pass or fail and "

@@ -40,7 +40,8 @@ from scipy.optimize import minimize_scalar
 
 from jepabook.blocks.sigreg import expected_sigreg
 from jepabook.lejepa import names
-from jepabook.core.claims import Above, AllOf, Below, BoundEveryRun, Check, Claim, Greater, PeakAt, Within
+from jepabook.core.claims import Check, Claim
+from jepabook.core.rules import Above, AllOf, Below, BoundEveryRun, Greater, PeakAt, Within
 
 __all__ = ["QUADRATURE_FLOOR", "SETTLED", "T3_SLACK", "analytic_shrinkage", "claims_for", "measured_for",
            "raw_r2"]

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import math
 
-from jepabook.core.claims import Above, AllOf, Below, Check, Claim, Greater, Within, shown_values
+from jepabook.core.claims import Check, Claim, shown_values
+from jepabook.core.rules import Above, AllOf, Below, Greater, Within
 
 __all__ = ["CHANCE", "EMA_HORIZON", "HEADROOM_MIN", "RATIO_TOL", "chance_bound", "claims_for", "measured_for"]
 
