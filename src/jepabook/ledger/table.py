@@ -20,7 +20,7 @@ from jepabook.core.claims import (DIRECTION_ONLY, FAIL, NOT_REPRODUCED, NOT_TEST
                                   ClaimsTable, _count_line, _fmt_p, _mean_sd, claim_anchor)
 from jepabook.core.claims import _fmt as claims_fmt
 from jepabook.core.config import PROFILE_NAMES
-from jepabook.core.results import results_dir
+from jepabook.core.results import published_dir
 
 __all__ = ["COUNTED", "CheckRow", "ClaimRow", "LedgerTable", "book_chapters", "check_rows", "claim_rows",
            "counts", "counts_figure", "load_records", "record_path"]
@@ -42,7 +42,7 @@ def record_path(chapter: str, profile: str, seeds: Sequence[int] | None = None,
     if profile not in PROFILE_NAMES:
         raise ValueError(f"profile must be one of {', '.join(map(repr, PROFILE_NAMES))}; got {profile!r}")
     name = f"{chapter}-{profile}" + ("" if seeds is None else "-seeds-" + "-".join(map(str, seeds)))
-    return Path(results or results_dir()) / f"{name}.json"
+    return Path(results or published_dir()) / f"{name}.json"
 
 
 def load_records(profile: str = "full", results: str | Path | None = None,
