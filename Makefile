@@ -99,8 +99,14 @@ lock: platform-check
 	$(MAKE) --no-print-directory execute PROFILE=full
 	git --no-pager diff --stat -- $(CONSTRAINTS) book/executed tests/notebooks results
 
+# At ci the chapters' records are also copied to tests/records/: the committed CPU baselines that
+# make mac-check and benchmarks/gpu_check.sh compare other platforms with (results/*-ci.json itself is
+# rewritten, with new timings, by every nbval run, so it is not committed).
 execute: venv
 	@for nb in $(CHAPTERS); do $(MAKE) --no-print-directory chapter NB=$$nb PROFILE=$(PROFILE) || exit 1; done
+ifeq ($(PROFILE),ci)
+	@mkdir -p tests/records && cp results/*-ci.json tests/records/ && echo "ci records copied to tests/records/"
+endif
 
 # jupytext turns the MyST source into a notebook; papermill injects the profile and, when one is
 # known (REPOSITORY, below), the GitHub repository from which a copy launched on Colab installs the
@@ -196,19 +202,20 @@ lab: venv
 # What a Mac owner (or anyone on a new platform) can run in minutes and paste into an issue: the
 # platform line (device, MLX version, matmul precision), the unit tests, Chapter 1 at ci (not saved
 # into results/) and its claim-by-claim comparison with the committed Linux ci record,
-# results/basics-ci.json. The whole output is also kept in _build/mac-check/report.txt.
+# tests/records/basics-ci.json. The whole output is also kept in _build/mac-check/report.txt.
+MAC_CHECK_TESTS ?= tests
 mac-check: venv
 	@mkdir -p _build/mac-check
 	@set -o pipefail; { \
 	  echo "== make mac-check, $$(date -u +%FT%TZ), commit $$(git rev-parse --short HEAD 2>/dev/null)"; \
 	  $(BIN)/python -m jepabook.core.platforms line; \
 	  echo "== unit tests"; \
-	  $(BIN)/python -m pytest tests --ignore=tests/notebooks --ignore=tests/browser -q -p no:cacheprovider | tail -n 15; \
+	  $(BIN)/python -m pytest $(MAC_CHECK_TESTS) --ignore=tests/notebooks --ignore=tests/browser -q -p no:cacheprovider | tail -n 15; \
 	  unit=$${PIPESTATUS[0]}; \
 	  echo "== Chapter 1 at ci"; \
 	  $(BIN)/python -m jepabook run basics --profile ci --no-save --json _build/mac-check/basics-ci.json | tail -n 3; \
-	  echo "== against the Linux record (results/basics-ci.json)"; \
-	  $(BIN)/python -m jepabook compare results/basics-ci.json _build/mac-check/basics-ci.json; \
+	  echo "== against the Linux record (tests/records/basics-ci.json)"; \
+	  $(BIN)/python -m jepabook compare tests/records/basics-ci.json _build/mac-check/basics-ci.json; \
 	  same=$$?; \
 	  echo "== unit tests $$([ $$unit -eq 0 ] && echo passed || echo FAILED); verdicts $$([ $$same -eq 0 ] && echo agree || echo DIFFER)"; \
 	  [ $$unit -eq 0 ] && [ $$same -eq 0 ]; \

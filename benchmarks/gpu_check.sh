@@ -9,7 +9,7 @@
 #    swaps MLX's CPU build for its CUDA build at the pinned MLX version (`mlx[cuda]==<pin>`);
 # 2. prints the platform line (it must say Device(gpu, 0) and MLX_ENABLE_TF32=0: full float32);
 # 3. runs every chapter at `ci` on the GPU (one in-process worker: jepabook.core.parallel runs one
-#    on a GPU) and compares each claim with the committed CPU ci record, results/<chapter>-ci.json,
+#    on a GPU) and compares each claim with the committed CPU ci record, tests/records/<chapter>-ci.json,
 #    with `python -m jepabook compare` (bits, printed values, verdicts);
 # 4. times one chapter at `full` (not saved, so results/ keeps the published CPU records).
 #
@@ -55,10 +55,10 @@ for chapter in basics ijepa vjepa crossjepa lejepa; do
     summary+=("$chapter: FAILED to run"); status=1; continue
   fi
   seconds=$((SECONDS - start))
-  if [ ! -f "results/$chapter-ci.json" ]; then
-    summary+=("$chapter: ran in ${seconds} s; no CPU record results/$chapter-ci.json to compare with"); status=1; continue
+  if [ ! -f "tests/records/$chapter-ci.json" ]; then
+    summary+=("$chapter: ran in ${seconds} s; no CPU record tests/records/$chapter-ci.json to compare with"); status=1; continue
   fi
-  if "$venv/bin/python" -m jepabook compare "results/$chapter-ci.json" "$out/$chapter-ci-gpu.json"; then
+  if "$venv/bin/python" -m jepabook compare "tests/records/$chapter-ci.json" "$out/$chapter-ci-gpu.json"; then
     summary+=("$chapter: ${seconds} s, verdicts agree with the CPU record")
   else
     summary+=("$chapter: ${seconds} s, verdicts DIFFER from the CPU record"); status=1

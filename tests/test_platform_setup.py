@@ -210,3 +210,24 @@ def test_the_full_profile_says_what_it_costs_before_it_starts(tmp_path):
     said = full_run_cost("basics", 10, results=tmp_path)
     assert "took 10.0 min" in said and "about 20 min" in said and "Linux x86_64 CPU" in said
     assert "no published record" in full_run_cost("basics", 5, results=tmp_path / "none")
+
+
+# --- the macOS pins ----------------------------------------------------------------------------------
+
+def _pins(name: str) -> dict[str, str]:
+    out = {}
+    for line in (ROOT / name).read_text().splitlines():
+        if line and not line.startswith("#"):
+            package, version = line.split("==")
+            out[package.lower().replace("_", "-")] = version
+    return out
+
+
+def test_the_macos_pins_match_the_linux_ones_and_pin_the_darwin_only_packages():
+    linux, mac = _pins("constraints-linux.txt"), _pins("constraints-macos.txt")
+    assert {"mlx-cpu", "scipy-openblas32"} <= set(linux) and not {"mlx-cpu", "scipy-openblas32"} & set(mac)
+    assert mac["mlx-metal"] == mac["mlx"] == linux["mlx"]  # MLX's Metal library at MLX's own version
+    assert "appnope" in mac  # ipykernel's Darwin-only dependency
+    assert {k: v for k, v in mac.items() if k in linux and linux[k] != v} == {}
+    assert set(linux) - set(mac) == {"mlx-cpu", "scipy-openblas32"}
+    assert "--python-version 3.11.7" in (ROOT / "constraints-macos.txt").read_text()
