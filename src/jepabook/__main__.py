@@ -91,6 +91,11 @@ def main(argv: list[str] | None = None) -> int:
         try:
             if args.workers is not None and args.workers < 1:
                 raise ValueError(f"workers must be a positive integer; got {args.workers!r}")
+            if args.profile == "full" and args.record is None and args.chapter in CHAPTERS:
+                from jepabook.core.config import parse_seeds, published_seeds
+
+                n = len(parse_seeds(args.seeds)) if args.seeds is not None else len(published_seeds("full"))
+                print(full_run_cost(args.chapter, n), file=sys.stderr, flush=True)
             return verify.main(args.chapter, args.profile, args.seeds, args.record, args.workers)
         except (OSError, ValueError) as err:
             print(f"error: {err}", file=sys.stderr)
