@@ -1,6 +1,6 @@
 ## Reading the book:
-##   make site                    render the committed notebooks to _build/html (seconds; runs nothing),
-##                                then open _build/html/index.html
+##   make site                    render the committed notebooks to _build/html (seconds once .venv
+##                                exists; runs nothing), then open _build/html/index.html
 ##   make lab                     JupyterLab on book/, the .md chapters opening as notebooks (jupytext)
 ## The book's two commands:
 ##   make book [PROFILE=full|ci]  set up .venv, execute every chapter (full: about 40 min on 2 cores),
