@@ -28,9 +28,10 @@ a chapter records its platform (:func:`describe`) in an environment where it was
 On every platform :func:`activate` also turns off MLX's reduced-precision float32 matmuls
 (``MLX_ENABLE_TF32=0``, :func:`pin_precision`): since MLX 0.30, supported hardware (M5-class Macs
 on macOS >= 26.2) would otherwise run float32 GEMMs and fused attention on reduced-precision kernels
-whose results differ from float32 by far more than rounding (MLX's ``docs/src/usage/precision.rst``). On macOS the BLAS part does nothing (MLX runs on Metal and
-Accelerate), and ``install`` writes only the start-up hook, so that the precision is pinned in every
-process of the environment before MLX's first matmul.
+whose results differ from float32 by far more than rounding (MLX's ``docs/src/usage/precision.rst``).
+On macOS the BLAS part does nothing (MLX runs on Metal and Accelerate), and ``install`` writes only
+the start-up hook, so that the precision is pinned in every process of the environment before MLX's
+first matmul. (Where the hook is missing, importing jepabook pins it, and so does the Makefile.)
 """
 
 from __future__ import annotations
