@@ -48,7 +48,8 @@ fi
 
 status=0
 summary=()
-for chapter in basics ijepa vjepa crossjepa lejepa; do
+chapters=$("$venv/bin/python" -c "from jepabook.core.chapters import CHAPTERS; print(*CHAPTERS)")
+for chapter in $chapters; do
   echo "== $chapter at ci on the GPU"
   start=$SECONDS
   if ! "$venv/bin/python" -m jepabook run "$chapter" --profile ci --no-save --json "$out/$chapter-ci-gpu.json" | tail -n 2; then

@@ -231,3 +231,17 @@ def test_the_macos_pins_match_the_linux_ones_and_pin_the_darwin_only_packages():
     assert {k: v for k, v in mac.items() if k in linux and linux[k] != v} == {}
     assert set(linux) - set(mac) == {"mlx-cpu", "scipy-openblas32"}
     assert "--python-version 3.11.7" in (ROOT / "constraints-macos.txt").read_text()
+
+
+def test_every_chapter_has_a_committed_cpu_ci_record_to_compare_other_platforms_with():
+    import json
+
+    from jepabook.core.chapters import CHAPTERS
+    from jepabook.core.config import published_seeds
+
+    for chapter in CHAPTERS:
+        path = ROOT / "tests" / "records" / f"{chapter}-ci.json"
+        assert path.is_file(), f"{path} is missing: run `make book PROFILE=ci` (it copies results/*-ci.json there)"
+        record = json.loads(path.read_text())
+        assert (record["chapter"], record["profile"], tuple(record["seeds"])) == (chapter, "ci", published_seeds("ci"))
+        assert platforms.kind(record["platform"]) == ("Linux", "x86_64", "CPU")
