@@ -94,11 +94,11 @@ def test_tidy_records_the_repository_in_the_notebook_metadata(tmp_path):
 
 def test_colab_is_offered_only_when_every_notebook_names_the_sites_repository(tmp_path):
     good = [_notebook(tmp_path / f"{i}.ipynb", URL) for i in range(2)]
-    assert tidy.colab_ready(good, URL) == []
-    assert tidy.colab_ready(good, "https://github.com/fork/jepa-book") == [str(p) for p in good]
+    assert tidy.lacking_repository(good, URL) == []
+    assert tidy.lacking_repository(good, "https://github.com/fork/jepa-book") == [str(p) for p in good]
     stale = _notebook(tmp_path / "old.ipynb", "")
     unrecorded = _notebook(tmp_path / "older.ipynb", None)
-    assert tidy.colab_ready([*good, stale, unrecorded], URL) == [str(stale), str(unrecorded)]
+    assert tidy.lacking_repository([*good, stale, unrecorded], URL) == [str(stale), str(unrecorded)]
     base = {"title": "t"}
     assert "colab_url" in site_config(base, URL)["launch_buttons"]
     without = site_config(base, URL, colab=False)["launch_buttons"]

@@ -72,7 +72,7 @@ def record_repository(nb: dict, repository: str) -> dict:
 
     ``make chapter`` records it ("" when it knew none); the site turns Colab's launch button on only
     when every notebook it renders names the repository the site is built for, since the chapter's
-    install cell on Colab installs the package from that URL (:func:`colab_ready`).
+    install cell on Colab installs the package from that URL (:func:`lacking_repository`).
     """
     if not isinstance(repository, str):
         raise ValueError(f"repository must be a string (a GitHub URL or empty); got {repository!r}")
@@ -80,8 +80,8 @@ def record_repository(nb: dict, repository: str) -> dict:
     return nb
 
 
-def colab_ready(notebooks, repository: str) -> list[str]:
-    """The notebooks (paths) whose recorded repository is not ``repository``: empty when Colab's
+def lacking_repository(notebooks, repository: str) -> list[str]:
+    """The notebooks (paths) whose recorded repository is not ``repository``: none when Colab's
     button can be shown for a site built for ``repository``."""
     bad = []
     for path in notebooks:

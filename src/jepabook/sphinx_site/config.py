@@ -93,9 +93,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.repository is None or not args.output:
         parser.error("--repository (may be empty) and -o are needed to write a site configuration")
-    from jepabook.core.tidy import colab_ready
+    from jepabook.core.tidy import lacking_repository
 
-    stale = colab_ready(sorted(Path(args.notebooks).glob("*.ipynb")), args.repository) if args.repository else []
+    stale = lacking_repository(sorted(Path(args.notebooks).glob("*.ipynb")), args.repository) if args.repository else []
     if stale:
         print(f"site: no Colab button: {len(stale)} notebook(s) in {args.notebooks} were executed without "
               f"REPOSITORY={args.repository} (their install cell would not know where to install from); "
