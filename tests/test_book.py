@@ -95,7 +95,7 @@ def test_a_launched_chapter_starts_small_and_can_install_itself(source):
     namespace = {}
     exec(params.source, namespace)
     assert namespace["profile"] == "ci" and namespace["repository"] == "" and namespace["seeds"] is None
-    assert "google.colab" in code[1].source and '"mlx[cpu]"' in code[1].source and "{repository}" in code[1].source
+    assert "google.colab" in code[1].source and '"jepabook @ git+{repository}"' in code[1].source  # tests/test_launch.py runs it
     assert "remove-cell" in code[1].metadata.get("tags", [])
 
 

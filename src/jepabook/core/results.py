@@ -19,11 +19,16 @@ from typing import IO
 from jepabook.core.claims import CheckResult, ClaimResult
 from jepabook.core.render import ClaimsTable
 
-__all__ = ["ChapterRun", "checkout_path", "platform_info", "results_dir", "write_atomic", "write_json_atomic"]
+__all__ = ["ChapterRun", "checkout_path", "platform_info", "published_dir", "results_dir", "write_atomic",
+           "write_json_atomic"]
+
+#: the published records shipped inside the package (a link to the checkout's results/, resolved into
+#: copies when a wheel is built), for an install without a checkout: Colab, ``pip install git+...``
+PACKAGED_RESULTS = Path(__file__).resolve().parents[1] / "published"
 
 
 def platform_info() -> dict:
-    """Where a run happened: MLX device, version and BLAS, OS, CPU architecture and core count."""
+    """Where a run happened: MLX device, version, BLAS and matmul precision, OS, CPU architecture and core count."""
     import mlx.core as mx
 
     from jepabook import blas
@@ -32,6 +37,7 @@ def platform_info() -> dict:
         "device": str(mx.default_device()),
         "mlx": mx.__version__,
         "blas": blas.describe(),
+        "precision": blas.precision(),
         "system": platform.system(),
         "machine": platform.machine(),
         "cpu_count": os.cpu_count(),
@@ -53,6 +59,18 @@ def checkout_path(env_var: str, folder: str) -> Path:
 def results_dir() -> Path:
     """``$JEPABOOK_RESULTS`` if set, else ``results/`` of the source checkout, else ``./results``."""
     return checkout_path("JEPABOOK_RESULTS", "results")
+
+
+def published_dir() -> Path:
+    """Where the published records are read from: :func:`results_dir` when it holds any ``*-full.json``,
+    else the copy shipped in the package (an install from the repository without a checkout, such as
+    a chapter launched on Colab), else :func:`results_dir` (whose absence the reader reports)."""
+    here = results_dir()
+    if any(here.glob("*-full.json")):
+        return here
+    if any(PACKAGED_RESULTS.glob("*-full.json")):
+        return PACKAGED_RESULTS
+    return here
 
 
 def _umask() -> int:

@@ -19,7 +19,7 @@ from jepabook.core.chapters import CHAPTERS, STEMS, TITLES
 from jepabook.core.render import badge, claim_anchor, count_line, fmt_p, fmt_value, mean_sd
 from jepabook.core.rules import DIRECTION_ONLY, FAIL, NOT_REPRODUCED, NOT_TESTABLE, PASS, REPRODUCED, SKIPPED
 from jepabook.core.config import PROFILE_NAMES
-from jepabook.core.results import results_dir
+from jepabook.core.results import published_dir
 
 __all__ = ["COUNTED", "CheckRow", "ClaimRow", "LedgerTable", "book_chapters", "check_rows", "claim_rows",
            "counts", "counts_figure", "load_records", "record_path"]
@@ -41,7 +41,7 @@ def record_path(chapter: str, profile: str, seeds: Sequence[int] | None = None,
     if profile not in PROFILE_NAMES:
         raise ValueError(f"profile must be one of {', '.join(map(repr, PROFILE_NAMES))}; got {profile!r}")
     name = f"{chapter}-{profile}" + ("" if seeds is None else "-seeds-" + "-".join(map(str, seeds)))
-    return Path(results or results_dir()) / f"{name}.json"
+    return Path(results or published_dir()) / f"{name}.json"
 
 
 def load_records(profile: str = "full", results: str | Path | None = None,
