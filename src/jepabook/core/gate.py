@@ -103,7 +103,7 @@ class GateResult:
 
 
 def _fmt(x: float, digits: int) -> str:
-    return f"{x:.{digits}f}" if math.isfinite(x) else ("−∞" if x < 0 else "∞")
+    return f"{x:.{digits}f}".replace("-", "−") if math.isfinite(x) else ("−∞" if x < 0 else "∞")
 
 
 class Gate:
