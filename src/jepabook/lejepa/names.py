@@ -68,6 +68,9 @@ def metric(tag: str, quantity: str) -> str:
     """The per-seed metric name of run ``tag``'s ``quantity`` (one of :data:`QUANTITIES`)."""
     if quantity not in QUANTITIES:
         raise ValueError(f"quantity must be one of {QUANTITIES}; got {quantity!r}")
+    if quantity in PUBLISHED.get(tag, {}):
+        return PUBLISHED[tag][quantity]  # the published profiles' names: one literal table (below)
+    # a grid point no published profile runs (an exploration's override): the same rule, built
     return f"{tag.replace('/', '_')}_{quantity}"
 
 
