@@ -13,14 +13,40 @@ whether the mechanism depends on what the teacher knows); the objective claim ga
 precondition (the teacher's target must be more about the class than the pixel target, else
 "predict embeddings, not pixels" compares two functions of the same pixels). The rules themselves
 are unchanged.
+
+Re-registered for verdicts version 3 (issue 25), before the runs that judge them:
+
+- every claim about the default teacher's student is gated on the teacher knowing the class better
+  than the untrained student does, beyond noise (:class:`~jepabook.core.gate.TeacherKnows`: the
+  teacher's single-view class accuracy against the untrained student's probe); the extension row on
+  its own teacher;
+- the ablations (conditioning, masking) are also gated on the recipe's gain over the untrained
+  student exceeding what their seeds can detect (:class:`~jepabook.core.gate.RecipeGain`);
+- "masking is not needed" is a non-inferiority: the unmasked recipe is not worse than any masking
+  ratio by more than :data:`MASKING_MARGIN` points (fixed here), paired; strict superiority would
+  fail the laptop's own 81.7 = 81.7;
+- "the side channel absorbs pose and colour" (more informative predictor inputs lower the training
+  loss) holds by construction of a regression with more inputs, so it is a check, not a claim.
 """
 
 from __future__ import annotations
 
-from jepabook.core.claims import Claim, shown_values
-from jepabook.core.rules import Above, Greater, Increasing, PeakAt, SpreadGreater
+from jepabook.core.claims import Check, Claim, shown_values
+from jepabook.core.gate import RecipeGain, TeacherKnows
+from jepabook.core.rules import Above, AllOf, Greater, Increasing, NotInferior, SpreadGreater
 
-__all__ = ["CLAIMS", "POSE_R2_MIN", "claims_for", "measured_for"]
+__all__ = ["CHECKS", "CLAIMS", "MASKING_MARGIN", "POSE_R2_MIN", "claims_for", "measured_for"]
+
+#: "masking is not needed": a masking ratio may beat the unmasked recipe by less than this (points of
+#: probe accuracy) and the claim still holds; about one seed standard deviation of the recipe in the
+#: laptop validation (2.0–3.1)
+MASKING_MARGIN = 3.0
+
+#: the student can learn the class from the teacher only if the teacher knows it better than the
+#: untrained student already does (beyond noise)
+_TEACHER = TeacherKnows(teacher="teacher_class_acc", student="untrained")
+#: an ablation of the recipe can show only if the recipe gains more than its seeds can detect
+_RECIPE = RecipeGain(recipe="cond_pose_colour", control="untrained")
 
 #: the teacher must encode pose this well (held-out R² from single views) before conditioning on pose
 #: can help by absorbing it: the precondition of the conditioning and spread claims
@@ -43,6 +69,9 @@ CLAIMS = [
         rule=Greater("cond_pose_colour", "untrained"),
         shown=("cond_pose_colour", "untrained"),
         digits=1,
+        gate=_TEACHER,
+        label="the student learns from the teacher",
+        rule_text="full recipe > untrained student (paired)",
     ),
     Claim(
         id="crossjepa.conditioning",
@@ -56,18 +85,9 @@ CLAIMS = [
         digits=1,
         precondition=Above("teacher_pose_r2", POSE_R2_MIN),
         precondition_text=_POSE_TEXT,
-    ),
-    Claim(
-        id="crossjepa.absorbs",
-        chapter="crossjepa",
-        statement="The side channel absorbs pose and colour variance: the predictor's training loss falls as "
-        "conditioning is added.",
-        paper="the paper's stated mechanism",
-        laptop="—",
-        metric="final training loss (MSE on standardised teacher embeddings) per conditioning",
-        rule=Increasing(("loss_cond_pose_colour", "loss_cond_pose", "loss_cond_none")),
-        shown=("loss_cond_none", "loss_cond_pose", "loss_cond_pose_colour"),
-        digits=3,
+        gate=(_TEACHER, _RECIPE),
+        label="side information helps the student",
+        rule_text="none < pose < pose + colour (each step paired)",
     ),
     Claim(
         id="crossjepa.spread",
@@ -81,6 +101,9 @@ CLAIMS = [
         digits=1,
         precondition=Above("teacher_pose_r2", POSE_R2_MIN),
         precondition_text=_POSE_TEXT,
+        gate=_TEACHER,
+        label="side information steadies the seeds",
+        rule_text="sd over seeds, no conditioning > pose + colour (paired, Pitman–Morgan)",
     ),
     Claim(
         id="crossjepa.objective",
@@ -94,6 +117,9 @@ CLAIMS = [
         digits=1,
         precondition=Greater("teacher_class_share", "pixel_class_share"),
         precondition_text=_SHARE_TEXT,
+        gate=_TEACHER,
+        label="teacher targets beat pixel targets",
+        rule_text="teacher-embedding targets > pixel targets (paired)",
     ),
     Claim(
         id="crossjepa.masking",
@@ -102,9 +128,12 @@ CLAIMS = [
         paper="masking is not required",
         laptop="0.0: 81.7 ± 2.0; 0.3: 81.7 ± 2.0; 0.5: 80.6 ± 6.2; 0.75: 76.9 ± 5.8",
         metric="probe accuracy (%) for masking ratio 0, 0.3, 0.5, 0.75 of the point groups",
-        rule=PeakAt(("cond_pose_colour", "mask_0.3", "mask_0.5", "mask_0.75"), "cond_pose_colour"),
+        rule=AllOf(tuple(NotInferior("cond_pose_colour", m, MASKING_MARGIN) for m in ("mask_0.3", "mask_0.5", "mask_0.75"))),
         shown=("cond_pose_colour", "mask_0.3", "mask_0.5", "mask_0.75"),
         digits=1,
+        gate=(_TEACHER, _RECIPE),
+        label="masking is not needed",
+        rule_text=f"no masking ≥ each masking ratio − {MASKING_MARGIN:g} points (paired, non-inferiority)",
     ),
     Claim(
         id="crossjepa.masking_heavy",
@@ -116,6 +145,9 @@ CLAIMS = [
         rule=Greater("cond_pose_colour", "mask_0.75"),
         shown=("cond_pose_colour", "mask_0.75"),
         digits=1,
+        gate=(_TEACHER, _RECIPE),
+        label="heavy masking hurts",
+        rule_text="no masking > masking 0.75 (paired)",
     ),
     Claim(
         id="crossjepa.second_teacher",
@@ -130,13 +162,37 @@ CLAIMS = [
         digits=1,
         precondition=Above("second_teacher_pose_r2", POSE_R2_MIN),
         precondition_text=f"the random teacher encodes pose: held-out R² ≥ {POSE_R2_MIN:g}",
+        gate=(TeacherKnows(teacher="second_teacher_class_acc", student="untrained"),
+              RecipeGain(recipe="second_pose_colour", control="untrained")),
+        label="side information helps with a random teacher",
+        rule_text="none < pose < pose + colour (each step paired), second teacher",
+    ),
+]
+
+
+#: properties of the construction, shown with pass/fail and never counted as reproductions
+CHECKS = [
+    Check(
+        id="crossjepa.absorbs",
+        chapter="crossjepa",
+        statement="The side channel absorbs pose and colour variance: the predictor's training loss falls as "
+        "conditioning is added.",
+        reference="the paper's stated mechanism; holds by construction (a regression given more informative "
+        "inputs fits its target better)",
+        metric="final training loss (MSE on standardised teacher embeddings) per conditioning",
+        rule=Increasing(("loss_cond_pose_colour", "loss_cond_pose", "loss_cond_none")),
+        shown=("loss_cond_none", "loss_cond_pose", "loss_cond_pose_colour"),
+        digits=3,
+        label="more predictor inputs, lower loss",
+        rule_text="training loss: pose + colour < pose < none, in every seed",
     ),
 ]
 
 
 def claims_for(config=None) -> list:
-    """Chapter 4's claims (they do not depend on the configuration; arms not run make theirs ``skipped``)."""
-    return CLAIMS
+    """Chapter 4's claims and checks (they do not depend on the configuration; arms not run make theirs
+    ``skipped``)."""
+    return CLAIMS + CHECKS
 
 
 # a chapter's metrics are per-seed lists keyed by name, so what a claim reads is read directly
