@@ -21,9 +21,9 @@ import mlx.core as mx
 import mlx.nn as nn
 import numpy as np
 
-from jepabook.blocks.nets import init_linear, init_linears
+from jepabook.blocks.nets import init_linear, init_linears, softmax
 
-__all__ = ["Block", "Predictor", "ViT", "gather_tokens", "patchify", "sincos_1d", "sincos_positions"]
+__all__ = ["Attention", "Block", "attention", "Predictor", "ViT", "gather_tokens", "patchify", "sincos_1d", "sincos_positions"]
 
 
 def patchify(x: mx.array, patch: tuple[int, ...]) -> mx.array:
@@ -71,7 +71,23 @@ def gather_tokens(x: mx.array, index: mx.array) -> mx.array:
     return mx.take_along_axis(x, index[..., None], axis=1)
 
 
+def attention(q: mx.array, k: mx.array, v: mx.array, scale: float) -> mx.array:
+    """Scaled dot-product attention written out: ``softmax(q·kᵀ·scale)·v`` over the last two axes.
+
+    ``q`` ``(…, n_q, d_h)``, ``k`` ``(…, n_k, d_h)``, ``v`` ``(…, n_k, d_v)`` → ``(…, n_q, d_v)``. The
+    softmax is :func:`jepabook.blocks.nets.softmax` (a polynomial exp): on MLX's CPU build
+    ``mx.fast.scaled_dot_product_attention`` falls back to these same operations with ``mx.exp``,
+    which runs one element at a time and was 17–28 % of a Chapter 2–3 training step.
+    """
+    return softmax((q * scale) @ k.swapaxes(-1, -2)) @ v
+
+
+_MODE = "views"
+
+
 class Attention(nn.Module):
+    """Multi-head self-attention with one fused ``qkv`` projection (weights as in PyTorch's ViT)."""
+
     def __init__(self, dim: int, heads: int):
         super().__init__()
         if dim % heads:
@@ -82,8 +98,14 @@ class Attention(nn.Module):
 
     def __call__(self, x: mx.array) -> mx.array:
         b, n, d = x.shape
-        q, k, v = self.qkv(x).reshape(b, n, 3, self.heads, d // self.heads).transpose(2, 0, 3, 1, 4)
-        out = mx.fast.scaled_dot_product_attention(q, k, v, scale=(d // self.heads) ** -0.5)
+        h = self.heads
+        if _MODE == "views":
+            q, k, v = self.qkv(x).reshape(b, n, 3, h, d // h).transpose(2, 0, 3, 1, 4)
+        else:  # per-head weights: x (b, 1, n, d) @ (3, h, d, dh) gives (3, b, h, n, dh) without a copy
+            w = self.qkv.weight.reshape(3, 1, h, d // h, d).swapaxes(-1, -2)
+            bias = self.qkv.bias.reshape(3, 1, h, 1, d // h)
+            q, k, v = mx.addmm(bias, x[None, :, None], w)
+        out = attention(q, k, v, (d // h) ** -0.5)
         return self.proj(out.transpose(0, 2, 1, 3).reshape(b, n, d))
 
 
