@@ -114,3 +114,15 @@ def test_softmax_gradient_matches_mx_softmax_and_finite_differences():
     assert np.abs(g - fd).max() < 2e-6
     # compiled, the gradient is the same
     assert np.allclose(np.array(mx.compile(mx.grad(loss(softmax)))(x)), g, atol=1e-7)
+
+
+def test_softmax_scale_is_softmax_of_the_scaled_input_and_its_gradient():
+    x = mx.random.normal((5, 13), key=mx.random.key(6)) * 4
+    w = mx.random.normal((5, 13), key=mx.random.key(7))
+    for scale in (0.25, 1.0, 3.0):
+        assert np.allclose(np.array(softmax(x, scale=scale)), np.array(softmax(x * scale)), rtol=1e-6, atol=1e-9)
+        g = mx.grad(lambda v: (softmax(v, scale=scale) * w).sum())(x)
+        g_ref = mx.grad(lambda v: (mx.softmax(v * scale, axis=-1, precise=True) * w).sum())(x)
+        assert np.abs(np.array(g) - np.array(g_ref)).max() < 2e-6
+    with pytest.raises(ValueError, match="scale"):
+        softmax(x, scale=0.0)

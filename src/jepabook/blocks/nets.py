@@ -95,36 +95,48 @@ def _fast_exp_vjp(primals, cotangent, output):
     return mx.where(inside, cotangent * output, 0.0)
 
 
-def softmax(x: mx.array, axis: int = -1) -> mx.array:
-    """``softmax(x)`` along ``axis`` with the polynomial exp of :func:`fast_exp`: the softmax of every
-    attention in ``blocks`` (ViTs of Chapters 2–4, the attentive probe).
+def softmax(x: mx.array, axis: int = -1, scale: float = 1.0) -> mx.array:
+    """``softmax(scale · x)`` along ``axis`` with the polynomial exp of :func:`fast_exp`: the softmax of
+    every attention in ``blocks`` (ViTs of Chapters 2–4, the attentive probe).
 
-    The row maximum is subtracted first, so every exponent is ≤ 0 and a row's largest term is exactly
-    1. Relative error per entry ≤ 3e-7 + 6e-8·(max − x) against a float64 softmax of the same float32
-    input (two exp errors and one division, plus the float32 rounding of ``x − max``, which
-    ``mx.softmax`` shares); ``tests/test_nets.py`` checks it. The gradient is written out, ``s ⊙ (g − Σ g ⊙ s)``, from the output
-    ``s``: cheaper than differentiating through the max, the exp and the division (measured 2.5 ms
-    against 3.4 ms forward and backward on a Chapter 3 attention, and 8 ms for ``mx.softmax``).
+    ``scale`` (> 0) is applied inside, in the same fused kernel as the exp (attention's 1/√d, which
+    would otherwise cost a pass over q or over the scores, forward and backward). The row maximum is
+    subtracted first, so every exponent is ≤ 0 and a row's largest term is exactly 1. Relative error
+    per entry ≤ 3e-7 + 6e-8·scale·(max − x) against a float64 softmax of the same float32 input (two
+    exp errors and one division, plus the float32 rounding of ``x − max``, which ``mx.softmax``
+    shares); ``tests/test_nets.py`` checks it. The gradient is written out, ``scale · s ⊙ (g − Σ g ⊙ s)``,
+    from the output ``s``: cheaper than differentiating through the max, the exp and the division
+    (2.5 ms against 3.4 ms forward and backward on a Chapter 3 attention, and 8 ms for ``mx.softmax``).
     """
-    return _softmax(x, axis)
+    if not scale > 0:
+        raise ValueError(f"scale must be positive; got {scale!r}")
+    return _softmax_along(axis, float(scale))(x)
+
+
+def softmax_forward(x: mx.array, axis: int, scale: float) -> mx.array:
+    """The values of :func:`softmax` without its custom gradient (for callers that write their own)."""
+    shifted = x - mx.max(x, axis=axis, keepdims=True)
+    e = _exp_forward(shifted * scale if scale != 1.0 else shifted)
+    return e / mx.sum(e, axis=axis, keepdims=True)
+
+
+def softmax_backward(s: mx.array, cotangent: mx.array, axis: int, scale: float) -> mx.array:
+    """The gradient of :func:`softmax` from its output ``s``: ``scale · s ⊙ (g − Σ g ⊙ s)``."""
+    g = s * (cotangent - mx.sum(cotangent * s, axis=axis, keepdims=True))
+    return g * scale if scale != 1.0 else g
 
 
 @functools.lru_cache(maxsize=None)
-def _softmax_along(axis: int):
+def _softmax_along(axis: int, scale: float):
     @mx.custom_function
     def f(x):
-        e = _exp_forward(x - mx.max(x, axis=axis, keepdims=True))
-        return e / mx.sum(e, axis=axis, keepdims=True)
+        return softmax_forward(x, axis, scale)
 
     @f.vjp
     def f_vjp(primals, cotangent, s):
-        return s * (cotangent - mx.sum(cotangent * s, axis=axis, keepdims=True))
+        return softmax_backward(s, cotangent, axis, scale)
 
     return f
-
-
-def _softmax(x: mx.array, axis: int) -> mx.array:
-    return _softmax_along(axis)(x)
 
 
 def init_linear(layer: nn.Linear, key: mx.array) -> None:
