@@ -249,3 +249,17 @@ def test_realised_target_block_of_each_masking():
 def test_probe_se_closed_form():
     assert ij.probe_se(50.0, 2500) == pytest.approx(1.0)
     assert ij.probe_se(100.0, 10) == 0.0
+
+
+def test_the_field_is_locally_predictable_and_absent_by_default():
+    # neighbouring patches share the smooth field, distant ones do not; field=0 keeps the old world's bits
+    plain, _ = make_shapes(200, seed=2, texture=0.4)
+    again, _ = make_shapes(200, seed=2, texture=0.4, field=0.0)
+    np.testing.assert_array_equal(plain, again)
+    field, _ = make_shapes(200, seed=2, field=3.0, field_sigma=4.0)
+    x = field[..., 0]
+    near = np.corrcoef(x[:, 8, 8], x[:, 8, 12])[0, 1]  # one patch apart
+    far = np.corrcoef(x[:, 8, 8], x[:, 8, 24])[0, 1]  # four patches apart
+    assert near > 0.5 and abs(far) < 0.2
+    with pytest.raises(ValueError, match="field"):
+        make_shapes(10, seed=0, field=-1.0)

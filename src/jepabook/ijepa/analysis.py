@@ -63,8 +63,10 @@ def ablation_summary(claims: Sequence, ids: Sequence[str] = ABLATIONS) -> dict[s
     if missing:
         raise KeyError(f"claims not in the run: {missing}; present: {sorted(by_id)}")
     rows = [by_id[i] for i in ids]
-    accs = [[np.mean(v) for k, v in r.measured.items() if k.startswith("acc_")] for r in rows if r.measured]
-    spread = [max(a) - min(a) for a in accs if a]  # probe accuracies only: the rows also show losses and fractions
+    # accuracies only: a row also shows losses and realised fractions, in other units
+    accs = [[np.mean(v) for k, v in r.measured.items() if not k.startswith(("loss_", "context_", "target_"))]
+            for r in rows if r.measured]
+    spread = [max(a) - min(a) for a in accs if a]
     detect = [r.detectable for r in rows if np.isfinite(r.detectable)]
     return {"reproduced": sum(r.verdict == REPRODUCED for r in rows),
             "direction": sum(r.verdict == DIRECTION_ONLY for r in rows),
