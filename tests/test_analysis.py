@@ -321,10 +321,20 @@ def test_nested_source_prints_the_inner_function_only():
 
 
 def test_nested_source_finds_the_chapters_batch_functions():
-    from jepabook import crossjepa, ijepa
+    from jepabook import crossjepa
 
-    assert "sample_masks(" in nested_source(ijepa.run_arm, "batch")
     assert "target_mx[r]" in nested_source(crossjepa.run_arm, "batch")
+
+
+def test_ijepa_recipe_is_top_level_with_no_nested_functions():
+    # Chapter 2 prints train_arm and MaskedBatches whole; no batch closure hides inside a loop
+    import inspect
+
+    from jepabook import ijepa
+
+    assert "sample_masks(" in inspect.getsource(ijepa.MaskedBatches)
+    with pytest.raises(LookupError):
+        nested_source(ijepa.train_arm, "batch")
 
 
 def test_ablation_summary_counts_verdicts_and_reads_the_claims_noise():
