@@ -13,7 +13,8 @@ Every configuration is timed twice: **alone** (one worker steps, the others wait
 workers of the same configuration step at the same time, as the 2-worker pool runs a chapter's
 tasks; on a 2-core box this is the number a chapter's training actually sees).
 
-Columns: ms per step; GFLOP/s from the analytic FLOPs per step (``benchmarks/flops.py``: matrix
+Columns: ms per step (wall, and the process's CPU time, which other load on a shared machine
+disturbs less); GFLOP/s from the analytic FLOPs per step (``benchmarks/flops.py``: matrix
 products only, a trained network 3× its forward pass); MFU = that rate over this machine's
 single-thread float32 GEMM peak, measured in the first worker (a 1024² ``mx.matmul``).
 
@@ -171,10 +172,10 @@ def worker(kind: str, chapters: list[str]) -> int:
         return {"blas": blas_in_use() if kind != "torch" else "PyTorch", "desc": descs, "flops": fls}
 
     def timing(chapter, calls):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         for _ in range(calls):
             steps[chapter]()
-        return {"s": (time.perf_counter() - start) / calls}
+        return {"s": (time.perf_counter() - start) / calls, "cpu": (time.process_time() - cpu) / calls}
 
     return serve({"setup": setup, "time": timing, "peak": lambda: {"flops": gemm_peak()}})
 
@@ -234,7 +235,7 @@ def main(argv=None) -> int:
                 probe = pools[name][0].call(cmd="time", chapter=c, calls=1)["s"]
                 calls[(name, c)] = max(1, min(500, int(args.target_ms / 1e3 / max(probe, 1e-6))))
         modes = ("alone",) if args.no_pair else ("alone", "pair")
-        best = {(n, c, m): float("inf") for n in pools for c in rows[n] for m in modes}
+        best = {(n, c, m): float("inf") for n in pools for c in rows[n] for m in modes + ("cpu",)}
         for r in range(args.rounds):  # every row in every round, so all rows share the load conditions
             order = list(pools) if r % 2 == 0 else list(pools)[::-1]
             for c in chapters:
@@ -242,8 +243,9 @@ def main(argv=None) -> int:
                     if c not in rows[name]:
                         continue
                     request = {"cmd": "time", "chapter": c, "calls": calls[(name, c)]}
-                    s = pools[name][0].call(**request)["s"]
-                    best[(name, c, "alone")] = min(best[(name, c, "alone")], s)
+                    answer = pools[name][0].call(**request)
+                    best[(name, c, "alone")] = min(best[(name, c, "alone")], answer["s"])
+                    best[(name, c, "cpu")] = min(best[(name, c, "cpu")], answer["cpu"])
                     if "pair" in modes:
                         for w in pools[name]:  # both start, then both answer
                             w.send(**request)
@@ -251,20 +253,22 @@ def main(argv=None) -> int:
                         best[(name, c, "pair")] = min(best[(name, c, "pair")], s)
         print(f"ms per training step (full profile), best of {args.rounds} alternating rounds; "
               f"GFLOP/s and MFU from the analytic FLOPs (benchmarks/flops.py)")
-        print(f"  {'chapter':10s} {'config':9s} {'MFLOP':>7s} {'alone':>8s} {'pair':>8s} {'GFLOP/s':>8s} {'MFU':>6s}"
-              f" {'vs after':>9s}  model")
+        print(f"  {'chapter':10s} {'config':9s} {'MFLOP':>7s} {'alone':>8s} {'CPU':>8s} {'pair':>8s} {'GFLOP/s':>8s}"
+              f" {'MFU':>6s} {'vs after':>9s} {'(CPU)':>6s}  model")
         for c in chapters:
             fl = setups["after"]["flops"][c]
             for name in pools:
                 if c not in rows[name]:
                     continue
-                t = {m: best[(name, c, m)] for m in modes}
+                t = {m: best[(name, c, m)] for m in modes + ("cpu",)}
                 pair = f"{t['pair'] * 1e3:8.2f}" if "pair" in t else f"{'-':>8s}"
-                rel = t["alone"] / best[("after", c, "alone")]
-                print(f"  {c:10s} {name:9s} {fl / 1e6:7.1f} {t['alone'] * 1e3:8.2f} {pair} {fl / t['alone'] / 1e9:8.1f} "
-                      f"{100 * fl / t['alone'] / peak:5.1f}% {rel:8.2f}x  {setups[name]['desc'][c]}")
-        print("vs after = this configuration's time / this checkout's (alone); pair = each of two workers "
-              "stepping at once (the slower of the two)")
+                rel, rel_cpu = t["alone"] / best[("after", c, "alone")], t["cpu"] / best[("after", c, "cpu")]
+                print(f"  {c:10s} {name:9s} {fl / 1e6:7.1f} {t['alone'] * 1e3:8.2f} {t['cpu'] * 1e3:8.2f} {pair} "
+                      f"{fl / t['alone'] / 1e9:8.1f} {100 * fl / t['alone'] / peak:5.1f}% {rel:8.2f}x {rel_cpu:5.2f}x  "
+                      f"{setups[name]['desc'][c]}")
+        print("alone: wall ms per step, one worker stepping; CPU: its process CPU time per step (all threads; "
+              "less sensitive to other load on a shared machine); pair: wall ms of each of two workers stepping "
+              "at once (the slower); vs after: time / this checkout's, wall and CPU")
         return 0
     finally:
         for ws in pools.values():
