@@ -38,7 +38,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from _ab import BLAS_CONFIGS, Worker, blas_in_use, serve  # noqa: E402
 
-CHAPTERS = ("basics", "ijepa", "vjepa", "crossjepa", "lejepa")
+CHAPTERS = ("basics", "ijepa", "vjepa", "crossjepa", "teacher", "lejepa")  # teacher: Chapter 4's ViT teacher
 TORCH_CHAPTERS = ("ijepa", "lejepa")
 
 
@@ -113,6 +113,20 @@ def build(chapter: str):
         desc = (f"point transformer width {c.width} depth {c.depth} heads {c.heads}, "
                 f"batch {c.batch}x{c.n_views} views, {c.n_groups} groups")
         fl = flops.crossjepa(c, 12, 256, c.n_groups)
+    elif chapter == "teacher":  # Chapter 4's self-trained ViT teacher (its cold-cache training, 600 steps)
+        from jepabook.crossjepa.experiment import PROFILES
+        from jepabook.crossjepa.vit_teacher import TeacherNet, lejepa_loss
+
+        c = PROFILES["full"]
+        s = c.teacher
+        model = TeacherNet(s, c.render_size, keys[0])
+        optimizer = optim.AdamW(learning_rate=s.lr, weight_decay=s.weight_decay)
+        step, state = _fit_step(model, lambda m, x, k: lejepa_loss(m, x, k, s.lam, s.slices), optimizer)
+        inputs = (mx.random.uniform(shape=(s.n_aug, s.batch, c.render_size, c.render_size, 3), key=keys[1]), keys[2])
+        grid = c.render_size // s.patch
+        desc = (f"ViT width {s.width} depth {s.depth} heads {s.heads}, {grid}x{grid} tokens, "
+                f"batch {s.batch}x{s.n_aug} copies, SIGReg {s.slices} slices")
+        fl = flops.teacher(s, c.render_size)
     elif chapter == "lejepa":
         from jepabook.lejepa.experiment import PROFILES
         from jepabook.lejepa.learner import encoder, lejepa_loss
