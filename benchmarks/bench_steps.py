@@ -40,6 +40,8 @@ sys.path.insert(0, HERE)
 from _ab import BLAS_CONFIGS, Worker, blas_in_use, serve  # noqa: E402
 
 CHAPTERS = ("basics", "ijepa", "vjepa", "crossjepa", "teacher", "lejepa")  # teacher: Chapter 4's ViT teacher
+#: variants, timed only when named in --chapters: the step as it was before a speed change
+VARIANTS = ("ijepa+uncompiled", "basics+fast_trig", "lejepa+exact_trig", "lejepa+exact_all")
 TORCH_CHAPTERS = ("ijepa", "lejepa")
 
 
@@ -58,6 +60,40 @@ def build(chapter: str):
     import flops
 
     keys = mx.random.split(mx.random.key(0), 8)
+    if chapter.endswith("+fast_trig"):  # the same step with SIGReg's cos/sin from fast_cos_sin
+        from functools import partial
+        from unittest import mock
+
+        import jepabook.basics.experiment
+        from jepabook.blocks.sigreg import sigreg
+
+        with mock.patch.object(jepabook.basics.experiment, "sigreg", partial(sigreg, fast_trig=True)):
+            run_one, desc, fl = build(chapter.removesuffix("+fast_trig"))
+            run_one()  # trace (and compile) with the patch in place
+        return run_one, desc + ", fast_cos_sin", fl
+    if chapter in ("lejepa+exact_trig", "lejepa+exact_all"):
+        # the step before Chapter 5 took blocks.nets.gelu (exact_all) and fast_cos_sin (both)
+        from dataclasses import replace
+        from unittest import mock
+
+        from jepabook.lejepa import experiment
+
+        full = experiment.PROFILES["full"]
+        learner = replace(full.learner, fast_trig=False)
+        if chapter == "lejepa+exact_all":
+            learner = replace(learner, activation="gelu_exact")
+        with mock.patch.dict(experiment.PROFILES, {"full": replace(full, learner=learner)}):
+            run_one, desc, fl = build("lejepa")
+        return run_one, desc + (", mx.cos/sin" if chapter == "lejepa+exact_trig" else ", mx.cos/sin, mlx.nn.gelu"), fl
+    if chapter == "ijepa+uncompiled":  # as Chapter 2 ran before its mask counts were fixed
+        from unittest import mock
+
+        import jepabook.core.training as training
+
+        real = training.make_step
+        with mock.patch.object(training, "make_step", lambda *a, **k: real(*a, **{**k, "compile": False})):
+            run_one, desc, fl = build("ijepa")
+        return run_one, desc + ", uncompiled", fl
     if chapter == "basics":
         from jepabook.basics.experiment import JEPA, PROFILES, make_loss
 
@@ -143,7 +179,7 @@ def build(chapter: str):
                 f"SIGReg {learner.num_slices} slices")
         fl = flops.lejepa(learner)
     else:
-        raise ValueError(f"chapter must be one of {CHAPTERS}; got {chapter!r}")
+        raise ValueError(f"chapter must be one of {CHAPTERS + VARIANTS}; got {chapter!r}")
 
     def run_one():
         step(*inputs)
@@ -211,7 +247,7 @@ def configurations(args) -> dict[str, tuple[dict, str]]:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--chapters", default=",".join(CHAPTERS), help=f"comma-separated, from {CHAPTERS}")
+    p.add_argument("--chapters", default=",".join(CHAPTERS), help=f"comma-separated, from {CHAPTERS + VARIANTS}")
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--target-ms", type=float, default=200.0)
     p.add_argument("--before", help="a checkout (e.g. a git worktree of an older commit) to time side by side")
@@ -222,9 +258,9 @@ def main(argv=None) -> int:
     p.add_argument("--kind", default="mlx", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     chapters = args.chapters.split(",")
-    unknown = [c for c in chapters if c not in CHAPTERS]
+    unknown = [c for c in chapters if c not in CHAPTERS + VARIANTS]
     if unknown:
-        p.error(f"unknown chapters {unknown}; allowed: {CHAPTERS}")
+        p.error(f"unknown chapters {unknown}; allowed: {CHAPTERS + VARIANTS}")
     if args.worker:
         return worker(args.kind, chapters)
 
