@@ -27,7 +27,8 @@ import numpy as np
 
 from jepabook.blocks.nets import init_linear, init_linears, softmax, softmax_backward, softmax_forward
 
-__all__ = ["Attention", "Block", "attention", "self_attention", "Predictor", "ViT", "gather_tokens", "patchify", "sincos_1d", "sincos_positions"]
+__all__ = ["Attention", "Block", "Predictor", "ViT", "attention", "gather_tokens", "patchify", "self_attention",
+           "sincos_1d", "sincos_positions"]
 
 
 def patchify(x: mx.array, patch: tuple[int, ...]) -> mx.array:
