@@ -59,7 +59,8 @@ def make_shapes(n: int, seed: int, size: int = 32, grating: float = 0.0, noise: 
             orientation, period and phase per cell): *unpredictable* detail, since no other cell
             says anything about it.
         patch: the texture's cell size in pixels (the ViT's patch, so one token holds one cell).
-        field: amplitude (in standard deviations) of a smooth Gaussian random field, white noise
+        field: amplitude, in standard deviations of the standardised image without it, of a smooth
+            Gaussian random field (the pilots' convention, ``results/pilots/ijepa.md``), white noise
             blurred by a Gaussian of ``field_sigma`` pixels: *locally predictable* detail, since
             neighbouring patches share it and distant ones do not.
         stream: the name of the random stream ``(seed, "data", stream)``; another name draws another
@@ -92,13 +93,14 @@ def make_shapes(n: int, seed: int, size: int = 32, grating: float = 0.0, noise: 
         phase = rng.uniform(0, 2 * np.pi, (n, cells, cells, 1, 1))
         cell = texture * np.sin(2 * np.pi * (px * np.cos(theta) + py * np.sin(theta)) / period + phase)
         images += cell.transpose(0, 1, 3, 2, 4).reshape(n, size, size)
-    if field:  # drawn last, so that a world without it keeps its bits
+    images += noise * rng.standard_normal(images.shape)
+    images = (images - images.mean()) / images.std()
+    if field:  # drawn last, so that a world without it keeps its bits; relative to the standardised image
         from scipy.ndimage import gaussian_filter
 
         smooth = gaussian_filter(rng.standard_normal((n, size, size)), (0, field_sigma, field_sigma), mode="wrap")
-        images += field * smooth / smooth.std()
-    images += noise * rng.standard_normal(images.shape)
-    images = (images - images.mean()) / images.std()
+        images = images + field * smooth / smooth.std()
+        images = (images - images.mean()) / images.std()
     return images[..., None].astype(np.float32), labels.astype(np.int64)
 
 
