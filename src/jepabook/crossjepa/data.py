@@ -42,8 +42,12 @@ OFFLINE_TEACHERS = {"random-conv": RandomConvTeacher,
 #: trained by LeJEPA, and the same network at its initialisation
 TRAINED_TEACHERS = ("lejepa", "lejepa-init")
 
+#: the teacher trained with class labels on renders of its own objects
+#: (:class:`jepabook.crossjepa.label_teacher.LabelledTeacher`)
+LABELLED_TEACHERS = ("labelled",)
 
-def candidate_teachers(names: tuple[str, ...], dinov2_path: str | None = None, spec=None) -> dict:
+
+def candidate_teachers(names: tuple[str, ...], dinov2_path: str | None = None, spec=None, labelled_spec=None) -> dict:
     """Teacher objects by name; ``dinov2-small`` needs ``dinov2_path`` (a local safetensors file);
     ``lejepa`` / ``lejepa-init`` use ``spec`` (a :class:`~jepabook.crossjepa.vit_teacher.TeacherSpec`;
     ``lejepa-init`` with ``steps=0``)."""
@@ -56,6 +60,10 @@ def candidate_teachers(names: tuple[str, ...], dinov2_path: str | None = None, s
 
             spec = spec or TeacherSpec()
             out[name] = ViTTeacher(spec if name == "lejepa" else replace(spec, steps=0), name=name)
+        elif name in LABELLED_TEACHERS:
+            from jepabook.crossjepa.label_teacher import LabelledSpec, LabelledTeacher
+
+            out[name] = LabelledTeacher(labelled_spec or LabelledSpec(), name=name)
         elif name == "dinov2-small":
             if not dinov2_path:
                 raise ValueError("teacher 'dinov2-small' needs a local checkpoint: set JEPABOOK_DINOV2 to the path "
@@ -197,8 +205,16 @@ def prepare(config, teachers: dict) -> Prepared:
     embeddings, cache, scores = {}, {}, {}
     fingerprint = world.fingerprint()
     train_views = world.renders[train].reshape((-1,) + world.renders.shape[2:])
+    own_world_seconds = 0.0
     for name, teacher in teachers.items():
-        if hasattr(teacher, "bind"):  # trained on the training objects' views only (no labels)
+        if getattr(teacher, "needs_labelled_views", False):  # its own objects, numbered after the student's
+            start = time.perf_counter()
+            own = make_world(teacher.spec.objects_per_class, config.n_points, config.n_views, config.render_size,
+                             config.world_seed, config.colour_bias, light=config.light, first_index=config.n_per_class)
+            own_world_seconds += time.perf_counter() - start
+            teacher.bind(own.renders.reshape((-1,) + own.renders.shape[2:]), np.repeat(own.labels, config.n_views),
+                         own.fingerprint())
+        elif hasattr(teacher, "bind"):  # trained on the training objects' views only (no labels)
             teacher.bind(train_views, f"{fingerprint}:train:{hashlib.sha256(train.tobytes()).hexdigest()}")
         e, cache[name] = embed_cached(teacher, flat, data_hash=fingerprint)
         embeddings[name] = e.reshape(n, v, -1)
@@ -210,7 +226,7 @@ def prepare(config, teachers: dict) -> Prepared:
     data = SweepData(world.labels, train, test, groups, centres, pose,
                      colour_histogram(world.renders).astype(np.float32), targets)
     colour_only = 100 * linear_accuracy(_hue_circle(world.hues), world.labels, train, test)
-    timing = {"world": t1 - t0, "grouping": t2 - t1, "teachers_and_scores": t3 - t2,
+    timing = {"world": t1 - t0, "grouping": t2 - t1, "teachers_and_scores": t3 - t2, "teacher_world": own_world_seconds,
               **{f"teacher_pass_{k}": c.teacher_seconds for k, c in cache.items()},
               **{f"teacher_train_{k}": c.train_seconds for k, c in cache.items() if c.train_seconds}}
     return Prepared(data, world, roles, scores, cache, colour_only, timing,

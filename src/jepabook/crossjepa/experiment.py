@@ -36,7 +36,7 @@ from mlx.utils import tree_flatten
 from jepabook.core import streams
 from jepabook.core.config import pick_profile
 from jepabook.core.experiment import Chapter, ChapterResult, Plan, run_chapter
-from jepabook.crossjepa.data import (OFFLINE_TEACHERS, TRAINED_TEACHERS, CountingTeacher, Prepared, SweepData,
+from jepabook.crossjepa.data import (LABELLED_TEACHERS, OFFLINE_TEACHERS, TRAINED_TEACHERS, CountingTeacher, Prepared, SweepData,
                                      candidate_teachers, prepare)
 from jepabook.crossjepa.shapes3d import LIGHT_FRAMES
 from jepabook.crossjepa.vit_teacher import TeacherSpec
@@ -56,7 +56,8 @@ CONDITIONING = ("none", "pose", "pose+colour")  # pose: 4 values (sin/cos); colo
 
 @dataclass(frozen=True)
 class Arm:
-    """One recipe. ``objective``: "teacher" | "pixels" | "none" (untrained); ``teacher``: "default" | "second"."""
+    """One recipe. ``objective``: "teacher" | "pixels" | "labels" (the supervised ceiling) | "none"
+    (untrained); ``teacher``: "default" | "second"."""
 
     objective: str = "teacher"
     conditioning: str = "pose+colour"
@@ -70,6 +71,7 @@ ARMS = {
     "cond_pose": Arm(conditioning="pose"),
     "cond_pose_colour": Arm(),  # the full recipe: also the "teacher objective" and "mask 0" row
     "pixels": Arm(objective="pixels"),
+    "ceiling": Arm(objective="labels", conditioning="none"),
     "mask_0.3": Arm(mask=0.3),
     "mask_0.5": Arm(mask=0.5),
     "mask_0.75": Arm(mask=0.75),
@@ -127,7 +129,7 @@ class CrossJEPAConfig:
         unknown = [a for a in self.arms if a not in ARMS]
         if unknown:
             raise ValueError(f"unknown arms {unknown}; allowed: {sorted(ARMS)}")
-        known = sorted(OFFLINE_TEACHERS) + list(TRAINED_TEACHERS) + ["dinov2-small"]
+        known = sorted(OFFLINE_TEACHERS) + list(TRAINED_TEACHERS) + list(LABELLED_TEACHERS) + ["dinov2-small"]
         bad = [t for t in self.teachers if t not in known]
         if bad or len(self.teachers) < 2:
             raise ValueError(f"teachers must name at least two of {known}; got {self.teachers!r}")
@@ -183,6 +185,13 @@ def student_loss(model: Student, groups, centres, keep, cond, target):
     return mx.mean((pred - target) ** 2), {}
 
 
+def ceiling_loss(model: Student, groups, centres, keep, cond, labels):
+    """Cross-entropy of the predictor read as a class head on the student's feature: the supervised
+    ceiling trains the same student, with the same predictor, on the probe's labelled objects."""
+    z = batch_standardise(model.encoder.features(groups, centres, keep))
+    return mx.mean(nn.losses.cross_entropy(model.predictor(z, cond), labels)), {}
+
+
 def _features(encoder: PointTransformer, data: SweepData, chunk: int = 256) -> np.ndarray:
     g, c = mx.array(data.groups), mx.array(data.centres)
     return np.concatenate([np.array(encoder.features(g[i:i + chunk], c[i:i + chunk]))
@@ -216,9 +225,11 @@ def run_arm(config: CrossJEPAConfig, name: str, seed: int, data: SweepData, prog
     """Train arm ``name`` from ``seed`` (nothing for ``untrained``) and probe the frozen encoder."""
     start = time.perf_counter()
     arm = ARMS[name]
-    target = data.targets["pixels" if arm.objective == "pixels" else arm.teacher]
+    labels = arm.objective == "labels"
+    target = data.labels.astype(np.int32) if labels else data.targets["pixels" if arm.objective == "pixels" else arm.teacher]
     side = _side_information(arm, data)
-    model = Student(config, 0 if side is None else side.shape[-1], target.shape[-1], streams.key(seed, "init"))
+    out_dim = int(data.labels.max()) + 1 if labels else target.shape[-1]
+    model = Student(config, 0 if side is None else side.shape[-1], out_dim, streams.key(seed, "init"))
     result = ArmResult(name, seed, float("nan"))
     if arm.objective != "none":
         rng = streams.rng(seed, "batches")  # the same batches and views for every arm of a seed
@@ -235,7 +246,7 @@ def run_arm(config: CrossJEPAConfig, name: str, seed: int, data: SweepData, prog
 
         optimizer = optim.AdamW(learning_rate=constant_then_cosine(config.lr, config.steps, 0.5),
                                 weight_decay=config.weight_decay)
-        log = fit(model, student_loss, batch, optimizer, config.steps, log_every=10, progress=progress,
+        log = fit(model, ceiling_loss if labels else student_loss, batch, optimizer, config.steps, log_every=10, progress=progress,
                   hint=f"Lower lr (now {config.lr}).")
         result.loss_steps, result.loss = log.step, log.parts["loss"]
         result.final_loss = float(np.mean(log.parts["loss"][-3:]))
@@ -253,6 +264,7 @@ ARM_METRICS = {
     "cond_pose": {"acc": "cond_pose", "loss": "loss_cond_pose"},
     "cond_pose_colour": {"acc": "cond_pose_colour", "loss": "loss_cond_pose_colour"},
     "pixels": {"acc": "pixels", "loss": "loss_pixels"},
+    "ceiling": {"acc": "ceiling", "loss": "loss_ceiling"},
     "mask_0.3": {"acc": "mask_0.3", "loss": "loss_mask_0.3"},
     "mask_0.5": {"acc": "mask_0.5", "loss": "loss_mask_0.5"},
     "mask_0.75": {"acc": "mask_0.75", "loss": "loss_mask_0.75"},
