@@ -76,7 +76,7 @@ def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--draws", type=int, nargs="+", default=[1000, 1001, 1002])
     p.add_argument("--seeds", type=int, nargs="+", default=[1000])
-    p.add_argument("--teachers", nargs="+", default=["labelled", "lejepa", "pixels"])
+    p.add_argument("--teachers", nargs="+", default=["labelled", "pixels"])
     p.add_argument("--arms", nargs="+", default=["untrained", "cond_pose_colour", "ceiling"])
     p.add_argument("--out", default="results/pilots/crossjepa-teacher-pilot.json")
     args = p.parse_args(argv)

@@ -44,7 +44,7 @@ def test_batch_standardise_gives_zero_mean_unit_variance():
 
 def test_student_loss_pairs_one_feature_with_every_view():
     c = replace(TINY, width=16, depth=1, heads=2)
-    model = cj.Student(c, 4, 3, mx.random.key(1))
+    model = cj.make_student(c, 4, 0, 3, mx.random.key(1))
     rng = np.random.default_rng(0)
     groups = mx.array(rng.normal(size=(5, c.n_groups, c.group_size, 3)).astype(np.float32))
     centres = mx.array(rng.normal(size=(5, c.n_groups, 3)).astype(np.float32))
@@ -161,10 +161,13 @@ def test_untrained_arm_matches_a_fresh_student(tiny_runs):
     assert all(len(r.loss) > 0 for r in run.results["cond_none"])
 
 
-def test_side_information_widths():
-    data = cd.SweepData(np.zeros(2), np.zeros(1), np.zeros(1), None, None, np.zeros((2, 3, 4)), np.zeros((2, 3, 8)), {})
-    assert cj._side_information(cj.Arm(conditioning="none"), data) is None
-    assert cj._side_information(cj.Arm(conditioning="pose"), data).shape == (2, 3, 4)
-    assert cj._side_information(cj.Arm(conditioning="pose+colour"), data).shape == (2, 3, 12)
+def test_arms_are_validated():
     with pytest.raises(ValueError, match="conditioning must be one of"):
-        cj._side_information(cj.Arm(conditioning="colour"), data)
+        cj.Arm(conditioning="colour")
+    with pytest.raises(ValueError, match="objective must be one of"):
+        cj.Arm(objective="labels+teacher")
+    with pytest.raises(ValueError, match="teacher must be one of"):
+        cj.Arm(teacher="third")
+    with pytest.raises(ValueError, match=r"mask must be in \[0, 1\)"):
+        cj.Arm(mask=1.0)
+    assert cj.CONDITIONING == {"none": (), "pose": ("pose",), "pose+colour": ("pose", "colour")}

@@ -130,11 +130,12 @@ def test_agreement_finds_flips_and_refuses_unlike_records():
         verify.agreement(RECORDS["ijepa"], RECORDS["basics"])
 
 
+@pytest.mark.parametrize("chapter", [None, "basics", "crossjepa"])
 @pytest.mark.parametrize("profile", PROFILE_NAMES)
-def test_verification_seeds_are_disjoint_from_the_published_ones(profile):
-    seeds = verify.verify_seeds(profile)
-    assert len(seeds) == len(published_seeds(profile))
-    assert not set(seeds) & set(published_seeds(profile))
+def test_verification_seeds_are_disjoint_from_the_published_ones(profile, chapter):
+    seeds = verify.verify_seeds(profile, chapter)
+    assert len(seeds) == len(published_seeds(profile, chapter))
+    assert not set(seeds) & set(published_seeds(profile, chapter))
 
 
 def test_verify_command_compares_a_saved_record_and_rejects_bad_input(tmp_path, capsys, monkeypatch):

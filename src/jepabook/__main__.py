@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         module = load(args.chapter)
         if args.profile not in PROFILE_NAMES:
             raise ValueError(f"profile must be one of {', '.join(map(repr, PROFILE_NAMES))}; got {args.profile!r}")
-        seeds = parse_seeds(published_seeds(args.profile) if args.seeds is None else args.seeds)
+        seeds = parse_seeds(published_seeds(args.profile, args.chapter) if args.seeds is None else args.seeds)
         if args.workers is not None and args.workers < 1:
             raise ValueError(f"workers must be a positive integer; got {args.workers!r}")
     except ValueError as err:

@@ -101,7 +101,7 @@ def run_chapter(chapter: Chapter, profile: str = "full", seeds=None, progress: b
     of ``workers`` processes.
     """
     config = configure(chapter.profiles, profile, overrides)
-    seed_list = parse_seeds(published_seeds(profile) if seeds is None else seeds)
+    seed_list = parse_seeds(published_seeds(profile, chapter.key) if seeds is None else seeds)
     start = time.perf_counter()
     plan = chapter.plan(config, seed_list, progress, **dict(extra or {}))
     t_tasks = time.perf_counter()

@@ -126,7 +126,7 @@ class ChapterRun:
         from jepabook.core.config import published_seeds
 
         name = f"{self.chapter}-{self.profile}"
-        if not publish and tuple(self.seeds) != published_seeds(self.profile):
+        if not publish and tuple(self.seeds) != published_seeds(self.profile, self.chapter):
             name += "-seeds-" + "-".join(map(str, self.seeds))
         return results_dir() / f"{name}.json"
 

@@ -15,7 +15,7 @@ from mlx.utils import tree_flatten
 
 from jepabook.core import streams
 from jepabook.crossjepa.data import SweepData, class_share
-from jepabook.crossjepa.experiment import CrossJEPAConfig, Student
+from jepabook.crossjepa.experiment import CrossJEPAConfig, make_student
 
 __all__ = ["cost_summary", "fresh_features", "paired_gain", "probe_se", "spread_ratio", "student_parameters",
            "teacher_class_share", "teacher_table"]
@@ -42,9 +42,11 @@ def spread_ratio(features: np.ndarray) -> float:
     return float(np.abs(f.mean(0)).mean() / f.std(0).mean())
 
 
-def student_parameters(config: CrossJEPAConfig, cond_dim: int, out_dim: int, seed: int = 0) -> dict[str, int]:
-    """Parameter counts of the student's encoder and predictor (``cond_dim`` side inputs, ``out_dim`` outputs)."""
-    student = Student(config, cond_dim, out_dim, mx.random.key(seed))
+def student_parameters(config: CrossJEPAConfig, pose_dim: int, colour_dim: int, out_dim: int,
+                       seed: int = 0) -> dict[str, int]:
+    """Parameter counts of the student's encoder and predictor (``pose_dim`` and ``colour_dim`` side
+    inputs, ``out_dim`` outputs)."""
+    student = make_student(config, pose_dim, colour_dim, out_dim, mx.random.key(seed))
     count = lambda module: int(sum(v.size for _, v in tree_flatten(module.parameters())))  # noqa: E731
     return {"encoder": count(student.encoder), "predictor": count(student.predictor)}
 
@@ -55,7 +57,7 @@ def fresh_features(config: CrossJEPAConfig, data: SweepData, seed: int = 0) -> n
     The weights are the ones seed ``seed``'s arms start from (stream ``(seed, "init")``); the
     predictor's sizes do not enter the encoder's.
     """
-    student = Student(config, 12, data.targets["default"].shape[-1], streams.key(seed, "init"))
+    student = make_student(config, 4, 8, data.targets["default"].shape[-1], streams.key(seed, "init"))
     return np.array(student.encoder.features(mx.array(data.groups), mx.array(data.centres)))
 
 

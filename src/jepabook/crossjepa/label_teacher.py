@@ -1,23 +1,24 @@
-"""Chapter 4's default teacher: a small ViT trained with class labels on renders of other objects.
+"""Chapter 4's default teacher: a small network trained with class labels on renders of other objects.
 
 Explained in Chapter 4 (CrossJEPA). CrossJEPA distils a 2-D model that already knows what things
 are (DINOv2, trained on 142 M curated images) into a 3-D student. A teacher that knows less about
 the class than the student knows at initialisation cannot stand in for it (the self-trained LeJEPA
-ViT of :mod:`jepabook.crossjepa.vit_teacher` reads below the untrained student on held-out objects).
-So this teacher gets its semantics the way a toy can afford: from labels, on renders of its *own*
-objects.
+ViT of :mod:`jepabook.crossjepa.vit_teacher` reads about as well as the untrained student on
+held-out objects). So this teacher gets its semantics the way a toy can afford: from labels, on
+renders of its *own* objects.
 
 - **Its own objects.** The teacher's views are renders of objects numbered after the student's
   (:func:`jepabook.crossjepa.shapes3d.make_world`'s ``first_index``): the same classes and the
   same render settings, but not one object the student trains or is probed on. The student never
   sees a label; the teacher never sees a point cloud.
-- **Network.** Chapter 2's :class:`~jepabook.blocks.vit.ViT` over ``patch``×``patch`` patches (the
-  same network as the self-trained teacher), a linear class head on the mean output token,
-  cross-entropy, and the self-trained teacher's augmentations (shift, channel order, grey, gain),
-  so hue is a nuisance to it as colour jitter makes it one to DINOv2.
-- **Embedding.** As for the self-trained teacher, the output tokens average-pooled to a
-  ``pool``×``pool`` map (``pool²·width`` values), so where the silhouette's mass and its shading
-  lie, which move with the camera, survive; the head is not part of the embedding.
+- **Network.** An MLP on the view average-pooled ``pool``× (``hidden`` ReLU layers) with a linear
+  class head, trained by cross-entropy, no augmentation. (A ViT of the self-trained teacher's size,
+  trained the same way for as many steps, learned the classes far more slowly: see the pilot record,
+  ``results/pilots/crossjepa-teacher-pilot.json``.) The MLP trains in seconds.
+- **Embedding.** Every hidden layer's output, concatenated: the last is what the head reads (the
+  class), the first stays closer to the pixels, where the shading that moves with the camera lies
+  (on a small trial world the last layer alone read the pose less well than both together). The
+  head is not part of the embedding.
 - **Once, then cached.** Trained on the first :meth:`LabelledTeacher.embed`; its weights are stored
   under a fingerprint of its settings and its views, its embeddings go through
   :func:`~jepabook.crossjepa.teachers.embed_cached` like any teacher's.
@@ -36,67 +37,74 @@ import numpy as np
 from mlx.utils import tree_flatten, tree_unflatten
 
 from jepabook.blocks.nets import init_linears
-from jepabook.blocks.vit import ViT, patchify
 from jepabook.core import streams
 from jepabook.core.results import write_atomic
 from jepabook.core.training import constant_then_cosine, fit
-from jepabook.crossjepa.vit_teacher import augment, pooled_map
 
 __all__ = ["LabelledNet", "LabelledSpec", "LabelledTeacher", "label_loss"]
 
 
 @dataclass(frozen=True)
 class LabelledSpec:
-    """Everything the labelled teacher depends on besides its views: its own objects and its training."""
+    """Everything the labelled teacher depends on besides its views: its own objects, its sizes, its training."""
 
     objects_per_class: int = 128
-    patch: int = 8
-    width: int = 64
-    depth: int = 3
-    heads: int = 4
-    mlp_ratio: float = 2.0
-    pool: int = 2
+    pool: int = 4
+    hidden: tuple[int, ...] = (512, 256)
     steps: int = 600
     batch: int = 64
     lr: float = 2e-3
     weight_decay: float = 0.05
-    shift: int = 4
     seed: int = 0
 
     def __post_init__(self):
-        for name in ("objects_per_class", "patch", "width", "depth", "heads", "pool", "steps", "batch"):
+        for name in ("objects_per_class", "pool", "steps", "batch"):
             v = getattr(self, name)
             if not (isinstance(v, int) and v >= 1):
                 raise ValueError(f"{name} must be a positive integer; got {v!r}")
-        if not (isinstance(self.shift, int) and self.shift >= 0):
-            raise ValueError(f"shift must be an integer >= 0; got {self.shift!r}")
+        if not (isinstance(self.hidden, tuple) and self.hidden
+                and all(isinstance(h, int) and h >= 1 for h in self.hidden)):
+            raise ValueError(f"hidden must be a non-empty tuple of positive integers; got {self.hidden!r}")
 
 
 class LabelledNet(nn.Module):
-    """The labelled teacher's ViT and its class head (the head is not part of the embedding)."""
+    """The labelled teacher's MLP and its class head (the head is not part of the embedding).
 
-    def __init__(self, spec: LabelledSpec, image_size: int, n_classes: int, key: mx.array):
+    Args:
+        pool: the view is average-pooled ``pool``× first (``(H/pool)·(W/pool)·3`` inputs).
+        hidden: widths of the ReLU layers; the embedding is all of them, concatenated.
+        image_size, n_classes: the views' side and the number of classes.
+        key: PRNG key for the initialisation.
+    """
+
+    def __init__(self, pool: int, hidden: tuple[int, ...], image_size: int, n_classes: int, key: mx.array):
         super().__init__()
-        if image_size % spec.patch or (image_size // spec.patch) % spec.pool:
-            raise ValueError(f"image size {image_size} must be divisible by patch={spec.patch} into a grid "
-                             f"divisible by pool={spec.pool}")
-        k_vit, k_head = mx.random.split(key)
-        self.grid, self.patch, self.pool = image_size // spec.patch, spec.patch, spec.pool
-        self.vit = ViT(spec.patch * spec.patch * 3, (self.grid, self.grid), spec.width, spec.depth, spec.heads,
-                       spec.mlp_ratio, k_vit)
-        self.head = nn.Linear(spec.width, n_classes)
-        init_linears(self.head, k_head)
+        if image_size % pool:
+            raise ValueError(f"image size {image_size} must be divisible by pool={pool}")
+        self.pool = pool
+        dims = ((image_size // pool) ** 2 * 3,) + tuple(hidden)
+        self.layers = [nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:])]
+        self.head = nn.Linear(dims[-1], n_classes)
+        init_linears(self, key)
 
-    def tokens(self, images: mx.array) -> mx.array:
-        return self.vit(patchify(images - 0.5, (self.patch, self.patch)))
+    def hidden(self, images: mx.array) -> list[mx.array]:
+        """``(n, H, W, 3)`` → every hidden layer's output, first to last."""
+        n, h, w, _ = images.shape
+        p = self.pool
+        x = (images - 0.5).reshape(n, h // p, p, w // p, p, 3).mean(axis=(2, 4)).reshape(n, -1)
+        out = []
+        for layer in self.layers:
+            x = nn.relu(layer(x))
+            out.append(x)
+        return out
 
     def logits(self, images: mx.array) -> mx.array:
-        """``(n, H, W, 3)`` → class logits ``(n, n_classes)`` from the mean output token."""
-        return self.head(mx.mean(self.tokens(images), axis=1))
+        """Class logits ``(n, n_classes)`` from the last hidden layer."""
+        return self.head(self.hidden(images)[-1])
 
     def embed(self, images: mx.array) -> mx.array:
-        """The frozen teacher's embedding ``(n, pool²·width)`` (:func:`pooled_map` of the output tokens)."""
-        return pooled_map(self.tokens(images), self.grid, self.pool)
+        """The frozen teacher's embedding ``(n, Σ hidden)``: every hidden layer, concatenated."""
+        return mx.concatenate(self.hidden(images), axis=-1)
 
 
 def label_loss(model: LabelledNet, images: mx.array, labels: mx.array):
@@ -145,7 +153,7 @@ class LabelledTeacher:
     def fingerprint(self) -> str:
         if self._views_hash is None:
             raise RuntimeError(f"teacher {self.name!r} has no training views yet: call bind(images, labels) first")
-        return hashlib.sha256(repr(("labelled-vit-v1", asdict(self.spec), self._views_hash,
+        return hashlib.sha256(repr(("labelled-mlp-v1", asdict(self.spec), self._views_hash,
                                     self.images.shape[1:])).encode()).hexdigest()
 
     def _train(self) -> LabelledNet:
@@ -153,7 +161,8 @@ class LabelledTeacher:
 
         s = self.spec
         n_classes = int(self.labels.max()) + 1
-        model = LabelledNet(s, self.images.shape[1], n_classes, streams.key(s.seed, "teacher", "labelled_init"))
+        model = LabelledNet(s.pool, s.hidden, self.images.shape[1], n_classes,
+                            streams.key(s.seed, "teacher", "labelled_init"))
         path = cache_dir() / f"{self.name}-weights-{self.fingerprint()[:20]}.npz"
         if path.is_file():
             try:
@@ -165,12 +174,11 @@ class LabelledTeacher:
                 pass  # unreadable: train again
         start = time.perf_counter()
         rng = streams.rng(s.seed, "teacher", "labelled_batches")
-        aug_rng = streams.rng(s.seed, "teacher", "labelled_augment")
         images, labels = self.images, mx.array(self.labels)
 
         def batch(i):
             pick = rng.choice(len(images), s.batch, replace=False)
-            return mx.array(augment(images[pick], aug_rng, s.shift)), labels[mx.array(pick)]
+            return mx.array(images[pick]), labels[mx.array(pick)]
 
         optimizer = optim.AdamW(learning_rate=constant_then_cosine(s.lr, s.steps, 0.3), weight_decay=s.weight_decay)
         self.log = fit(model, label_loss, batch, optimizer, s.steps, log_every=max(1, s.steps // 20),

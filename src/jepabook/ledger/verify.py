@@ -21,11 +21,14 @@ __all__ = ["VERIFY_SEEDS", "Agreement", "agreement", "load_verification", "repor
 
 #: the seeds Chapter 6's verification runs use: disjoint from the published ones, as many at ``full``
 VERIFY_SEEDS = {"full": (5, 6, 7, 8, 9), "ci": (3, 4, 5)}
+#: chapters with more published seeds (:data:`jepabook.core.config.CHAPTER_SEEDS`) verify on as many others
+CHAPTER_VERIFY_SEEDS = {"crossjepa": {"full": tuple(range(10, 20))}}
 
 
-def verify_seeds(profile: str) -> tuple[int, ...]:
-    """The verification seeds of ``profile`` (disjoint from its published seeds: tested)."""
-    return pick_profile(VERIFY_SEEDS, profile)
+def verify_seeds(profile: str, chapter: str | None = None) -> tuple[int, ...]:
+    """The verification seeds of ``profile`` for ``chapter`` (disjoint from its published seeds: tested)."""
+    default = pick_profile(VERIFY_SEEDS, profile)
+    return CHAPTER_VERIFY_SEEDS.get(chapter, {}).get(profile, default)
 
 
 @dataclass(frozen=True)
@@ -98,7 +101,7 @@ def load_verification(chapter: str, profile: str = "full", results: str | Path |
     from jepabook.ledger.table import load_records, record_path
 
     published = load_records(profile, results, [chapter])[chapter]
-    path = record_path(chapter, profile, verify_seeds(profile), results)
+    path = record_path(chapter, profile, verify_seeds(profile, chapter), results)
     if not path.is_file():
         return published, None, None
     other = json.loads(path.read_text(encoding="utf-8"))
@@ -120,7 +123,7 @@ def main(chapter: str, profile: str, seeds: str | None, record: str | None, work
             raise ValueError("give --seeds or --record, not both: --record compares a run already made")
         other = json.loads(Path(record).read_text(encoding="utf-8"))
     else:
-        run_seeds = parse_seeds(verify_seeds(profile) if seeds is None else seeds)
+        run_seeds = parse_seeds(verify_seeds(profile, chapter) if seeds is None else seeds)
         result = module.run(profile, run_seeds, workers=workers)
         print(f"wrote {result.record.save()}")
         other = result.record.to_json()
