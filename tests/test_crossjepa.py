@@ -50,7 +50,7 @@ def test_student_loss_pairs_one_feature_with_every_view():
     centres = mx.array(rng.normal(size=(5, c.n_groups, 3)).astype(np.float32))
     cond = mx.array(rng.normal(size=(5, 2, 4)).astype(np.float32))
     target = mx.array(rng.normal(size=(5, 2, 3)).astype(np.float32))
-    loss, _ = cj.student_loss(model, groups, centres, None, cond, target)
+    loss, _ = cj.student_loss(model, groups, centres, None, cond, None, target)
     z = cj.batch_standardise(model.encoder.features(groups, centres))
     manual = [np.array(model.predictor(z, cond[:, v])) - np.array(target[:, v]) for v in range(2)]
     assert loss.item() == pytest.approx(float(np.mean(np.square(manual))), rel=1e-5)
@@ -82,7 +82,7 @@ def test_dinov2_becomes_the_default_teacher_when_given(monkeypatch):
     with pytest.raises(RuntimeError, match="stop"):
         cj.run("ci", "0", dinov2_path="/some/model.safetensors")
     assert seen["default_teacher"] == "dinov2-small" and "dinov2-small" in seen["teachers"]
-    assert "lejepa" in seen["teachers"]  # the self-trained teacher stays in the table
+    assert "labelled" in seen["teachers"]  # the labelled teacher stays in the table
 
 
 def test_dinov2_teacher_joins_the_candidates_from_the_environment(monkeypatch):
@@ -132,7 +132,7 @@ def test_runs_are_deterministic_and_the_record_follows_the_schema(tiny_runs, tmp
     by_id = {c["id"]: c for c in record["claims"]}
     # its arms were not run: reported as skipped, by name, never silently dropped
     assert by_id["crossjepa.second_teacher"]["verdict"] == SKIPPED
-    assert set(by_id["crossjepa.second_teacher"]["missing"]) == {"second_none", "second_pose", "second_pose_colour"}
+    assert set(by_id["crossjepa.second_teacher"]["missing"]) == {"second_none", "second_pose"}
     for c in record["claims"]:
         if c["verdict"] != SKIPPED:
             assert all(len(v) == 2 for v in c["measured"].values())
@@ -141,15 +141,16 @@ def test_runs_are_deterministic_and_the_record_follows_the_schema(tiny_runs, tmp
 def test_roles_are_the_configured_teachers_and_every_candidate_is_scored(tiny_runs):
     run = tiny_runs[0]
     prep = run.prepared
-    assert prep.teachers == {"default": "lejepa", "second": "lejepa-init"}  # named, never chosen from scores
+    assert prep.teachers == {"default": "labelled", "second": "lejepa-init"}  # named, never chosen from scores
     assert set(prep.decodability) == set(cj.PROFILES["ci"].teachers)
     m = run.metrics
-    assert m["teacher_class_share"] == [prep.decodability["lejepa"]["class_share"]] * 2
+    assert m["teacher_class_share"] == [prep.decodability["labelled"]["class_share"]] * 2
     assert m["second_teacher_pose_r2"] == [prep.decodability["lejepa-init"]["pose_r2"]] * 2
     assert m["pixel_class_share"] == [prep.pixel_class_share] * 2
     # the trained teacher's one-time training is timed, and read back from the cache on the second run
     t1, t2 = run.record.timing_s, tiny_runs[1].record.timing_s
-    assert t1["teacher_train_lejepa"] > 0 and t2["teacher_train_lejepa"] == pytest.approx(t1["teacher_train_lejepa"])
+    assert t1["teacher_train_labelled"] > 0
+    assert t2["teacher_train_labelled"] == pytest.approx(t1["teacher_train_labelled"])
     assert "teacher_train_lejepa-init" not in t1  # the untrained twin costs no training
 
 

@@ -152,7 +152,7 @@ class _Recorder:
         return "recorder"
 
     def embed(self, images):
-        return images.reshape(len(images), -1)[:, :4]
+        return images.mean(axis=(1, 2))
 
 
 def test_prepare_gives_the_labelled_teacher_objects_numbered_after_the_students():

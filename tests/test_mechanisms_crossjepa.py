@@ -56,7 +56,7 @@ class _FakeTeacher:
 
 def test_prepare_standardises_each_roles_teacher_and_the_pixels():
     config = replace(CONFIG, n_per_class=3, test_per_class=1, n_views=2, render_size=16, n_points=64,
-                     n_groups=4, group_size=8)
+                     n_groups=4, group_size=8, teachers=("lejepa", "lejepa-init"), default_teacher="lejepa")
     # named as the configured roles (default "lejepa", second "lejepa-init")
     teachers = {"lejepa": _FakeTeacher("lejepa", lambda im: 3.0 * im[:, 6:10, 6:10].reshape(len(im), -1) + 7.0),
                 "lejepa-init": _FakeTeacher("lejepa-init", lambda im: im.mean(axis=(1, 2)))}
@@ -87,7 +87,7 @@ class _BindingTeacher(_FakeTeacher):
 
 def test_a_trained_teacher_is_bound_to_the_training_objects_views_only():
     config = replace(CONFIG, n_per_class=3, test_per_class=1, n_views=2, render_size=16, n_points=64,
-                     n_groups=4, group_size=8)
+                     n_groups=4, group_size=8, teachers=("lejepa", "lejepa-init"), default_teacher="lejepa")
     t = _BindingTeacher("lejepa", lambda im: im.mean(axis=(1, 2)))
     prep = cd.prepare(config, {"lejepa": t, "lejepa-init": _FakeTeacher("lejepa-init", lambda im: 2 * im.mean(axis=(1, 2)))})
     renders = prep.world.renders

@@ -95,7 +95,6 @@ ARMS = {
     "mask_0.75": Arm(mask=0.75),
     "second_none": Arm(conditioning="none", teacher="second"),
     "second_pose": Arm(conditioning="pose", teacher="second"),
-    "second_pose_colour": Arm(teacher="second"),
 }
 
 
@@ -126,8 +125,8 @@ class CrossJEPAConfig:
     lr: float = 1e-3
     weight_decay: float = 0.05
     # the candidates scored in the teacher table; the two roles are named, never picked from the scores
-    teachers: tuple[str, ...] = ("lejepa", "lejepa-init", "random-conv-grey", "random-conv", "pixels")
-    default_teacher: str = "lejepa"
+    teachers: tuple[str, ...] = ("labelled", "lejepa-init", "pixels")
+    default_teacher: str = "labelled"
     second_teacher: str = "lejepa-init"
     teacher: TeacherSpec = TeacherSpec()  # the self-trained (LeJEPA) candidate and its untrained twin
     labelled: LabelledSpec = LabelledSpec()  # the labelled candidate: its own objects and its training
@@ -169,7 +168,8 @@ PROFILES = {
     # accuracy by 0.5 points rather than 3.1; training still sees 8 objects per class, as before.
     "ci": CrossJEPAConfig(n_per_class=32, test_per_class=24, n_views=2, render_size=32, steps=3, batch=8,
                           width=32, depth=1, n_groups=8, group_size=16, n_points=128, pred_hidden=32,
-                          teacher=TeacherSpec(width=32, depth=1, proj_dim=16, steps=3, batch=16, slices=32)),
+                          teacher=TeacherSpec(width=32, depth=1, proj_dim=16, steps=3, batch=16, slices=32),
+                          labelled=LabelledSpec(objects_per_class=8, hidden=(64, 32), steps=20, batch=16)),
 }
 
 
@@ -296,7 +296,6 @@ ARM_METRICS = {
     "mask_0.75": {"acc": "mask_0.75", "loss": "loss_mask_0.75"},
     "second_none": {"acc": "second_none", "loss": "loss_second_none"},
     "second_pose": {"acc": "second_pose", "loss": "loss_second_pose"},
-    "second_pose_colour": {"acc": "second_pose_colour", "loss": "loss_second_pose_colour"},
 }
 
 
