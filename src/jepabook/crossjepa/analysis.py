@@ -17,7 +17,8 @@ from jepabook.core import streams
 from jepabook.crossjepa.data import SweepData, class_share
 from jepabook.crossjepa.experiment import CrossJEPAConfig, make_student
 
-__all__ = ["cost_summary", "fresh_features", "paired_gain", "probe_se", "spread_ratio", "student_parameters",
+__all__ = ["PILOT_GATES", "cost_summary", "fresh_features", "headroom_table", "paired_gain", "pilot_rows", "probe_se",
+           "spread_ratio", "student_parameters",
            "teacher_class_share", "teacher_table"]
 
 Measured = Mapping[str, Sequence[float]]
@@ -100,4 +101,37 @@ def teacher_table(decodability: Mapping[str, Mapping[str, float]], pixel_class_s
     nan = float("nan")
     rows.append({"teacher": "pixel target (pooled pixels)", "class_share": float(pixel_class_share),
                  "class_acc": nan, "pose_r2": nan, "colour_r2": nan, "role": "objective baseline"})
+    return rows
+
+
+def headroom_table(metrics: Measured, seeds: Sequence[int], recipe: str = "cond_pose_colour") -> list[dict]:
+    """Per seed: the untrained student, the recipe and the supervised ceiling (probe accuracy, %), the
+    recipe's gain over untrained, the headroom (ceiling − untrained) and the share of it the recipe closed."""
+    rows = []
+    for i, seed in enumerate(seeds):
+        u, r, c = (float(metrics[a][i]) for a in ("untrained", recipe, "ceiling"))
+        rows.append({"seed": int(seed), "untrained": u, "recipe": r, "ceiling": c, "gain": r - u,
+                     "headroom": c - u, "closed": (r - u) / (c - u) if c != u else float("nan")})
+    return rows
+
+
+#: the three gates a teacher must pass on held-out objects (issue 29), as the pilot records them
+PILOT_GATES = ("class_acc_above_untrained", "class_share_above_pixels", "pose_r2_at_least_0.3")
+
+
+def pilot_rows(record: Mapping) -> list[dict]:
+    """One row per (world draw, candidate teacher) of a teacher pilot record
+    (``benchmarks/pilot_crossjepa_teacher.py``): the teacher's single-view class accuracy against the
+    untrained student's (seed mean), its class share against the pixel target's, its pose R², and
+    whether it passed all three gates."""
+    rows = []
+    for draw in record["draws"]:
+        untrained = float(np.mean(draw["arms"]["untrained"]["acc"]))
+        for name, t in draw["teachers"].items():
+            if name == "pixels":
+                continue
+            rows.append({"draw": draw["draw"], "teacher": t.get("label", name), "class_acc": t["class_acc"],
+                         "untrained": untrained, "class_share": t["class_share"],
+                         "pixel_share": draw["pixel_class_share"], "pose_r2": t["pose_r2"],
+                         "passes": all(t["gates"][g] for g in PILOT_GATES)})
     return rows
