@@ -128,7 +128,8 @@ def test_runs_are_deterministic_and_the_record_follows_the_schema(tiny_runs, tmp
     assert record["chapter"] == "crossjepa" and record["seeds"] == [0, 1]
     assert {"teacher_pass_total", "sweep", "total"} <= set(record["timing_s"])
     ids = {c["id"] for c in record["claims"]}
-    assert {"crossjepa.learns", "crossjepa.conditioning", "crossjepa.objective"} <= ids
+    assert {"crossjepa.learns", "crossjepa.conditioning_pose", "crossjepa.conditioning_colour",
+            "crossjepa.objective"} <= ids
     by_id = {c["id"]: c for c in record["claims"]}
     # its arms were not run: reported as skipped, by name, never silently dropped
     assert by_id["crossjepa.second_teacher"]["verdict"] == SKIPPED
@@ -172,3 +173,17 @@ def test_arms_are_validated():
     with pytest.raises(ValueError, match=r"mask must be in \[0, 1\)"):
         cj.Arm(mask=1.0)
     assert cj.CONDITIONING == {"none": (), "pose": ("pose",), "pose+colour": ("pose", "colour")}
+
+
+def test_ten_published_seeds_at_full_and_the_record_is_named_by_them(tmp_path, monkeypatch):
+    from jepabook.core.config import published_seeds
+    from jepabook.core.results import ChapterRun
+
+    assert published_seeds("full", "crossjepa") == tuple(range(10))
+    assert published_seeds("ci", "crossjepa") == published_seeds("ci") == (0, 1, 2)
+    assert published_seeds("full", "basics") == published_seeds("full") == (0, 1, 2, 3, 4)
+    monkeypatch.setenv("JEPABOOK_RESULTS", str(tmp_path))
+    ten = ChapterRun("crossjepa", "full", list(range(10)), [], [])
+    five = ChapterRun("crossjepa", "full", list(range(5)), [], [])
+    assert ten.default_path().name == "crossjepa-full.json"
+    assert five.default_path().name == "crossjepa-full-seeds-0-1-2-3-4.json"
