@@ -10,10 +10,14 @@ For each world draw (seeds >= 1000, never the chapter's published world), at the
    run seeds; the paired recipe − untrained differences give the noise a 10-seed test must beat;
 3. each phase's cost (seconds, this box, shared CPU), to size 10 seeds at ``full``.
 
-Usage (writes the record given by --out; the command is stored in it):
+Usage (writes the record given by --out; the command is stored in it). One process per draw uses
+both cores; ``--combine`` then joins the per-draw records (and, under ``rejected``, the records of
+candidates measured earlier with the command and commit that measured them) into one:
 
-    nice -n 10 python benchmarks/pilot_crossjepa_teacher.py --draws 1000 1001 1002 --seeds 1000 1001 1002 \\
-        --out results/pilots/crossjepa-teacher-pilot.json
+    for d in 1000 1001 1002; do nice -n 10 python benchmarks/pilot_crossjepa_teacher.py --draws $d \\
+        --seeds 1000 1001 --out /tmp/pilot-$d.json & done; wait
+    python benchmarks/pilot_crossjepa_teacher.py --combine /tmp/pilot-100[012].json \\
+        --rejected /tmp/earlier.json --out results/pilots/crossjepa-teacher-pilot.json
 """
 
 from __future__ import annotations
@@ -71,10 +75,46 @@ def pilot_draw(draw: int, seeds: list[int], teachers: tuple[str, ...], arms: tup
     return row
 
 
+def _commit() -> str:
+    import subprocess
+
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+
+
 def config_labelled(config):
     from jepabook.crossjepa.label_teacher import LabelledSpec
 
     return getattr(config, "labelled", LabelledSpec())
+
+
+def summarise(draws: list[dict]) -> dict:
+    """The recipe's paired gain over untrained across every (draw, seed), the detectable effect at 10
+    seeds, the headroom to the ceiling, and the CPU seconds per phase and arm."""
+    pairs = lambda a, b: np.concatenate([np.subtract(r["arms"][a]["acc"], r["arms"][b]["acc"])  # noqa: E731
+                                         for r in draws])
+    gain, headroom = pairs("cond_pose_colour", "untrained"), pairs("ceiling", "untrained")
+    out = {"recipe_minus_untrained": {"values": gain.tolist(), "mean": float(gain.mean()),
+                                      "sd": float(gain.std(ddof=1)), "detectable_at_10_seeds": detectable(gain, 10)},
+           "ceiling_minus_untrained": {"values": headroom.tolist(), "mean": float(headroom.mean()),
+                                       "sd": float(headroom.std(ddof=1)),
+                                       "detectable_at_10_seeds": detectable(headroom, 10)}}
+    cpu = {a: float(np.mean([x for r in draws for x in r["arms"][a].get("cpu_seconds", [])] or [np.nan]))
+           for a in draws[0]["arms"]}
+    out["cpu_seconds"] = {"prepare_per_draw": float(np.mean([r.get("prepare_cpu_s", np.nan) for r in draws])),
+                          "per_arm_run": cpu}
+    return out
+
+
+def combine(paths: list[str], rejected: list[str]) -> dict:
+    records = [json.load(open(p)) for p in paths]
+    draws = [d for r in records for d in r["draws"]]
+    out = {"commands": [r["command"] for r in records], **{k: records[0][k] for k in ("platform", "cpu_count",
+                                                                                       "labelled_spec")},
+           "draws": draws, **summarise(draws), "rejected": [json.load(open(p)) for p in rejected]}
+    return out
 
 
 def main(argv=None) -> dict:
@@ -84,21 +124,25 @@ def main(argv=None) -> dict:
     p.add_argument("--teachers", nargs="+", default=["labelled", "pixels"])
     p.add_argument("--arms", nargs="+", default=["untrained", "cond_pose_colour", "ceiling"])
     p.add_argument("--out", default="results/pilots/crossjepa-teacher-pilot.json")
+    p.add_argument("--combine", nargs="+", help="join these per-draw records into --out instead of running")
+    p.add_argument("--rejected", nargs="*", default=[], help="records of earlier, rejected candidates")
     args = p.parse_args(argv)
+    if args.combine:
+        record = combine(args.combine, args.rejected)
+        with open(args.out, "w") as f:
+            json.dump(record, f, indent=1, default=float)
+        return record
     if "JEPABOOK_CACHE" not in os.environ:  # a cold teacher cache, as the budget demands
         os.environ["JEPABOOK_CACHE"] = tempfile.mkdtemp(prefix="jepabook-pilot-")
-    record = {"command": " ".join(["python"] + sys.argv), "platform": platform.platform(),
+    record = {"command": " ".join(["python"] + sys.argv), "commit": _commit(), "platform": platform.platform(),
               "cpu_count": os.cpu_count(), "labelled_spec": asdict(config_labelled(PROFILES["full"])), "draws": []}
     for draw in args.draws:
         row = pilot_draw(draw, args.seeds, tuple(args.teachers), tuple(args.arms))
         record["draws"].append(row)
         print(json.dumps({k: row[k] for k in ("draw", "teachers", "pixel_class_share")}, default=float), flush=True)
         print(json.dumps({a: v["acc"] for a, v in row["arms"].items()}), flush=True)
-    diffs = np.array([np.subtract(r["arms"]["cond_pose_colour"]["acc"], r["arms"]["untrained"]["acc"])
-                      for r in record["draws"]]).ravel()
-    if len(diffs) >= 3:
-        record["recipe_minus_untrained"] = {"mean": float(diffs.mean()), "sd": float(diffs.std(ddof=1)),
-                                            "detectable_at_10_seeds": detectable(diffs, 10)}
+    if sum(len(r["seeds"]) for r in record["draws"]) >= 2 and {"cond_pose_colour", "ceiling"} <= set(args.arms):
+        record.update(summarise(record["draws"]))
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     with open(args.out, "w") as f:
         json.dump(record, f, indent=1, default=float)

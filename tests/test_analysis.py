@@ -190,14 +190,37 @@ def test_paired_gain_and_cost_summary():
     assert cost == pytest.approx({"step_ours_ms": 20.0, "step_laptop_ms": 90.0, "step_ratio": 4.5, "dino_pass_min": 5.0})
 
 
+def test_headroom_table_per_seed():
+    m = {"untrained": [80.0, 78.0], "cond_pose_colour": [83.0, 78.0], "ceiling": [90.0, 78.0]}
+    rows = cross_analysis.headroom_table(m, [3, 7])
+    assert rows[0] == {"seed": 3, "untrained": 80.0, "recipe": 83.0, "ceiling": 90.0, "gain": 3.0, "headroom": 10.0,
+                       "closed": pytest.approx(0.3)}
+    assert rows[1]["seed"] == 7 and np.isnan(rows[1]["closed"])  # no headroom: nothing to close
+
+
+def test_pilot_rows_gate_each_candidate_and_skip_the_pixel_projection():
+    gates = dict.fromkeys(cross_analysis.PILOT_GATES, True)
+    record = {"draws": [{"draw": 1000, "pixel_class_share": 0.2, "arms": {"untrained": {"acc": [79.0, 81.0]}},
+                         "teachers": {"labelled": {"class_acc": 90.0, "class_share": 0.6, "pose_r2": 0.4,
+                                                   "gates": gates},
+                                      "lejepa": {"label": "self-trained", "class_acc": 78.0, "class_share": 0.5,
+                                                 "pose_r2": 0.5, "gates": {**gates, "class_acc_above_untrained": False}},
+                                      "pixels": {"class_acc": 88.0, "class_share": 0.2, "pose_r2": 0.4,
+                                                 "gates": gates}}}]}
+    rows = cross_analysis.pilot_rows(record)
+    assert [(r["teacher"], r["passes"]) for r in rows] == [("labelled", True), ("self-trained", False)]
+    assert rows[0]["untrained"] == 80.0 and rows[0]["pixel_share"] == 0.2
+
+
 def test_student_parameters_and_fresh_features():
     c = CROSS_PROFILES["ci"]
     sizes = {"width": c.width, "depth": c.depth, "heads": c.heads, "mlp_ratio": c.mlp_ratio}
-    params = cross_analysis.student_parameters(c, 12, 40)
+    params = cross_analysis.student_parameters(c, 4, 8, 40)
     assert params["encoder"] == cross_encoder_parameters(sizes)
-    # predictor: [2·width + 12] → hidden → hidden → 40, with biases
+    # predictor: 2·width → hidden with a bias, pose (4) and colour (8) → hidden without, → hidden → 40
     h, i = c.pred_hidden, 2 * c.width + 12
     assert params["predictor"] == (i * h + h) + (h * h + h) + (h * 40 + 40)
+    assert cross_analysis.student_parameters(c, 0, 0, 40)["predictor"] == params["predictor"] - 12 * h
     rng = np.random.default_rng(0)
     n, g, k, v = 6, c.n_groups, c.group_size, 2
     data = SweepData(np.zeros(n, int), np.arange(4), np.arange(4, 6), rng.normal(size=(n, g, k, 3)).astype(np.float32),
@@ -321,7 +344,7 @@ def test_nested_source_finds_the_chapters_batch_functions():
     from jepabook import crossjepa, ijepa
 
     assert "sample_masks(" in nested_source(ijepa.run_arm, "batch")
-    assert "target_mx[r]" in nested_source(crossjepa.run_arm, "batch")
+    assert "target[r]" in nested_source(crossjepa.train_arm, "batch")
 
 
 def test_ablation_summary_counts_verdicts_and_reads_the_claims_noise():

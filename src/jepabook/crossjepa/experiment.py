@@ -7,18 +7,22 @@ Explained in Chapter 4 (CrossJEPA). The pipeline:
    poses. The world is fixed (``world_seed``); the run seeds vary the student's initialisation, its
    batches and its masks.
 2. The teacher pass (:mod:`jepabook.crossjepa.data`): every candidate teacher embeds every view
-   once, through the disk cache; each is scored, and the candidate whose embedding is most about
-   the class becomes the *default* teacher, the least the *second* (the extension row).
-3. The sweep: one *arm* is one recipe — objective (teacher embedding or pixels), predictor
-   conditioning (none, pose, pose + colour), masking ratio, teacher. Every arm trains the same
-   student for the same steps on the same batches (per seed) and is scored by a logistic-regression
-   probe of the frozen student's global feature, trained on the training objects and tested on
-   held-out objects. Training reads cached arrays only; no teacher object reaches it.
+   once, through the disk cache, and is scored. The roles are named in the configuration: the
+   *default* teacher (trained with labels on its own objects, :mod:`jepabook.crossjepa.label_teacher`;
+   it trains in a worker while the world is built) and the *second* (a random ViT, the extension row).
+3. The sweep: one *arm* is one recipe — objective (teacher embedding, pixels, or labels for the
+   supervised ceiling), predictor conditioning (none, pose, pose + colour), masking ratio, teacher.
+   :func:`train_arm` trains the same student for the same steps on the same batches (per seed);
+   :func:`run_arm` scores it by a logistic-regression probe of the frozen student's global feature,
+   trained on the training objects and tested on held-out objects. Training reads cached arrays
+   only; no teacher object reaches it.
 
 Design choices of ours (the paper's loss and predictor were not available): targets are the
 teacher's embeddings standardised per dimension over the training views, the loss is their mean
-squared error, the predictor is a two-hidden-layer MLP on ``[student feature ‖ side information]``.
-The pixel baseline is the same model and budget regressing the view's standardised pixels.
+squared error, the predictor is a two-hidden-layer MLP on the student feature with the pose and the
+colour histogram as separate inputs (:mod:`jepabook.crossjepa.model`). The pixel baseline is the same
+model and budget regressing the view's standardised pixels; the ceiling the same model trained on
+the probe's labels.
 """
 
 from __future__ import annotations
