@@ -81,6 +81,13 @@ MUTANTS = [
     Mutant("claims.no_means_gate", "core/rules.py",
            "    if not rule.on_means(measured):\n        return NOT_REPRODUCED\n", "",
            "a verdict that skips the rule-on-the-means gate", ("test_claims.py",)),
+    Mutant("claims.gate_ignored", "core/claims.py",
+           "testable = pre is not False and (gate is None or gate.holds)", "testable = pre is not False",
+           "the fair-test gate's result ignored (a claim the toy could not show is judged anyway)",
+           ("test_gate.py",)),
+    Mutant("claims.gate_on_the_mean", "core/gate.py",
+           "holds = bool(math.isfinite(limit) and lcb > limit)", "holds = bool(math.isfinite(limit) and mean > limit)",
+           "the fair-test gate judged on the mean instead of its 95 % lower bound", ("test_gate.py",)),
     # --- Chapter 1 ---------------------------------------------------------------------------------
     Mutant("basics.reg_one_view", "basics/experiment.py",
            "z = mx.concatenate([za, zb])", "z = za",

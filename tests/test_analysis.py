@@ -115,17 +115,20 @@ def test_flat_patch_loss_averages_chunks_by_size():
 
 def _ijepa_metrics():
     return {"acc_untrained": [50.0, 50.0, 50.0],
-            "acc_a": [55.0, 56.0, 57.0],  # +6 every seed: beyond noise
-            "acc_b": [51.0, 49.0, 50.5],  # no gain
-            "acc_c": [42.0, 41.0, 40.0],  # −9
-            "acc_d": [50.1, 60.0, 50.1]}  # above on every seed, yet within noise (p ≈ 0.2)
+            "acc_random": [55.0, 56.0, 57.0],  # +6 every seed: beyond noise
+            "acc_block": [51.0, 49.0, 50.5],  # no gain
+            "acc_rasterized": [42.0, 41.0, 40.0],  # −9
+            "acc_targets_1": [50.1, 60.0, 50.1]}  # above on every seed, yet within noise (p ≈ 0.2)
+
+
+_ABCD = ["random", "block", "rasterized", "targets_1"]
 
 
 def test_gains_and_their_summaries():
     m = _ijepa_metrics()
-    arms = ["a", "b", "c", "d"]
+    arms = _ABCD
     g = ijepa_analysis.gains(m, arms)
-    np.testing.assert_allclose(g["a"], [5.0, 6.0, 7.0])
+    np.testing.assert_allclose(g["random"], [5.0, 6.0, 7.0])
     assert ijepa_analysis.max_abs_gain(m, arms) == pytest.approx(9.0)
     sds = [1.0, np.std([51.0, 49.0, 50.5], ddof=1), 1.0, np.std([50.1, 60.0, 50.1], ddof=1)]
     assert ijepa_analysis.median_seed_sd(m, arms) == pytest.approx(np.median(sds))
@@ -133,9 +136,9 @@ def test_gains_and_their_summaries():
 
 def test_arms_beyond_noise_uses_the_claims_rule_not_every_seed():
     m = _ijepa_metrics()
-    assert ijepa_analysis.arms_beyond_noise(m, ["a", "b", "c", "d"]) == ["a"]
-    assert all(v > 50 for v in m["acc_d"])  # an "every seed" count would have counted d
-    assert [Greater(f"acc_{a}", "acc_untrained").beyond_noise(m) for a in "abcd"] == [True, False, False, False]
+    assert ijepa_analysis.arms_beyond_noise(m, _ABCD) == ["random"]
+    assert all(v > 50 for v in m["acc_targets_1"])  # an "every seed" count would have counted it
+    assert [Greater(f"acc_{a}", "acc_untrained").beyond_noise(m) for a in _ABCD] == [True, False, False, False]
 
 
 def test_shape_arms_final_loss_and_budget():
@@ -408,9 +411,11 @@ def test_curve_change_reads_the_moves_over_the_end_of_the_runs():
 
 
 def test_ijepa_arm_table_reads_both_encoders_and_the_realised_context():
-    m = {"acc_a": [50.0, 52.0], "ctx_acc_a": [40.0, 44.0], "rank_a": [3.0, 5.0], "ctx_rank_a": [2.0, 2.0],
-         "context_a": [0.39, 0.39], "acc_u": [30.0], "rank_u": [9.0], "context_u": [1.0]}
-    t = ijepa_analysis.arm_table(m, {"a": "recipe", "u": "untrained"}, places=1, nominal={"a": "4 blocks"})
+    m = {"acc_multiblock": [50.0, 52.0], "ctx_acc_multiblock": [40.0, 44.0], "rank_multiblock": [3.0, 5.0],
+         "ctx_rank_multiblock": [2.0, 2.0], "context_multiblock": [0.39, 0.39], "acc_untrained": [30.0],
+         "rank_untrained": [9.0], "context_untrained": [1.0]}
+    t = ijepa_analysis.arm_table(m, {"multiblock": "recipe", "untrained": "untrained"}, places=1,
+                                 nominal={"multiblock": "4 blocks"})
     assert list(t.index) == ["recipe", "untrained"]
     row = t.loc["recipe"]
     assert row["target enc. acc (%)"] == f"51.0 ± {np.std([50.0, 52.0], ddof=1):.1f}"

@@ -177,7 +177,12 @@ def test_precondition_makes_a_claim_not_testable():
     bad = ClaimResult.of(claim, {"a": [2, 2.1, 2.2], "b": [1, 1, 1], "enc": [0.05] * 3})
     assert bad.verdict == NOT_TESTABLE
     assert "FAILS" in bad.precondition_text() and "enc 0.05" in bad.precondition_text()
-    assert bad.to_json()["precondition"] == {"rule": "enc > 0.3", "text": "the teacher encodes pose", "holds": False}
+    assert bad.to_json()["precondition"] == {"rule": "enc > 0.3", "text": "the teacher encodes pose", "holds": False,
+                                             "fixed": True}
+    assert "one fixed value for every seed" in bad.precondition_text()
+    # judged beyond noise, never on the mean alone: a mean above 0.3 carried by one seed is not enough
+    one_seed = ClaimResult.of(claim, {"a": [2, 2.1, 2.2], "b": [1, 1, 1], "enc": [0.25, 0.26, 1.2]})
+    assert one_seed.verdict == NOT_TESTABLE and not one_seed.precondition_holds
 
 
 def test_checks_are_judged_per_seed_and_kept_apart():

@@ -36,7 +36,7 @@ def test_run_writes_results_and_json(tmp_path, monkeypatch, capsys):
         assert all(len(v) == 1 for v in claim["measured"].values())
         # one seed is never beyond noise, so nothing can be reproduced from it
         assert claim["verdict"] != REPRODUCED, claim["id"]
-    assert {c["id"] for c in data["checks"]} == {"basics.raw_probe", "basics.cigar", "basics.collapse_gradient",
+    assert {c["id"] for c in data["checks"]} == {"basics.meter", "basics.raw_probe", "basics.cigar", "basics.collapse_gradient",
                                                  "basics.ema"}
     stored = json.loads((tmp_path / "results" / "basics-ci-seeds-0.json").read_text())
     assert stored["claims"] == data["claims"]

@@ -5,6 +5,8 @@
     python -m jepabook compare A.json B.json  # do two runs agree: bits, printed values, verdicts
     python -m jepabook verify ijepa [--seeds 5,6,7,8,9] [--profile full] [--record R.json]
                                               # rerun on other seeds: which verdicts agree, which flip
+    python -m jepabook rejudge results/ijepa-full.json [--json moved.json]
+                                              # re-judge a committed record with the current claims
 
 Writes ``results/<chapter>-<profile>.json`` (atomically) for the published seeds 0,1,2, and
 ``results/<chapter>-<profile>-seeds-....json`` for any others unless ``--publish`` is given;
@@ -43,6 +45,9 @@ def _parser() -> argparse.ArgumentParser:
                      "the published seeds)")
     ver.add_argument("--record", default=None, help="compare this record instead of running (no --seeds)")
     ver.add_argument("--workers", type=int, default=None, help="parallel processes; default one per CPU core")
+    rej = sub.add_parser("rejudge", help="re-judge committed records with the current claims: what moved, and why")
+    rej.add_argument("records", nargs="+", metavar="RECORD.json")
+    rej.add_argument("--json", dest="json_path", default=None, help="also write the rows here")
     blas = sub.add_parser("blas", help="build or inspect the fast BLAS under MLX (Linux)")
     blas.add_argument("action", choices=["install", "status"])
     return p
@@ -55,6 +60,14 @@ def main(argv: list[str] | None = None) -> int:
 
         try:
             return compare.main(args.records)
+        except (OSError, ValueError) as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+    if args.command == "rejudge":
+        from . import rejudge
+
+        try:
+            return rejudge.main(args.records, args.json_path)
         except (OSError, ValueError) as err:
             print(f"error: {err}", file=sys.stderr)
             return 2

@@ -221,7 +221,10 @@ def assemble_seed(config: BasicsConfig, seed: int, arms: dict[str, ArmResult]) -
     key = streams.key(seed, "meter")
     m["meter_collapsed"] = shadow_meter(embeddings["predict"], config.meter_t, key)
     m["meter_healthy"] = shadow_meter(embeddings["sigreg"], config.meter_t, key)
-    m["meter_overspread"] = shadow_meter(roll.plane, config.meter_t, key)
+    m["meter_overspread"] = shadow_meter(roll.plane, config.meter_t, key)  # the raw spiral (not a claim)
+    # over-spread by construction: an isotropic N(0, 3²) cloud, whose shadows read e^{−9t²/2} ≈ 0.011 at t = 1
+    wide = 3.0 * streams.rng(seed, "wide_cloud").standard_normal(embeddings["sigreg"].shape)
+    m["meter_wide_gaussian"] = shadow_meter(wide, config.meter_t, key)
     m.update(collapse_push(seed))
     m["std_moments_abs_cos_0.01"] = abs(m["std_moments_cos_0.01"])
     response = ema_step_response(config.ema_tau, 2000)

@@ -5,7 +5,9 @@ that makes the toy able to test it, and the rule (:mod:`jepabook.core.rules`) th
 verdict is computed from per-seed measurements, never typed: the rule's verdict
 (:func:`jepabook.core.rules.evaluate`), or
 
-- ``not testable here``: the precondition failed (the row shows the measured precondition);
+- ``not testable here``: the precondition failed beyond noise (the row shows the measured
+  precondition), or the claim's fair-test gate (:mod:`jepabook.core.gate`) says the toy could not
+  have shown it (the row says why, in numbers);
 - ``skipped``: the run did not measure what the claim reads (its arms were not run).
 
 A :class:`Check` is kept apart: an identity, a property of code or a constructed example (EMA
@@ -23,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from jepabook.core.gate import GateResult, gate_arms, judge_gate
 from jepabook.core.render import fmt_p, fmt_value, mean_sd
 from jepabook.core.rules import (FAIL, NOT_REPRODUCED, NOT_TESTABLE, PASS, SKIPPED, BoundEveryRun, Rule, evaluate)
 
@@ -52,9 +55,17 @@ class Claim:
         rule: decides the verdict from the per-seed values.
         shown: the arms printed in the table, in order (default: the rule's arms).
         digits: decimals printed for the measured values.
-        precondition: a rule the toy must satisfy (on the seed means) for the claim to be testable,
-            e.g. ``Above("teacher_pose_r2", 0.3)``; when it fails the verdict is ``not testable here``.
+        precondition: a rule the toy must satisfy *beyond noise* (on the means and by its one-sided
+            test, i.e. a lower confidence bound) for the claim to be testable, e.g.
+            ``Above("teacher_pose_r2", 0.3)``; when it fails the verdict is ``not testable here``.
         precondition_text: the precondition in words.
+        gate: the fair-test gate (:mod:`jepabook.core.gate`): one gate or a tuple of gates, e.g.
+            ``Headroom(floor="acc_untrained", ceiling="acc_supervised")``; when it fails the verdict
+            is ``not testable here`` and the row gives the gate's numbers.
+        label: the claim in a few plain words for the tables ("multi-block beats untrained"); no
+            metric names (those go to a detail row).
+        rule_text: the rule in words and math ("multi-block > untrained (paired) and closes ≥ ⅓ of
+            the headroom"); no metric names.
     """
 
     id: str
@@ -68,13 +79,16 @@ class Claim:
     digits: int = 2
     precondition: Rule | None = None
     precondition_text: str = ""
+    gate: object = None
+    label: str = ""
+    rule_text: str = ""
 
     kind = "claim"
 
     def reads(self) -> tuple[str, ...]:
-        """Every metric the claim needs: shown arms, the rule's, the precondition's."""
+        """Every metric the claim needs: shown arms, the rule's, the precondition's, the gate's."""
         pre = self.precondition.arms() if self.precondition is not None else ()
-        return tuple(dict.fromkeys((*(self.shown or ()), *self.rule.arms(), *pre)))
+        return tuple(dict.fromkeys((*(self.shown or ()), *self.rule.arms(), *pre, *gate_arms(self.gate))))
 
 
 @dataclass(frozen=True)
@@ -90,6 +104,8 @@ class Check:
     rule: Rule
     shown: tuple[str, ...] = ()
     digits: int = 2
+    label: str = ""
+    rule_text: str = ""
 
     kind = "check"
 
@@ -122,15 +138,27 @@ class ClaimResult:
     detectable: float = math.nan
     precondition_holds: bool | None = None
     missing: tuple[str, ...] = ()
+    gate: GateResult | None = None
+    precondition_fixed: bool = False
 
     @classmethod
     def of(cls, claim: Claim, measured: Measured) -> ClaimResult:
+        """Judge ``claim`` on ``measured``; what it reads and ``measured`` lacks makes it ``skipped``."""
+        missing = [name for name in claim.reads() if name not in measured]
+        if missing:
+            return cls.skipped(claim, missing)
         clean = {k: [float(x) for x in v] for k, v in measured.items()}
-        pre = claim.precondition.on_means(clean) if claim.precondition is not None else None
+        pre, pre_fixed = None, False
+        if claim.precondition is not None:
+            # beyond noise: on the means and by the rule's one-sided test (a lower confidence bound)
+            pre = bool(claim.precondition.on_means(clean) and claim.precondition.beyond_noise(clean))
+            pre_fixed = all(len(set(clean[a])) == 1 and len(clean[a]) > 1 for a in claim.precondition.arms())
+        gate = judge_gate(claim.gate, clean, claim.rule, claim.digits)
         se, det = claim.rule.noise(clean)
         p = claim.rule.p_value(clean)
-        verdict = NOT_TESTABLE if pre is False else evaluate(claim.rule, clean)
-        return cls(claim, clean, verdict, p, se, det, pre)
+        testable = pre is not False and (gate is None or gate.holds)
+        verdict = evaluate(claim.rule, clean) if testable else NOT_TESTABLE
+        return cls(claim, clean, verdict, p, se, det, pre, gate=gate, precondition_fixed=pre_fixed)
 
     @classmethod
     def skipped(cls, claim: Claim, missing: Sequence[str]) -> ClaimResult:
@@ -170,8 +198,13 @@ class ClaimResult:
             return ""
         digits = 1 if coarse else 2  # preconditions are R²-like scores
         state = "holds" if self.precondition_holds else "FAILS"
+        fixed = " (one fixed value for every seed)" if self.precondition_fixed else ""
         return (f"precondition ({c.precondition_text or c.precondition.describe()}): {state}: "
-                f"{mean_sd(self.measured, c.precondition.arms(), digits, coarse)}")
+                f"{mean_sd(self.measured, c.precondition.arms(), digits, coarse)}{fixed}")
+
+    def gate_text(self) -> str:
+        """The fair-test gate's reason, in words with numbers ("" when the claim declares none)."""
+        return "" if self.gate is None or self.verdict == SKIPPED else f"fair test ({self.gate.kind}): {self.gate.text}"
 
     def to_json(self) -> dict:
         c = self.claim
@@ -182,6 +215,8 @@ class ClaimResult:
             "paper": c.paper,
             "laptop": c.laptop,
             "metric": c.metric,
+            "label": c.label,
+            "rule_text": c.rule_text,
             "measured": self.measured,
             "rule": c.rule.describe(),
             "shown": list(c.shown or c.rule.arms()),
@@ -195,7 +230,9 @@ class ClaimResult:
                    null_rate=c.rule.null_rate(self.n))
         if c.precondition is not None:
             out["precondition"] = {"rule": c.precondition.describe(), "text": c.precondition_text,
-                                   "holds": bool(self.precondition_holds)}
+                                   "holds": bool(self.precondition_holds), "fixed": bool(self.precondition_fixed)}
+        if self.gate is not None:
+            out["gate"] = self.gate.to_json()
         return out
 
 
@@ -214,6 +251,9 @@ class CheckResult:
 
     @classmethod
     def of(cls, check: Check, measured: Measured) -> CheckResult:
+        missing = [name for name in check.reads() if name not in measured]
+        if missing:
+            return cls.skipped(check, missing)
         clean = {k: [float(x) for x in v] for k, v in measured.items()}
         ok = bool(np.all(check.rule.holds_per_seed({k: clean[k] for k in check.rule.arms()})))
         return cls(check, clean, PASS if ok else FAIL)
@@ -236,7 +276,7 @@ class CheckResult:
     def to_json(self) -> dict:
         c = self.check
         out = {"id": c.id, "kind": "check", "statement": c.statement, "reference": c.reference,
-               "metric": c.metric, "measured": self.measured, "rule": c.rule.describe(),
+               "metric": c.metric, "label": c.label, "rule_text": c.rule_text, "measured": self.measured, "rule": c.rule.describe(),
                "shown": list(c.shown or c.rule.arms()), "digits": c.digits, "status": self.status}
         if self.missing:
             out["missing"] = list(self.missing)

@@ -18,6 +18,8 @@ The tests, per rule (n seeds, α = 0.05, one-sided):
 - a paired difference (:class:`Greater`) and a threshold (:class:`Below`, :class:`Above`): Student's
   t on the n values (n − 1 degrees of freedom);
 - an agreement (:class:`Within`): two one-sided t-tests (TOST), the larger p;
+- a non-inferiority (:class:`NotInferior`, "not worse than b by more than a margin fixed in advance"):
+  the lower of TOST's two one-sided tests, a paired t of ``a − b + margin`` against 0;
 - orderings made of several comparisons (:class:`Increasing`, :class:`PeakAt`, :class:`AllOf`): every
   part must pass, so p is the largest part's (an intersection–union test, still ≤ α);
 - a spread (:class:`SpreadGreater`): the Pitman–Morgan test for two paired variances, a t on the
@@ -42,7 +44,7 @@ import numpy as np
 from scipy import stats
 
 __all__ = ["ALPHA", "DIRECTION_ONLY", "FAIL", "NOT_REPRODUCED", "NOT_TESTABLE", "PASS", "REPRODUCED", "SKIPPED",
-           "VERDICTS", "Above", "AllOf", "Below", "BoundEveryRun", "Greater", "Increasing", "PeakAt", "Rule",
+           "VERDICTS", "Above", "AllOf", "Below", "BoundEveryRun", "Greater", "Increasing", "NotInferior", "PeakAt", "Rule",
            "SpreadGreater", "Within", "detectable", "evaluate", "t_greater"]
 
 REPRODUCED, DIRECTION_ONLY, NOT_REPRODUCED = "reproduced", "direction only", "not reproduced"
@@ -221,6 +223,43 @@ class Greater(Rule):
         if a.size != b.size:
             raise ValueError(f"arms {self.a!r} and {self.b!r} have different seed counts")
         return a - b - self.margin
+
+    def on_means(self, m: Measured) -> bool:
+        return bool(self._diff(m).mean() > 0)
+
+    def p_value(self, m: Measured) -> float:
+        return t_greater(self._diff(m))
+
+    def noise(self, m: Measured):
+        return _noise(self._diff(m))
+
+
+@dataclass(frozen=True)
+class NotInferior(Rule):
+    """``a`` is not worse than ``b`` by more than ``margin`` (fixed in advance), seed by seed: a
+    non-inferiority test, the lower half of two one-sided tests (TOST). The upper half is not asked:
+    ``a`` may also be better. Under the null ``a − b = −margin`` it reads ``reproduced`` at most 5 %
+    of the time."""
+
+    a: str
+    b: str
+    margin: float
+
+    def __post_init__(self):
+        if not (math.isfinite(self.margin) and self.margin > 0):
+            raise ValueError(f"margin must be a finite number > 0 (fixed in advance); got {self.margin!r}")
+
+    def arms(self):
+        return (self.a, self.b)
+
+    def describe(self) -> str:
+        return f"{self.a} ≥ {self.b} − {self.margin:g} (paired, non-inferiority)"
+
+    def _diff(self, m: Measured) -> np.ndarray:
+        a, b = _values(m, self.a), _values(m, self.b)
+        if a.size != b.size:
+            raise ValueError(f"arms {self.a!r} and {self.b!r} have different seed counts")
+        return a - b + self.margin
 
     def on_means(self, m: Measured) -> bool:
         return bool(self._diff(m).mean() > 0)

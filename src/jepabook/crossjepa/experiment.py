@@ -52,8 +52,8 @@ from jepabook.crossjepa.model import PointTransformer, Student, visible_groups
 from jepabook.blocks.probes import linear_accuracy
 from jepabook.core.training import TrainLog, constant_then_cosine, fit
 
-__all__ = ["ARMS", "ARM_METRICS", "CHAPTER", "CONDITIONING", "LAPTOP_SIZE", "Arm", "ArmResult", "CrossJEPAConfig",
-           "CrossJEPARun", "PROFILES", "Student", "arm_metrics", "batch_standardise", "ceiling_loss",
+__all__ = ["ARMS", "ARM_METRICS", "CHAPTER", "CONDITIONING", "LAPTOP_SIZE", "TEACHER_METRICS", "Arm", "ArmResult",
+           "CrossJEPAConfig", "CrossJEPARun", "PROFILES", "Student", "arm_metrics", "batch_standardise", "ceiling_loss",
            "dinov2_seconds_per_view", "encoder_features", "encoder_parameters", "make_student", "run", "run_arm",
            "step_seconds", "student_loss", "train_arm"]
 
@@ -311,6 +311,16 @@ class CrossJEPARun(ChapterResult):
     results: dict[str, list[ArmResult]] = field(default_factory=dict)
 
 
+#: the teachers' decodability scores (:func:`jepabook.crossjepa.data.decodability`) by role, as per-seed
+#: metric names: one world and one teacher pass serve every seed, so each is one value repeated
+TEACHER_METRICS = {
+    "default": {"pose_r2": "teacher_pose_r2", "colour_r2": "teacher_colour_r2", "class_share": "teacher_class_share",
+                "class_acc": "teacher_class_acc"},
+    "second": {"pose_r2": "second_teacher_pose_r2", "colour_r2": "second_teacher_colour_r2",
+               "class_share": "second_teacher_class_share", "class_acc": "second_teacher_class_acc"},
+}
+
+
 def arm_metrics(results: dict[str, list[ArmResult]]) -> dict[str, list[float]]:
     """Per-seed metrics by name (see :data:`ARM_METRICS`): each arm's probe accuracy and final loss."""
     out = {}
@@ -362,11 +372,10 @@ def _measure(config: CrossJEPAConfig, seeds: list[int], plan: Plan, flat: list[A
     results = {a: [r for s in seeds for r in flat if r.arm == a and r.seed == s] for a in config.arms}
     metrics = arm_metrics(results)
     # the teachers' scores: one world (and one teacher pass) for every seed, so one value repeated
-    for role, key in (("default", "teacher"), ("second", "second_teacher")):
+    for role, names in TEACHER_METRICS.items():
         scores = prep.decodability[prep.teachers[role]]
-        metrics[f"{key}_pose_r2"] = [scores["pose_r2"]] * len(seeds)  # teacher_pose_r2, second_teacher_pose_r2
-        metrics[f"{key}_colour_r2"] = [scores["colour_r2"]] * len(seeds)  # teacher_colour_r2, second_teacher_colour_r2
-        metrics[f"{key}_class_share"] = [scores["class_share"]] * len(seeds)  # teacher_class_share, second_...
+        for score, name in names.items():
+            metrics[name] = [scores[score]] * len(seeds)
     metrics["pixel_class_share"] = [prep.pixel_class_share] * len(seeds)  # the pixel target's class share
     plan.timing_s.update(teacher_pass_total=sum(c.teacher_seconds for c in prep.cache.values()),
                          teacher_train_total=sum(c.train_seconds for c in prep.cache.values()),

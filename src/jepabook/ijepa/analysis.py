@@ -17,7 +17,7 @@ from mlx.utils import tree_flatten
 from jepabook.blocks.vit import ViT, patchify
 from jepabook.core.rules import DIRECTION_ONLY, NOT_REPRODUCED, REPRODUCED, Greater
 from jepabook.core.report import sd_of
-from jepabook.ijepa.experiment import IJEPAConfig, ijepa_loss
+from jepabook.ijepa.experiment import ARM_METRICS, IJEPAConfig, ijepa_loss
 from jepabook.ijepa.images import make_shapes
 
 __all__ = ["ABLATIONS", "ablation_summary", "arm_table", "arms_beyond_noise", "encoder_parameters", "final_loss", "flat_patch_loss", "gains", "max_abs_gain",
@@ -33,9 +33,9 @@ def shape_arms(arms: Iterable[str]) -> list[str]:
 
 
 def gains(metrics: Measured, arms: Iterable[str], baseline: str = "untrained", metric: str = "acc") -> dict[str, np.ndarray]:
-    """Per-seed paired gain ``<metric>_<arm> − <metric>_<baseline>`` of each arm (same seed, same data)."""
-    base = np.asarray(metrics[f"{metric}_{baseline}"], dtype=np.float64)
-    return {a: np.asarray(metrics[f"{metric}_{a}"], dtype=np.float64) - base for a in arms}
+    """Per-seed paired gain of ``metric`` (a key of :data:`~jepabook.ijepa.experiment.ARM_METRICS`) of each arm (same seed, same data)."""
+    base = np.asarray(metrics[ARM_METRICS[baseline][metric]], dtype=np.float64)
+    return {a: np.asarray(metrics[ARM_METRICS[a][metric]], dtype=np.float64) - base for a in arms}
 
 
 def max_abs_gain(metrics: Measured, arms: Iterable[str], baseline: str = "untrained") -> float:
@@ -46,7 +46,7 @@ def max_abs_gain(metrics: Measured, arms: Iterable[str], baseline: str = "untrai
 def arms_beyond_noise(metrics: Measured, arms: Iterable[str], baseline: str = "untrained") -> list[str]:
     """The arms whose accuracy exceeds ``baseline``'s beyond noise, by the claims' paired rule
     ``Greater("acc_<arm>", "acc_<baseline>").beyond_noise``."""
-    return [a for a in arms if Greater(f"acc_{a}", f"acc_{baseline}").beyond_noise(metrics)]
+    return [a for a in arms if Greater(ARM_METRICS[a]["acc"], ARM_METRICS[baseline]["acc"]).beyond_noise(metrics)]
 
 
 #: the paper's four ablation orderings, as claim ids
@@ -75,7 +75,7 @@ def ablation_summary(claims: Sequence, ids: Sequence[str] = ABLATIONS) -> dict[s
 
 def median_seed_sd(metrics: Measured, arms: Iterable[str]) -> float:
     """Median over ``arms`` of the seed standard deviation of each arm's accuracy (points)."""
-    return float(np.median([sd_of(metrics, f"acc_{a}") for a in arms]))
+    return float(np.median([sd_of(metrics, ARM_METRICS[a]["acc"]) for a in arms]))
 
 
 def final_loss(results: Sequence) -> float:
@@ -115,10 +115,11 @@ def arm_table(metrics: Measured, arms: Mapping[str, str], places: int = 1, nomin
         row = {"arm": label}
         if nominal is not None:
             row["nominal"] = nominal.get(arm, "")
-        row.update({"realised context": f"{np.mean(metrics[f'context_{arm}']):.2f}",
-                    "target enc. acc (%)": fmt(f"acc_{arm}"), "context enc. acc (%)": fmt(f"ctx_acc_{arm}"),
-                    "target enc. rank": fmt(f"rank_{arm}"), "context enc. rank": fmt(f"ctx_rank_{arm}"),
-                    "seeds": len(metrics[f"acc_{arm}"])})
+        name = ARM_METRICS[arm]
+        row.update({"realised context": f"{np.mean(metrics[name['context']]):.2f}",
+                    "target enc. acc (%)": fmt(name["acc"]), "context enc. acc (%)": fmt(name["ctx_acc"]),
+                    "target enc. rank": fmt(name["rank"]), "context enc. rank": fmt(name["ctx_rank"]),
+                    "seeds": len(metrics[name["acc"]])})
         rows.append(row)
     return pd.DataFrame(rows).set_index("arm")
 

@@ -47,7 +47,7 @@ from jepabook.blocks.nets import init_linears
 from jepabook.core.training import fit, warmup_then_cosine
 from jepabook.blocks.vit import Predictor, ViT, gather_tokens, patchify
 
-__all__ = ["ARMS", "Arm", "ArmResult", "CHAPTER", "CURVE_ARMS", "IJEPA", "IJEPAConfig", "IJEPARun", "PROFILES",
+__all__ = ["ARM_METRICS", "HEADROOM_METRICS", "MASK_METRICS", "ARMS", "Arm", "ArmResult", "CHAPTER", "CURVE_ARMS", "IJEPA", "IJEPAConfig", "IJEPARun", "PROFILES",
            "Supervised", "arm_seeds", "context_fraction", "effective_rank", "ema_start", "ijepa_loss", "labelled_split",
            "load_data", "mask_statistics", "probe_se", "run", "run_arm", "sample_masks", "step_breakdown",
            "supervised_loss", "update_target"]
@@ -93,6 +93,78 @@ ARMS = {
 }
 CURVE_ARMS = ("multiblock", "pixels", "random")  # arms whose rank/probe is also read during training
 SEED_GROUPS = ("all", "ablation", "sweep")
+#: each arm's per-seed metric names, written out so that a search for a name finds its producer
+#: (:func:`_measure`): probe accuracy (%) and effective rank of the target encoder (``acc``, ``rank``)
+#: and of the context encoder (``ctx_acc``, ``ctx_rank``; trained arms only), the probe's binomial
+#: standard error (``se``) and the realised context fraction (``context``)
+ARM_METRICS = {
+    "untrained": {"acc": "acc_untrained", "rank": "rank_untrained",
+                  "ctx_acc": "ctx_acc_untrained", "ctx_rank": "ctx_rank_untrained",
+                  "se": "se_untrained", "context": "context_untrained"},
+    "multiblock": {"acc": "acc_multiblock", "rank": "rank_multiblock",
+                   "ctx_acc": "ctx_acc_multiblock", "ctx_rank": "ctx_rank_multiblock",
+                   "se": "se_multiblock", "context": "context_multiblock"},
+    "pixels": {"acc": "acc_pixels", "rank": "rank_pixels",
+               "ctx_acc": "ctx_acc_pixels", "ctx_rank": "ctx_rank_pixels",
+               "se": "se_pixels", "context": "context_pixels"},
+    "supervised": {"acc": "acc_supervised", "rank": "rank_supervised",
+                   "ctx_acc": "ctx_acc_supervised", "ctx_rank": "ctx_rank_supervised",
+                   "se": "se_supervised", "context": "context_supervised"},
+    "random": {"acc": "acc_random", "rank": "rank_random",
+               "ctx_acc": "ctx_acc_random", "ctx_rank": "ctx_rank_random",
+               "se": "se_random", "context": "context_random"},
+    "block": {"acc": "acc_block", "rank": "rank_block",
+              "ctx_acc": "ctx_acc_block", "ctx_rank": "ctx_rank_block",
+              "se": "se_block", "context": "context_block"},
+    "rasterized": {"acc": "acc_rasterized", "rank": "rank_rasterized",
+                   "ctx_acc": "ctx_acc_rasterized", "ctx_rank": "ctx_rank_rasterized",
+                   "se": "se_rasterized", "context": "context_rasterized"},
+    "tscale_0.075": {"acc": "acc_tscale_0.075", "rank": "rank_tscale_0.075",
+                     "ctx_acc": "ctx_acc_tscale_0.075", "ctx_rank": "ctx_rank_tscale_0.075",
+                     "se": "se_tscale_0.075", "context": "context_tscale_0.075"},
+    "tscale_0.2": {"acc": "acc_tscale_0.2", "rank": "rank_tscale_0.2",
+                   "ctx_acc": "ctx_acc_tscale_0.2", "ctx_rank": "ctx_rank_tscale_0.2",
+                   "se": "se_tscale_0.2", "context": "context_tscale_0.2"},
+    "cscale_0.40": {"acc": "acc_cscale_0.40", "rank": "rank_cscale_0.40",
+                    "ctx_acc": "ctx_acc_cscale_0.40", "ctx_rank": "ctx_rank_cscale_0.40",
+                    "se": "se_cscale_0.40", "context": "context_cscale_0.40"},
+    "targets_1": {"acc": "acc_targets_1", "rank": "rank_targets_1",
+                  "ctx_acc": "ctx_acc_targets_1", "ctx_rank": "ctx_rank_targets_1",
+                  "se": "se_targets_1", "context": "context_targets_1"},
+    "digits_untrained": {"acc": "acc_digits_untrained", "rank": "rank_digits_untrained",
+                         "ctx_acc": "ctx_acc_digits_untrained", "ctx_rank": "ctx_rank_digits_untrained",
+                         "se": "se_digits_untrained", "context": "context_digits_untrained"},
+    "digits_multiblock": {"acc": "acc_digits_multiblock", "rank": "rank_digits_multiblock",
+                          "ctx_acc": "ctx_acc_digits_multiblock", "ctx_rank": "ctx_rank_digits_multiblock",
+                          "se": "se_digits_multiblock", "context": "context_digits_multiblock"},
+    "digits_pixels": {"acc": "acc_digits_pixels", "rank": "rank_digits_pixels",
+                      "ctx_acc": "ctx_acc_digits_pixels", "ctx_rank": "ctx_rank_digits_pixels",
+                      "se": "se_digits_pixels", "context": "context_digits_pixels"},
+    "digits_supervised": {"acc": "acc_digits_supervised", "rank": "rank_digits_supervised",
+                          "ctx_acc": "ctx_acc_digits_supervised", "ctx_rank": "ctx_rank_digits_supervised",
+                          "se": "se_digits_supervised", "context": "context_digits_supervised"},
+    "ema_1": {"acc": "acc_ema_1", "rank": "rank_ema_1",
+              "ctx_acc": "ctx_acc_ema_1", "ctx_rank": "ctx_rank_ema_1",
+              "se": "se_ema_1", "context": "context_ema_1"},
+    "ema_10": {"acc": "acc_ema_10", "rank": "rank_ema_10",
+               "ctx_acc": "ctx_acc_ema_10", "ctx_rank": "ctx_rank_ema_10",
+               "se": "se_ema_10", "context": "context_ema_10"},
+}
+#: the gain over untrained, the headroom up to the supervised ceiling and their ratio, per data set:
+#: (untrained arm, ceiling arm, trained arm) → (gain, headroom, fraction) names
+HEADROOM_METRICS = {
+    ("untrained", "supervised", "multiblock"): ("gain_multiblock", "headroom_shapes", "headroom_fraction_shapes"),
+    ("digits_untrained", "digits_supervised", "digits_multiblock"): ("gain_digits_multiblock", "headroom_digits",
+                                                                    "headroom_fraction_digits"),
+}
+#: the mask sampler's statistics (:func:`mask_statistics`): per grid label and variant, the realised
+#: context ratio and the context coverage of the top and bottom rows
+MASK_METRICS = {
+    ("14", "released"): ("ctx_ratio_14_released", "top_row_14_released", "bottom_row_14_released"),
+    ("14", "corrected"): ("ctx_ratio_14_corrected", "top_row_14_corrected", "bottom_row_14_corrected"),
+    ("8", "released"): ("ctx_ratio_8_released", "top_row_8_released", "bottom_row_8_released"),
+    ("8", "corrected"): ("ctx_ratio_8_corrected", "top_row_8_corrected", "bottom_row_8_corrected"),
+}
 
 
 @dataclass(frozen=True)
@@ -387,9 +459,10 @@ def mask_statistics(seed: int, draws: int = 8) -> dict[str, float]:
     for label, grid, batch, keep in (("14", (14, 14), 128, 10), ("8", (8, 8), IJEPAConfig.batch, 3)):
         for variant in ("released", "corrected"):
             ratio, cover = context_statistics(streams.rng(seed, "mask_statistics"), grid, batch, keep, variant, draws)
-            out[f"ctx_ratio_{label}_{variant}"] = ratio
-            out[f"top_row_{label}_{variant}"] = float(cover[0])
-            out[f"bottom_row_{label}_{variant}"] = float(cover[-1])
+            ratio_name, top_name, bottom_name = MASK_METRICS[(label, variant)]
+            out[ratio_name] = ratio
+            out[top_name] = float(cover[0])
+            out[bottom_name] = float(cover[-1])
     return out
 
 
@@ -413,25 +486,25 @@ def _measure(config: IJEPAConfig, seeds: list[int], plan: Plan, flat: list[ArmRe
     metrics: dict[str, list[float]] = {}
     for a, rs in results.items():
         for key in rs[0].metrics:
-            metrics[f"{key}_{a}"] = [r.metrics[key] for r in rs]  # acc_<arm>, ctx_acc_<arm>, rank_<arm>, ...
+            metrics[ARM_METRICS[a][key]] = [r.metrics[key] for r in rs]
 
     def per_seed(arm: str, metric: str = "acc", n: int | None = None) -> np.ndarray:
-        return np.asarray(metrics[f"{metric}_{arm}"][:n], dtype=np.float64)
+        return np.asarray(metrics[ARM_METRICS[arm][metric]][:n], dtype=np.float64)
 
     n_abl = min(config.ablation_seeds, len(seeds))
     derived = {}
-    for data, prefix in (("shapes", ""), ("digits", "digits_")):
-        base, ceiling, trained = f"{prefix}untrained", f"{prefix}supervised", f"{prefix}multiblock"
-        if all(f"acc_{a}" in metrics for a in (base, ceiling, trained)):
-            n = len(metrics[f"acc_{trained}"])
+    for (base, ceiling, trained), (gain_name, headroom_name, fraction_name) in HEADROOM_METRICS.items():
+        if all(a in results for a in (base, ceiling, trained)):
+            n = len(results[trained])
             gain = per_seed(trained, n=n) - per_seed(base, n=n)
             headroom = per_seed(ceiling, n=n) - per_seed(base, n=n)
-            derived[f"gain_{trained}"] = gain
-            derived[f"headroom_{data}"] = headroom
-            derived[f"headroom_fraction_{data}"] = gain / np.where(headroom != 0, headroom, np.nan)
-    if all(f"acc_{a}" in metrics for a in ("multiblock", "untrained")):  # the ablations' seeds
-        for key in ("acc", "context"):
-            derived[f"{key}_multiblock_abl"] = per_seed("multiblock", key, n_abl)
+            derived[gain_name] = gain
+            derived[headroom_name] = headroom
+            derived[fraction_name] = gain / np.where(headroom != 0, headroom, np.nan)
+    if all(a in results for a in ("multiblock", "untrained")):  # the ablations' seeds
+        derived["acc_multiblock_abl"] = per_seed("multiblock", "acc", n_abl)
+        derived["context_multiblock_abl"] = per_seed("multiblock", "context", n_abl)
+        derived["acc_untrained_abl"] = per_seed("untrained", "acc", n_abl)
         derived["gain_multiblock_abl"] = per_seed("multiblock", n=n_abl) - per_seed("untrained", n=n_abl)
     metrics.update({k: [float(x) for x in v] for k, v in derived.items()})
     stats = [mask_statistics(s) for s in seeds]

@@ -31,6 +31,14 @@ before any full-profile run of the new design, from the wording of each claim:
 - "needs a moment-matching term": at the smallest λ tried, where pure SIGReg is required to collapse
   (precondition: tr Cov < 0.02), SIGReg + the moment term (same weight, on SIGReg's ×N scale)
   recovers the latents (R² > 0.9).
+
+Re-registered for verdicts version 3 (issue 25), before the runs that judge them: the claims read the
+metrics under the names the runs produce (:mod:`jepabook.lejepa.names`; display labels are the claims'
+``label`` and ``rule_text``, never renamed measurements); Theorem 3 counts only the informative runs,
+those whose bound is below the trivial one (the error of h = 0, which every encoder meets), and shows
+how tight the bound is there (error / bound); the shrinkage claim's precondition is that the trained
+cloud is an isotropic Gaussian (the ``sigreg_floor`` rule, judged beyond noise); the settling
+precondition reads ``drift``, the absolute last-quarter change, per seed.
 """
 
 from __future__ import annotations
@@ -40,7 +48,7 @@ from scipy.optimize import minimize_scalar
 
 from jepabook.blocks.sigreg import expected_sigreg
 from jepabook.lejepa import names
-from jepabook.core.claims import Check, Claim
+from jepabook.core.claims import Check, Claim, MissingMetric, shown_values
 from jepabook.core.rules import Above, AllOf, Below, BoundEveryRun, Greater, PeakAt, Within
 
 __all__ = ["QUADRATURE_FLOOR", "SETTLED", "T3_SLACK", "analytic_shrinkage", "claims_for", "measured_for",
@@ -94,149 +102,161 @@ def claims_for(config) -> list[Claim]:
     laptop_t1 = {"parabolic": "0.998 ± 0.000", "sinusoidal": "0.998 ± 0.000", "coupling": "0.990 ± 0.010"}
     for m in (x for x in c.mixings if x != "spiral"):
         enc = " (the official code's matched encoder)" if m == "coupling" and c.coupling_encoder == "matched" else ""
+        r2 = names.t1_metric(m)
         out.append(mk(f"t1_{m}", statement=f"T1: LeJEPA recovers the latents behind the {m} mixing up to rotation{enc}.",
                       paper="recovered up to rotation", laptop=laptop_t1.get(m, "—"),
                       metric="R²(h → z) of the affine least-squares map, 10 k evaluation points",
-                      rule=Above(m, 0.95), shown=(m,), digits=3))
+                      rule=Above(r2, 0.95), shown=(r2,), digits=3,
+                      label=f"T1 recovers the {m} latents", rule_text="R²(h → z) > 0.95"))
     if "spiral" in c.mixings:
-        rule = AllOf((Above("spiral", 0.8), Greater("parabolic", "spiral"))) if "parabolic" in c.mixings \
-            else Above("spiral", 0.8)
+        spiral, parabolic = names.t1_metric("spiral"), names.t1_metric("parabolic")
+        both = "parabolic" in c.mixings
+        rule = AllOf((Above(spiral, 0.8), Greater(parabolic, spiral))) if both else Above(spiral, 0.8)
         out.append(mk("t1_spiral", statement="T1: the measure-preserving spiral is recovered too, and is the hardest.",
                       paper="recovered up to rotation", laptop="0.849 ± 0.039", metric="R²(h → z)", rule=rule,
-                      shown=("spiral", "parabolic") if "parabolic" in c.mixings else ("spiral",), digits=3))
-    arms = tuple(f"α={a:g}" for a in c.alphas)
+                      shown=(spiral, parabolic) if both else (spiral,), digits=3,
+                      label="T1 recovers the spiral, the hardest",
+                      rule_text="R²(h → z) > 0.8, and below the parabolic shear's (paired)" if both
+                      else "R²(h → z) > 0.8"))
+    arms = tuple(names.t2_metric(a) for a in c.alphas)
     out.append(mk("t2_peak", statement="T2: recovery peaks at the Gaussian, α = 2.",
                   paper="sharp peak at α = 2 (figure)",
                   laptop="0.5: 0.964, 1: 0.989, 1.5: 0.997, 2: 0.998, 3: 0.991, 5: 0.978",
                   metric=f"R²(h → z), additive-noise world (the official code's) on the {c.alpha_mixing} mixing",
-                  rule=PeakAt(arms, "α=2"), shown=arms, digits=3))
+                  rule=PeakAt(arms, names.t2_metric(2.0)), shown=arms, digits=3,
+                  label="T2 peaks at the Gaussian", rule_text="R² at α = 2 > R² at every other α (each paired)"))
     out.append(mk("t2_plateau", statement="T2: with SIGReg the peak is a broad plateau, not a knife edge.",
                   paper="broad plateau for SIGReg", laptop="min 0.964 over α ∈ [0.5, 5]",
                   metric="R²(h → z) at every α, additive-noise world",
-                  rule=AllOf(tuple(Above(a, 0.95) for a in arms)), shown=arms, digits=3))
+                  rule=AllOf(tuple(Above(a, 0.95) for a in arms)), shown=arms, digits=3,
+                  label="T2 is a broad plateau", rule_text="R² > 0.95 at every α"))
     out.append(mk("t3_bound", statement="T3: the Procrustes error never exceeds D + (ε + D)².",
                   paper="all runs but two near-zero outliers", laptop="30 of 30 runs",
-                  metric="per run (every α = 2 run of the chapter, all seeds): error of the centred h on the "
-                  f"whitened evaluation set, and the bound; slack {T3_SLACK:g}",
-                  rule=BoundEveryRun("error", "bound", min_fraction=0.9, slack=T3_SLACK), shown=("error", "bound"),
-                  digits=3))
+                  metric="per informative run (every α = 2 run of the chapter, all seeds, whose bound is below the "
+                  "error of h = 0): error of the centred h on the whitened evaluation set, the bound, and "
+                  f"error / bound (how tight); slack {T3_SLACK:g}",
+                  rule=BoundEveryRun("t3_error", "t3_bound", min_fraction=0.9, slack=T3_SLACK),
+                  shown=("t3_error", "t3_bound", "t3_tightness"), digits=3,
+                  label="T3's bound holds where it says something",
+                  rule_text=f"error ≤ D + (ε + D)² + {T3_SLACK:g} in every informative run (≥ 90 %: direction only)"))
     out.append(mk("t4_planning", statement="T4: a straight latent plan decodes to a near-straight true path; "
                   "an untrained encoder's does not.", paper="oracle-level for the Gaussian encoder",
                   laptop="trained: R² 0.998, ratio 1.07 ± 0.12; untrained: R² 0.491, ratio 12.0 ± 12.6",
                   metric=f"path-length ratio (ideal 1), {c.plan_pairs} pairs, {c.plan_steps} points, "
                   f"{c.knn}-NN decoder; R²(h → z)",
-                  rule=AllOf((Below("trained", 1.25), Greater("untrained", "trained"))),
-                  shown=("trained", "untrained", "R² trained", "R² untrained"), digits=2))
+                  rule=AllOf((Below("plan_ratio", 1.25), Greater("untrained_plan_ratio", "plan_ratio"))),
+                  shown=("plan_ratio", "untrained_plan_ratio", "t1_r2", "untrained_r2"), digits=2,
+                  label="T4 plans straight paths",
+                  rule_text="path-length ratio < 1.25, and below the untrained encoder's (paired)"))
     lo, hi = min(c.grid_lams), max(c.grid_lams)
     rhos = c.grid_rhos
     raw = raw_r2(c)
     world = f"{c.grid_mixing}, {c.grid_steps} steps, {c.grid_seeds} seeds"
+    r2_lo = tuple(names.grid_metric(lo, r, "r2") for r in rhos)
+    cov_lo = tuple(names.grid_metric(lo, r, "cov") for r in rhos)
     out.append(mk("regime_collapse", statement=f"Too little SIGReg (λ = {lo:g}) collapses: the covariance "
                   "shrinks to zero.", paper="R² ≤ 0.11 for λ ≤ 1e-4 (spiral grid)",
                   laptop="covariance → 0 within a few steps", metric=f"tr Cov(h) per ρ ({world})",
-                  rule=AllOf(tuple(Below(f"trCov ρ={r:g}", 0.02) for r in rhos)),
-                  shown=tuple(f"trCov ρ={r:g}" for r in rhos) + tuple(f"R² ρ={r:g}" for r in rhos), digits=3))
+                  rule=AllOf(tuple(Below(a, 0.02) for a in cov_lo)), shown=cov_lo + r2_lo, digits=3,
+                  label="too little SIGReg collapses", rule_text=f"tr Cov(h) < 0.02 at every ρ (λ = {lo:g})"))
     good = [lam for lam in GOOD_LAMS if lam in c.grid_lams]
     if good:
-        arms_g = tuple(f"λ={lam:g} ρ={r:g}" for lam in good for r in rhos)
-        settle_g = tuple(f"|ΔR²| λ={lam:g} ρ={r:g}" for lam in good for r in rhos)
+        arms_g = tuple(names.grid_metric(lam, r) for lam in good for r in rhos)
+        drift_g = tuple(names.grid_metric(lam, r, "drift") for lam in good for r in rhos)
         out.append(mk("regime_good", statement="A band of λ between collapse and over-regularisation recovers the "
                       "latents at every ρ.", paper="R² 0.93–1.00 at λ 1e-3…1e-2, ρ 0.5–0.99",
                       laptop="observed", metric=f"R²(h → z) ({world})",
                       rule=AllOf(tuple(Above(a, 0.9) for a in arms_g)), shown=arms_g, digits=3,
-                      precondition=AllOf(tuple(Below(a, SETTLED) for a in settle_g)),
-                      precondition_text=f"every cell settled: R² moved < {SETTLED:g} over its last quarter"))
+                      precondition=AllOf(tuple(Below(a, SETTLED) for a in drift_g)),
+                      precondition_text=f"every cell settled: R² moved < {SETTLED:g} over its last quarter",
+                      label="a middle band of λ recovers the latents",
+                      rule_text=f"R² > 0.9 at every ρ for λ = {', '.join(f'{x:g}' for x in good)}"))
     if FRAGILE_LAM in c.grid_lams and len(rhos) >= 3:
-        arms_f = tuple(f"ρ={r:g}" for r in rhos)
-        settle_f = tuple(f"|ΔR²| ρ={r:g}" for r in rhos)
+        arms_f = tuple(names.grid_metric(FRAGILE_LAM, r) for r in rhos)
+        drift_f = tuple(names.grid_metric(FRAGILE_LAM, r, "drift") for r in rhos)
         mid = arms_f[len(arms_f) // 2]
         out.append(mk("regime_fragile", statement=f"At λ = {FRAGILE_LAM:g} recovery is fragile: non-monotone in ρ, "
                       "best at a middle ρ.", paper="λ = 0.1: ρ .5 → .34, .9 → .85, .99 → .04", laptop="—",
                       metric=f"R²(h → z) per ρ ({world})", rule=PeakAt(arms_f, mid),
                       shown=arms_f, digits=3,
-                      precondition=AllOf(tuple(Below(a, SETTLED) for a in settle_f) + (Above(mid, raw + 0.1),)),
+                      precondition=AllOf(tuple(Below(a, SETTLED) for a in drift_f) + (Above(mid, raw + 0.1),)),
                       precondition_text=f"every cell settled (R² moved < {SETTLED:g} over its last quarter) and the "
-                      f"middle ρ has left the identity trap (R² > raw {raw:.3f} + 0.1)"))
+                      f"middle ρ has left the identity trap (R² > raw {raw:.3f} + 0.1)",
+                      label=f"λ = {FRAGILE_LAM:g} is fragile in ρ",
+                      rule_text="R² at the middle ρ > at the smallest and the largest ρ (each paired)"))
+    r2_hi = tuple(names.grid_metric(hi, r, "r2") for r in rhos)
+    cov_hi = tuple(names.grid_metric(hi, r, "cov") for r in rhos)
     out.append(mk("regime_too_strong", statement=f"Too much SIGReg (λ = {hi:g}) drowns alignment: a Gaussian "
                   "that carries no more of the latent than the raw observations.", paper="R² ≤ 0.01 at λ = 0.5",
                   laptop="observed",
                   metric=f"R²(h → z) per ρ against the raw observations' R²(x → z) = {raw:.3f}; tr Cov(h) ({world})",
-                  rule=AllOf(tuple(Below(f"R² ρ={r:g}", raw + 0.1) for r in rhos)
-                             + tuple(Above(f"trCov ρ={r:g}", 1.0) for r in rhos)),
-                  shown=tuple(f"R² ρ={r:g}" for r in rhos) + tuple(f"trCov ρ={r:g}" for r in rhos), digits=3))
+                  rule=AllOf(tuple(Below(a, raw + 0.1) for a in r2_hi) + tuple(Above(a, 1.0) for a in cov_hi)),
+                  shown=r2_hi + cov_hi, digits=3,
+                  label="too much SIGReg drowns alignment",
+                  rule_text=f"R² < the raw observations' + 0.1 and tr Cov(h) > 1, at every ρ (λ = {hi:g})"))
+    floor_rule = Within("sigreg_zscored", QUADRATURE_FLOOR, 0.2)
     out.append(mk("sigreg_floor", statement="At the optimum SIGReg sits at its floor ≈ 1.05, never 0, once "
                   "the cloud's scale is taken out.",
                   paper="E[EP] = √(2π) − √(2π/3) ≈ 1.059 (≈ 1.052 with the quadrature); ≈ 1.2 read on trained "
                   "embeddings", laptop="—",
                   metric=f"SIGReg at the training size ({2 * c.learner.batch} points, {c.floor_slices} slices) of the "
                   "trained shear encoders' embeddings, z-scored",
-                  rule=Within("z-scored", QUADRATURE_FLOOR, 0.2), shown=("z-scored", "as trained"), digits=3))
+                  rule=floor_rule, shown=("sigreg_zscored", "sigreg_trained"), digits=3,
+                  label="SIGReg sits at its floor", rule_text=f"z-scored SIGReg within 0.2 of {QUADRATURE_FLOOR}"))
     s_star = analytic_shrinkage(c.lam, c.rho, 2 * c.learner.batch)
     out.append(mk("sigreg_shrinkage", statement=f"At λ = {c.lam:g} the trained cloud sits at the combined loss's "
                   f"optimum: an isotropic Gaussian shrunk to s = {s_star:.3f}.",
                   paper="— (derived here from the paper's loss)", laptop="—",
                   metric="per-coordinate scale √(tr Cov(h)/2) of the trained shear encoders",
-                  rule=Within("s", s_star, 0.02), shown=("s",), digits=3))
+                  rule=Within("shrinkage", s_star, 0.02), shown=("shrinkage",), digits=3,
+                  precondition=floor_rule,
+                  precondition_text=f"the trained cloud is an isotropic Gaussian: z-scored SIGReg within 0.2 of "
+                  f"{QUADRATURE_FLOOR} (the floor claim's rule), which the optimum s(λ) assumes",
+                  label="the cloud shrinks to the loss's optimum", rule_text=f"scale within 0.02 of s(λ) = {s_star:.3f}"))
     lam_m = min(c.moment_lams)
+    cov_p, cov_m = names.moment_metric("pure", lam_m, "cov"), names.moment_metric("moments", lam_m, "cov")
+    r2_p, r2_m = names.moment_metric("pure", lam_m), names.moment_metric("moments", lam_m)
     out.append(mk("moments_needed", statement=f"Pure SIGReg stalls at collapse (λ = {lam_m:g}, ρ = {c.moment_rho:g}); "
                   "a moment-matching term of the same weight on SIGReg's scale rescues the run.",
                   paper="— (the paper uses pure SIGReg)",
                   laptop="moment term added because the pure loss stalled at collapse",
                   metric=f"tr Cov(h) and R²(h → z), pure SIGReg vs SIGReg + moments ({c.moment_mixing}, {c.steps} steps)",
-                  rule=Above("R² +moments", 0.9),
-                  shown=("trCov pure", "trCov +moments", "R² pure", "R² +moments"), digits=3,
-                  precondition=Below("trCov pure", 0.02),
-                  precondition_text="pure SIGReg collapses there (tr Cov < 0.02)"))
+                  rule=Above(r2_m, 0.9), shown=(cov_p, cov_m, r2_p, r2_m), digits=3,
+                  precondition=Below(cov_p, 0.02),
+                  precondition_text="pure SIGReg collapses there (tr Cov < 0.02)",
+                  label="a moment term rescues a stalled run", rule_text="R² with the moment term > 0.9"))
     # a check of the estimator, not a reproduction: exact Gaussian samples read the same way
     out.append(Check(id="lejepa.sigreg_floor_gaussian", chapter="lejepa",
                      statement="SIGReg read on exact N(0, I) samples sits at the quadrature's floor.",
                      reference=f"E[SIGReg] = {QUADRATURE_FLOOR} with the [0, 3] × 17 quadrature (papers.md)",
                      metric=f"SIGReg at the training size ({2 * c.learner.batch} points, {c.floor_slices} slices)",
-                     rule=Within("N(0,I)", QUADRATURE_FLOOR, 0.1), shown=("N(0,I)",), digits=3))
+                     rule=Within("sigreg_gaussian", QUADRATURE_FLOOR, 0.1), shown=("sigreg_gaussian",), digits=3,
+                     label="SIGReg's floor on exact Gaussians", rule_text=f"within 0.1 of {QUADRATURE_FLOOR}"))
     return out
 
 
+def t3_runs(run) -> dict[str, list[float]]:
+    """Theorem 3 per informative run: every α = 2 run of the chapter (all seeds) whose bound is below the
+    error of h = 0 (``trivial_error``, which any encoder meets), as ``t3_error`` (the centred h's
+    Procrustes error), ``t3_bound`` and ``t3_tightness`` (error / bound: 1 is a tight bound); also
+    ``t3_runs`` and ``t3_informative`` (counts), for the prose."""
+    gauss = [r for _, r in run.all_runs() if r.tag_spec.alpha == 2.0]
+    if any("trivial_error" not in r.metrics for r in gauss):
+        raise MissingMetric(["trivial_error"], list(gauss[0].metrics) if gauss else [])
+    informative = [r for r in gauss if r.metrics["bound"] < r.metrics["trivial_error"]]
+    if not informative:
+        raise MissingMetric(["t3_error (no informative run: every bound is at or above the error of h = 0)"])
+    error = [r.metrics["procrustes_centred"] for r in informative]
+    bound = [r.metrics["bound"] for r in informative]
+    return {"t3_error": error, "t3_bound": bound, "t3_tightness": [e / b if b > 0 else float("nan") for e, b in
+                                                                  zip(error, bound)],
+            "t3_runs": len(gauss), "t3_informative": len(informative)}
+
+
 def measured_for(claim: Claim | Check, run) -> dict[str, list[float]]:
-    """The per-seed (or, for T3, per-run) values of the arms ``claim`` shows, read from a ``LeJEPARun``
-    (``run.per_seed`` raises :class:`~jepabook.core.claims.MissingMetric` for what was not measured)."""
-    c = run.config
-    ps = run.per_seed
-    name = claim.id.split(".", 1)[1]
-    settle = lambda lam, r: [abs(v) for v in ps(names.grid_metric(lam, r, "settle"))]  # noqa: E731
-    if name.startswith("t1_"):
-        return {m: ps(names.t1_metric(m)) for m in claim.shown}
-    if name.startswith("t2_"):
-        return {f"α={a:g}": ps(names.t2_metric(a)) for a in c.alphas}
-    if name == "t3_bound":
-        gauss = [r for _, r in run.all_runs() if r.tag_spec.alpha == 2.0]
-        return {"error": [r.metrics["procrustes_centred"] for r in gauss], "bound": [r.metrics["bound"] for r in gauss]}
-    if name == "t4_planning":
-        return {"trained": ps("plan_ratio"), "untrained": ps("untrained_plan_ratio"),
-                "R² trained": ps("t1_r2"), "R² untrained": ps("untrained_r2")}
-    if name in ("regime_collapse", "regime_too_strong"):
-        lam = min(c.grid_lams) if name == "regime_collapse" else max(c.grid_lams)
-        out = {f"R² ρ={r:g}": ps(names.grid_metric(lam, r, "r2")) for r in c.grid_rhos}
-        out.update({f"trCov ρ={r:g}": ps(names.grid_metric(lam, r, "cov")) for r in c.grid_rhos})
-        return out
-    if name == "regime_good":
-        out = {f"λ={lam:g} ρ={r:g}": ps(names.grid_metric(lam, r)) for lam in GOOD_LAMS if lam in c.grid_lams
-               for r in c.grid_rhos}
-        out.update({f"|ΔR²| λ={lam:g} ρ={r:g}": settle(lam, r) for lam in GOOD_LAMS if lam in c.grid_lams
-                    for r in c.grid_rhos})
-        return out
-    if name == "regime_fragile":
-        out = {f"ρ={r:g}": ps(names.grid_metric(FRAGILE_LAM, r)) for r in c.grid_rhos}
-        out.update({f"|ΔR²| ρ={r:g}": settle(FRAGILE_LAM, r) for r in c.grid_rhos})
-        return out
-    if name == "sigreg_floor":
-        return {"z-scored": ps("sigreg_zscored"), "as trained": ps("sigreg_trained")}
-    if name == "sigreg_shrinkage":
-        return {"s": ps("shrinkage")}
-    if name == "sigreg_floor_gaussian":
-        return {"N(0,I)": ps("sigreg_gaussian")}
-    if name == "moments_needed":
-        lam = min(c.moment_lams)
-        return {"trCov pure": ps(names.moment_metric("pure", lam, "cov")),
-                "trCov +moments": ps(names.moment_metric("moments", lam, "cov")),
-                "R² pure": ps(names.moment_metric("pure", lam)), "R² +moments": ps(names.moment_metric("moments", lam))}
-    raise KeyError(f"no measurement for claim {claim.id!r}")
+    """The per-seed values of the metrics ``claim`` reads, from a ``LeJEPARun`` (:class:`MissingMetric`
+    names what was not measured); for T3 the per-informative-run values of :func:`t3_runs`."""
+    if claim.id == "lejepa.t3_bound":
+        t3 = t3_runs(run)
+        return {k: t3[k] for k in claim.reads()}
+    return shown_values(claim, run)

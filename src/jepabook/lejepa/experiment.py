@@ -273,6 +273,7 @@ def seed_metrics(c: LeJEPAConfig, runs: dict[str, RunResult]) -> dict[str, float
         m[names.metric(tag, "cov")] = r.metrics["trace_cov"]
         if names.kind(tag) == "grid":
             m[names.metric(tag, "settle")] = r.metrics["settle"]
+            m[names.metric(tag, "drift")] = abs(r.metrics["settle"])
     t1 = runs[names.t1_tag(c.plan_mixing)].metrics
     m.update(plan_ratio=t1["plan_ratio"], untrained_plan_ratio=t1["untrained_plan_ratio"],
              untrained_r2=t1["untrained_r2_hz"], t1_r2=t1["r2_hz"])

@@ -73,7 +73,9 @@ def identifiability_metrics(z: np.ndarray, h: np.ndarray, h_next: np.ndarray, rh
     """Every recovery metric of Chapter 5 on one set of evaluation points (see the module docstring)."""
     m = {"r2_hz": r2_linear(h, z), "r2_zh": r2_linear(z, h), "orth_err": orthogonality_error(z, h),
          "procrustes": procrustes_error(z, h), "mean_norm": float(np.linalg.norm(np.asarray(h).mean(0))),
-         "procrustes_centred": procrustes_error(z, np.asarray(h, np.float64) - np.asarray(h, np.float64).mean(0))}
+         "procrustes_centred": procrustes_error(z, np.asarray(h, np.float64) - np.asarray(h, np.float64).mean(0)),
+         # the error an encoder that outputs h = 0 makes: a T3 bound at or above it says nothing
+         "trivial_error": float((np.asarray(z, np.float64) ** 2).sum(axis=1).mean())}
     m.update(bound_terms(h, h_next, rho))
     return m
 

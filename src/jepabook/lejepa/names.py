@@ -11,18 +11,19 @@ A run's tag names its spec (``t1/spiral``, ``t1x/coupling`` (the MLP on the coup
 extension), ``t2/alpha=2`` (additive world), ``t2c/alpha=0.5`` (copula world, an extension),
 ``grid/lam=0.001/rho=0.81``, ``moments/lam=1e-05``, ``pure/lam=1e-05``). A run's metric is its tag with ``/`` turned into ``_``
 followed by the quantity: ``t1_spiral_r2``, ``t2_alpha=2_r2``, ``grid_lam=0.001_rho=0.81_cov``.
-Grid runs also report ``settle``, how much R² moved over the run's last quarter. The per-seed
+Grid runs also report ``settle``, how much R² moved over the run's last quarter, and ``drift``, its
+absolute value (what the settling precondition reads). The per-seed
 metrics that are not per run are literal: ``plan_ratio``, ``untrained_plan_ratio``, ``untrained_r2``,
 ``t1_r2``, ``sigreg_trained``, ``sigreg_zscored``, ``shrinkage``, ``sigreg_gaussian``.
 """
 
 from __future__ import annotations
 
-__all__ = ["KINDS", "QUANTITIES", "kind", "t1_tag", "t1x_tag", "t2_tag", "t2c_tag", "grid_tag", "moment_tag",
+__all__ = ["KINDS", "PUBLISHED", "QUANTITIES", "kind", "t1_tag", "t1x_tag", "t2_tag", "t2c_tag", "grid_tag", "moment_tag",
            "metric", "t1_metric", "t1x_metric", "t2_metric", "t2c_metric", "grid_metric", "moment_metric"]
 
 #: what runs report as per-seed metrics: R²(h → z), tr Cov(h) and (grid runs) the last quarter's R² change
-QUANTITIES = ("r2", "cov", "settle")
+QUANTITIES = ("r2", "cov", "settle", "drift")
 MOMENT_ARMS = ("moments", "pure")
 KINDS = ("t1", "t1x", "t2", "t2c", "grid") + MOMENT_ARMS  # the first part of every tag
 
@@ -67,6 +68,9 @@ def metric(tag: str, quantity: str) -> str:
     """The per-seed metric name of run ``tag``'s ``quantity`` (one of :data:`QUANTITIES`)."""
     if quantity not in QUANTITIES:
         raise ValueError(f"quantity must be one of {QUANTITIES}; got {quantity!r}")
+    if quantity in PUBLISHED.get(tag, {}):
+        return PUBLISHED[tag][quantity]  # the published profiles' names: one literal table (below)
+    # a grid point no published profile runs (an exploration's override): the same rule, built
     return f"{tag.replace('/', '_')}_{quantity}"
 
 
@@ -92,3 +96,56 @@ def grid_metric(lam: float, rho: float, quantity: str = "r2") -> str:
 
 def moment_metric(arm: str, lam: float, quantity: str = "r2") -> str:
     return metric(moment_tag(arm, lam), quantity)
+#: every per-seed run metric the published profiles (full and ci) produce, by tag and quantity, written
+#: out so that a search for a name lands here; ``tests/test_lejepa.py`` checks that :func:`metric` builds
+#: exactly these names for both profiles
+PUBLISHED = {
+    "t1/spiral": {"r2": "t1_spiral_r2", "cov": "t1_spiral_cov"},
+    "t1/parabolic": {"r2": "t1_parabolic_r2", "cov": "t1_parabolic_cov"},
+    "t1/sinusoidal": {"r2": "t1_sinusoidal_r2", "cov": "t1_sinusoidal_cov"},
+    "t1/coupling": {"r2": "t1_coupling_r2", "cov": "t1_coupling_cov"},
+    "t1x/coupling": {"r2": "t1x_coupling_r2", "cov": "t1x_coupling_cov"},
+    "t2/alpha=0.5": {"r2": "t2_alpha=0.5_r2", "cov": "t2_alpha=0.5_cov"},
+    "t2/alpha=1": {"r2": "t2_alpha=1_r2", "cov": "t2_alpha=1_cov"},
+    "t2/alpha=1.5": {"r2": "t2_alpha=1.5_r2", "cov": "t2_alpha=1.5_cov"},
+    "t2/alpha=2": {"r2": "t2_alpha=2_r2", "cov": "t2_alpha=2_cov"},
+    "t2/alpha=3": {"r2": "t2_alpha=3_r2", "cov": "t2_alpha=3_cov"},
+    "t2/alpha=5": {"r2": "t2_alpha=5_r2", "cov": "t2_alpha=5_cov"},
+    "t2c/alpha=0.5": {"r2": "t2c_alpha=0.5_r2", "cov": "t2c_alpha=0.5_cov"},
+    "t2c/alpha=1": {"r2": "t2c_alpha=1_r2", "cov": "t2c_alpha=1_cov"},
+    "t2c/alpha=5": {"r2": "t2c_alpha=5_r2", "cov": "t2c_alpha=5_cov"},
+    "grid/lam=1e-05/rho=0.25": {"r2": "grid_lam=1e-05_rho=0.25_r2", "cov": "grid_lam=1e-05_rho=0.25_cov",
+                                "settle": "grid_lam=1e-05_rho=0.25_settle", "drift": "grid_lam=1e-05_rho=0.25_drift"},
+    "grid/lam=1e-05/rho=0.81": {"r2": "grid_lam=1e-05_rho=0.81_r2", "cov": "grid_lam=1e-05_rho=0.81_cov",
+                                "settle": "grid_lam=1e-05_rho=0.81_settle", "drift": "grid_lam=1e-05_rho=0.81_drift"},
+    "grid/lam=1e-05/rho=0.98": {"r2": "grid_lam=1e-05_rho=0.98_r2", "cov": "grid_lam=1e-05_rho=0.98_cov",
+                                "settle": "grid_lam=1e-05_rho=0.98_settle", "drift": "grid_lam=1e-05_rho=0.98_drift"},
+    "grid/lam=0.001/rho=0.25": {"r2": "grid_lam=0.001_rho=0.25_r2", "cov": "grid_lam=0.001_rho=0.25_cov",
+                                "settle": "grid_lam=0.001_rho=0.25_settle", "drift": "grid_lam=0.001_rho=0.25_drift"},
+    "grid/lam=0.001/rho=0.81": {"r2": "grid_lam=0.001_rho=0.81_r2", "cov": "grid_lam=0.001_rho=0.81_cov",
+                                "settle": "grid_lam=0.001_rho=0.81_settle", "drift": "grid_lam=0.001_rho=0.81_drift"},
+    "grid/lam=0.001/rho=0.98": {"r2": "grid_lam=0.001_rho=0.98_r2", "cov": "grid_lam=0.001_rho=0.98_cov",
+                                "settle": "grid_lam=0.001_rho=0.98_settle", "drift": "grid_lam=0.001_rho=0.98_drift"},
+    "grid/lam=0.01/rho=0.25": {"r2": "grid_lam=0.01_rho=0.25_r2", "cov": "grid_lam=0.01_rho=0.25_cov",
+                               "settle": "grid_lam=0.01_rho=0.25_settle", "drift": "grid_lam=0.01_rho=0.25_drift"},
+    "grid/lam=0.01/rho=0.81": {"r2": "grid_lam=0.01_rho=0.81_r2", "cov": "grid_lam=0.01_rho=0.81_cov",
+                               "settle": "grid_lam=0.01_rho=0.81_settle", "drift": "grid_lam=0.01_rho=0.81_drift"},
+    "grid/lam=0.01/rho=0.98": {"r2": "grid_lam=0.01_rho=0.98_r2", "cov": "grid_lam=0.01_rho=0.98_cov",
+                               "settle": "grid_lam=0.01_rho=0.98_settle", "drift": "grid_lam=0.01_rho=0.98_drift"},
+    "grid/lam=0.1/rho=0.25": {"r2": "grid_lam=0.1_rho=0.25_r2", "cov": "grid_lam=0.1_rho=0.25_cov",
+                              "settle": "grid_lam=0.1_rho=0.25_settle", "drift": "grid_lam=0.1_rho=0.25_drift"},
+    "grid/lam=0.1/rho=0.81": {"r2": "grid_lam=0.1_rho=0.81_r2", "cov": "grid_lam=0.1_rho=0.81_cov",
+                              "settle": "grid_lam=0.1_rho=0.81_settle", "drift": "grid_lam=0.1_rho=0.81_drift"},
+    "grid/lam=0.1/rho=0.98": {"r2": "grid_lam=0.1_rho=0.98_r2", "cov": "grid_lam=0.1_rho=0.98_cov",
+                              "settle": "grid_lam=0.1_rho=0.98_settle", "drift": "grid_lam=0.1_rho=0.98_drift"},
+    "grid/lam=0.5/rho=0.25": {"r2": "grid_lam=0.5_rho=0.25_r2", "cov": "grid_lam=0.5_rho=0.25_cov",
+                              "settle": "grid_lam=0.5_rho=0.25_settle", "drift": "grid_lam=0.5_rho=0.25_drift"},
+    "grid/lam=0.5/rho=0.81": {"r2": "grid_lam=0.5_rho=0.81_r2", "cov": "grid_lam=0.5_rho=0.81_cov",
+                              "settle": "grid_lam=0.5_rho=0.81_settle", "drift": "grid_lam=0.5_rho=0.81_drift"},
+    "grid/lam=0.5/rho=0.98": {"r2": "grid_lam=0.5_rho=0.98_r2", "cov": "grid_lam=0.5_rho=0.98_cov",
+                              "settle": "grid_lam=0.5_rho=0.98_settle", "drift": "grid_lam=0.5_rho=0.98_drift"},
+    "moments/lam=0.0001": {"r2": "moments_lam=0.0001_r2", "cov": "moments_lam=0.0001_cov"},
+    "pure/lam=0.0001": {"r2": "pure_lam=0.0001_r2", "cov": "pure_lam=0.0001_cov"},
+    "moments/lam=1e-05": {"r2": "moments_lam=1e-05_r2", "cov": "moments_lam=1e-05_cov"},
+    "pure/lam=1e-05": {"r2": "pure_lam=1e-05_r2", "cov": "pure_lam=1e-05_cov"},
+}

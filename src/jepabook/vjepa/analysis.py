@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from jepabook.core import streams
-from jepabook.vjepa.experiment import ARMS, VJEPAConfig, _generators
+from jepabook.vjepa.experiment import ARM_METRICS, ARMS, VJEPAConfig, _generators
 from jepabook.vjepa.tubes import random_tubes, tube_masks
 
 __all__ = ["ARM_LABELS", "arm_rows", "binomial_se", "example_masks"]
@@ -37,13 +37,13 @@ def arm_rows(metrics: dict[str, list[float]], arms, digits: int = 1) -> list[dic
     """One row per arm: both probes on both encoders as ``mean ± sd`` over seeds (context: trained arms only)."""
     rows = []
     for a in arms:
-        if f"attn_{a}" not in metrics:
+        if a not in ARM_METRICS or ARM_METRICS[a]["attn"] not in metrics:
             continue
         row = {"arm": ARM_LABELS.get(a, a)}
         for col, key in (("target: pool", "pool"), ("target: attentive", "attn"),
                          ("context: pool", "pool_ctx"), ("context: attentive", "attn_ctx"),
                          ("feature rank", "rank")):
-            name = f"{key}_{a}"
+            name = ARM_METRICS[a][key]
             if name in metrics:
                 m, s = _ms(metrics, name)
                 row[col] = f"{m:.{digits}f} ± {s:.{digits}f}"

@@ -17,6 +17,13 @@ Preconditions, so that a failure is a failure of the claim and not of the toy:
 
 The paper gives no table for L1 against L2 (it says L1 was more stable): those three rows are a new
 measurement of ours, and say so.
+
+Re-registered for verdicts version 3 (issue 25), before the runs that judge them: the headroom
+precondition became the fair-test gate (:class:`~jepabook.core.gate.Headroom`), judged on the 95 %
+lower bound over seeds against the claim's own detectable effect, and it needs a ceiling per seed
+(one seed's ceiling copied to every seed fails it, and the row says so); "an attentive probe beats
+pooling" holds on the untrained encoder too, so it is a check of the probes, and the claim that can
+fail is ``attentive_gain``; the spike row says why it cannot hold at the chapter's learning rate.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from __future__ import annotations
 import math
 
 from jepabook.core.claims import Check, Claim, shown_values
+from jepabook.core.gate import Headroom
 from jepabook.core.rules import Above, AllOf, Below, Greater, Within
 
 __all__ = ["CHANCE", "EMA_HORIZON", "HEADROOM_MIN", "RATIO_TOL", "chance_bound", "claims_for", "measured_for"]
@@ -50,7 +58,9 @@ def claims_for(config) -> list:
     """Chapter 3's claims and checks (the chance bound depends on the profile's held-out count)."""
     n_test = int(round(config.n_probe * config.test_fraction))
     still = chance_bound(n_test)
-    headroom = Above("headroom", HEADROOM_MIN)
+    # pre-training can show a gain only if the supervised ceiling (per seed) leaves room above the
+    # untrained encoder beyond what the claim's seeds can detect
+    headroom = Headroom(floor="attn_untrained", ceiling="supervised")
     return [
         Claim(
             id="vjepa.learns",
@@ -63,8 +73,9 @@ def claims_for(config) -> list:
             rule=Greater("attn_l1", "attn_untrained"),
             shown=("attn_l1", "attn_untrained", "supervised"),
             digits=1,
-            precondition=headroom,
-            precondition_text=_HEADROOM,
+            gate=headroom,
+            label="V-JEPA beats the untrained encoder",
+            rule_text="features + tubes (L1) > untrained, attentive probe (paired)",
         ),
         Claim(
             id="vjepa.features",
@@ -77,8 +88,9 @@ def claims_for(config) -> list:
             rule=Greater("attn_l1", "attn_pixels"),
             shown=("attn_l1", "attn_pixels"),
             digits=1,
-            precondition=headroom,
-            precondition_text=_HEADROOM,
+            gate=headroom,
+            label="features beat pixels as targets",
+            rule_text="feature targets > pixel targets, attentive probe (paired)",
         ),
         Claim(
             id="vjepa.tubes",
@@ -90,21 +102,9 @@ def claims_for(config) -> list:
             rule=Greater("attn_l1", "attn_random"),
             shown=("attn_l1", "attn_random"),
             digits=1,
-            precondition=headroom,
-            precondition_text=_HEADROOM,
-        ),
-        Claim(
-            id="vjepa.attentive",
-            chapter="vjepa",
-            statement="An attentive probe beats average pooling on the pre-trained encoder.",
-            paper="K400 73.7 vs 56.7; SSv2 66.2 vs 50.1",
-            laptop="—",
-            metric="probe accuracy (%), target encoder after L1 + tubes: attentive vs average-pool",
-            rule=Greater("attn_l1", "pool_l1"),
-            shown=("attn_l1", "pool_l1"),
-            digits=1,
-            precondition=Above("pool_headroom", HEADROOM_MIN),
-            precondition_text=f"the pooled probe leaves ≥ {HEADROOM_MIN:g} points below the supervised ceiling",
+            gate=headroom,
+            label="multi-block tubes beat random tubes",
+            rule_text="multi-block tubes > random tubes, attentive probe (paired)",
         ),
         Claim(
             id="vjepa.attentive_gain",
@@ -119,6 +119,8 @@ def claims_for(config) -> list:
             digits=1,
             precondition=Above("pool_headroom", HEADROOM_MIN),
             precondition_text=f"the pooled probe leaves ≥ {HEADROOM_MIN:g} points below the supervised ceiling",
+            label="pre-training widens the attentive probe's lead",
+            rule_text="attentive − pooled after pre-training > the same on the untrained encoder (paired)",
         ),
         Claim(
             id="vjepa.l1_spikes",
@@ -132,7 +134,10 @@ def claims_for(config) -> list:
             shown=("spike_l1", "spike_l2"),
             digits=2,
             precondition=Above("spike_any", 0.0),
-            precondition_text="some L1 or L2 run spiked",
+            precondition_text="some L1 or L2 run spiked; the chapter's learning rate was chosen so that no run "
+            "spikes, so at that rate this row cannot hold (a higher rate is the Chapter 3 issue's)",
+            label="L1 spikes less than L2",
+            rule_text="share of runs with a loss spike: L2 > L1 (paired)",
         ),
         Claim(
             id="vjepa.l1_rank",
@@ -144,6 +149,8 @@ def claims_for(config) -> list:
             rule=Greater("rank_l1", "rank_l2"),
             shown=("rank_l1", "rank_l2"),
             digits=1,
+            label="L1 keeps a higher feature rank",
+            rule_text="effective rank: L1 > L2 (paired)",
         ),
         Claim(
             id="vjepa.l1_accuracy",
@@ -155,8 +162,9 @@ def claims_for(config) -> list:
             rule=Greater("attn_l1", "attn_l2"),
             shown=("attn_l1", "attn_l2"),
             digits=1,
-            precondition=headroom,
-            precondition_text=_HEADROOM,
+            gate=headroom,
+            label="L1 probes better than L2",
+            rule_text="L1 > L2, attentive probe (paired)",
         ),
         Claim(
             id="vjepa.small_object",
@@ -169,6 +177,22 @@ def claims_for(config) -> list:
             rule=Greater("gain_untrained", "gain_large_untrained"),
             shown=("gain_untrained", "gain_large_untrained"),
             digits=1,
+            label="pooling loses more on small objects",
+            rule_text="attentive − pooled: small object > large object, untrained encoder (paired)",
+        ),
+        Check(
+            id="vjepa.attentive",
+            chapter="vjepa",
+            statement="An attentive probe beats average pooling on the pre-trained encoder (it does on the untrained "
+            "encoder too, so this is a property of the probes; whether pre-training widens the lead is the claim "
+            "vjepa.attentive_gain).",
+            reference="V-JEPA: K400 73.7 vs 56.7; SSv2 66.2 vs 50.1",
+            metric="probe accuracy (%), target encoder after L1 + tubes: attentive vs average-pool",
+            rule=Greater("attn_l1", "pool_l1"),
+            shown=("attn_l1", "pool_l1", "attn_untrained", "pool_untrained"),
+            digits=1,
+            label="the attentive probe beats pooling",
+            rule_text="attentive > pooled, pre-trained encoder, in every seed",
         ),
         Check(
             id="vjepa.still_frames",
@@ -180,6 +204,8 @@ def claims_for(config) -> list:
             rule=AllOf((Below("still_attn_l1", still), Below("still_pool_l1", still))),
             shown=("still_attn_l1", "still_pool_l1"),
             digits=1,
+            label="a single frame carries no label",
+            rule_text="both probes on motionless clips < chance + 3 standard errors",
         ),
         Check(
             id="vjepa.ratio_short",
@@ -191,6 +217,8 @@ def claims_for(config) -> list:
             rule=Within("ratio_gap_short", 0.0, RATIO_TOL),
             shown=("ratio_short", "union_short", "released_short", "trained_short"),
             digits=3,
+            label="short-range masks match the released code",
+            rule_text="hidden share within 0.02 of the released sampler's",
         ),
         Check(
             id="vjepa.ratio_long",
@@ -202,6 +230,8 @@ def claims_for(config) -> list:
             rule=Within("ratio_gap_long", 0.0, RATIO_TOL),
             shown=("ratio_long", "union_long", "released_long", "trained_long"),
             digits=3,
+            label="long-range masks match the released code",
+            rule_text="hidden share within 0.02 of the released sampler's",
         ),
         Check(
             id="vjepa.ratio_random",
@@ -213,6 +243,8 @@ def claims_for(config) -> list:
             rule=Within("random_ratio", 0.9, RATIO_TOL),
             shown=("random_ratio",),
             digits=3,
+            label="random tubes hide about 90 %",
+            rule_text="hidden share within 0.02 of 0.9",
         ),
         Check(
             id="vjepa.ema_horizon",
@@ -224,6 +256,8 @@ def claims_for(config) -> list:
             rule=AllOf((Above("ema_horizon", EMA_HORIZON[0]), Below("ema_horizon", EMA_HORIZON[1]))),
             shown=("ema_horizon",),
             digits=2,
+            label="the EMA target spans the run",
+            rule_text="Σ(1 − τ) between 2.5 and 10 time constants",
         ),
     ]
 

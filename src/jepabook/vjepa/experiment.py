@@ -36,7 +36,7 @@ from jepabook.vjepa.model import VJEPA, tubelets, update_target, vjepa_loss
 from jepabook.vjepa.tubes import fixed_counts, random_tubes, tube_masks, union_ratio
 from jepabook.vjepa.videos import make_clips
 
-__all__ = ["ARMS", "Arm", "ArmResult", "CHAPTER", "PROFILES", "VJEPAConfig", "VJEPARun", "effective_rank",
+__all__ = ["ARM_METRICS", "MASK_METRICS", "ARMS", "Arm", "ArmResult", "CHAPTER", "PROFILES", "VJEPAConfig", "VJEPARun", "effective_rank",
            "ema_horizon", "loss_spikes", "mask_statistics", "run", "run_arm", "step_seconds"]
 
 
@@ -60,6 +60,47 @@ ARMS = {
     "large_untrained": Arm(targets="none", large=True),
     "large_l1": Arm(large=True),
     "supervised": Arm(targets="labels"),
+}
+#: each arm's per-seed metric names, written out so that a search for a name finds its producer
+#: (:func:`_measure`): both probes and the feature rank of the target encoder (``pool``, ``attn``, ``rank``),
+#: attentive − pool (``gain``), and, where the arm has them, its loss spikes and final loss, the context
+#: encoder's probes (``*_ctx``) and the motionless clips' probes (``still_*``, L1 only)
+ARM_METRICS = {
+    "untrained": {"pool": "pool_untrained", "attn": "attn_untrained", "rank": "rank_untrained", "gain": "gain_untrained",
+                  "spike": "spike_untrained", "spikes": "spikes_untrained", "worst_spike": "worst_spike_untrained", "final_loss": "final_loss_untrained",
+                  "pool_ctx": "pool_ctx_untrained", "attn_ctx": "attn_ctx_untrained", "rank_ctx": "rank_ctx_untrained",
+                  "still_pool": "still_pool_untrained", "still_attn": "still_attn_untrained"},
+    "l1": {"pool": "pool_l1", "attn": "attn_l1", "rank": "rank_l1", "gain": "gain_l1",
+           "spike": "spike_l1", "spikes": "spikes_l1", "worst_spike": "worst_spike_l1", "final_loss": "final_loss_l1",
+           "pool_ctx": "pool_ctx_l1", "attn_ctx": "attn_ctx_l1", "rank_ctx": "rank_ctx_l1",
+           "still_pool": "still_pool_l1", "still_attn": "still_attn_l1"},
+    "pixels": {"pool": "pool_pixels", "attn": "attn_pixels", "rank": "rank_pixels", "gain": "gain_pixels",
+               "spike": "spike_pixels", "spikes": "spikes_pixels", "worst_spike": "worst_spike_pixels", "final_loss": "final_loss_pixels",
+               "pool_ctx": "pool_ctx_pixels", "attn_ctx": "attn_ctx_pixels", "rank_ctx": "rank_ctx_pixels",
+               "still_pool": "still_pool_pixels", "still_attn": "still_attn_pixels"},
+    "random": {"pool": "pool_random", "attn": "attn_random", "rank": "rank_random", "gain": "gain_random",
+               "spike": "spike_random", "spikes": "spikes_random", "worst_spike": "worst_spike_random", "final_loss": "final_loss_random",
+               "pool_ctx": "pool_ctx_random", "attn_ctx": "attn_ctx_random", "rank_ctx": "rank_ctx_random",
+               "still_pool": "still_pool_random", "still_attn": "still_attn_random"},
+    "l2": {"pool": "pool_l2", "attn": "attn_l2", "rank": "rank_l2", "gain": "gain_l2",
+           "spike": "spike_l2", "spikes": "spikes_l2", "worst_spike": "worst_spike_l2", "final_loss": "final_loss_l2",
+           "pool_ctx": "pool_ctx_l2", "attn_ctx": "attn_ctx_l2", "rank_ctx": "rank_ctx_l2",
+           "still_pool": "still_pool_l2", "still_attn": "still_attn_l2"},
+    "large_untrained": {"pool": "pool_large_untrained", "attn": "attn_large_untrained", "rank": "rank_large_untrained", "gain": "gain_large_untrained",
+                        "spike": "spike_large_untrained", "spikes": "spikes_large_untrained", "worst_spike": "worst_spike_large_untrained", "final_loss": "final_loss_large_untrained",
+                        "pool_ctx": "pool_ctx_large_untrained", "attn_ctx": "attn_ctx_large_untrained", "rank_ctx": "rank_ctx_large_untrained",
+                        "still_pool": "still_pool_large_untrained", "still_attn": "still_attn_large_untrained"},
+    "large_l1": {"pool": "pool_large_l1", "attn": "attn_large_l1", "rank": "rank_large_l1", "gain": "gain_large_l1",
+                 "spike": "spike_large_l1", "spikes": "spikes_large_l1", "worst_spike": "worst_spike_large_l1", "final_loss": "final_loss_large_l1",
+                 "pool_ctx": "pool_ctx_large_l1", "attn_ctx": "attn_ctx_large_l1", "rank_ctx": "rank_ctx_large_l1",
+                 "still_pool": "still_pool_large_l1", "still_attn": "still_attn_large_l1"},
+}
+#: :func:`mask_statistics`'s names per generator (union, ratio, released, gap, trained, context and target counts)
+MASK_METRICS = {
+    "short": {"union": "union_short", "ratio": "ratio_short", "released": "released_short", "gap": "ratio_gap_short",
+              "trained": "trained_short", "k_ctx": "k_ctx_short", "k_tgt": "k_tgt_short"},
+    "long": {"union": "union_long", "ratio": "ratio_long", "released": "released_long", "gap": "ratio_gap_long",
+             "trained": "trained_long", "k_ctx": "k_ctx_long", "k_tgt": "k_tgt_long"},
 }
 
 
@@ -320,12 +361,13 @@ def mask_statistics(config: VJEPAConfig, seed: int, draws: int = 2000) -> dict[s
         name = g["name"]
         r = union_ratio(rng, grid, g, draws)
         k_ctx, k_tgt = fixed_counts(streams.rng(seed, "mask_counts"), grid, g, config.mask_quantile)
-        out[f"union_{name}"] = float(r.mean())  # every draw, empty contexts included
-        out[f"ratio_{name}"] = float(r[r < 1].mean())  # the released sampler redraws empty contexts, so compare this
-        out[f"released_{name}"] = float(np.mean(released[name]))
-        out[f"ratio_gap_{name}"] = out[f"ratio_{name}"] - out[f"released_{name}"]
-        out[f"trained_{name}"] = 1.0 - k_ctx / n
-        out[f"k_ctx_{name}"], out[f"k_tgt_{name}"] = float(k_ctx), float(k_tgt)
+        names = MASK_METRICS[name]
+        out[names["union"]] = float(r.mean())  # every draw, empty contexts included
+        out[names["ratio"]] = float(r[r < 1].mean())  # the released sampler redraws empty contexts, so compare this
+        out[names["released"]] = float(np.mean(released[name]))
+        out[names["gap"]] = out[names["ratio"]] - out[names["released"]]
+        out[names["trained"]] = 1.0 - k_ctx / n
+        out[names["k_ctx"]], out[names["k_tgt"]] = float(k_ctx), float(k_tgt)
     out["random_ratio"] = float(random_tubes(rng, 64, grid, config.random_ratio).masked.mean())
     return out
 
@@ -352,9 +394,8 @@ def _measure(config: VJEPAConfig, seeds: list[int], plan: Plan, flat: list[ArmRe
         if a == "supervised":
             continue
         for k in rs[0].metrics:
-            # pool_l1, attn_l1, rank_l1, spike_l1, final_loss_l1, attn_ctx_l1, still_attn_l1, ...
-            metrics[f"{k}_{a}"] = [r.metrics[k] for r in rs]
-        metrics[f"gain_{a}"] = [r.metrics["attn"] - r.metrics["pool"] for r in rs]  # attentive − pool
+            metrics[ARM_METRICS[a][k]] = [r.metrics[k] for r in rs]
+        metrics[ARM_METRICS[a]["gain"]] = [r.metrics["attn"] - r.metrics["pool"] for r in rs]  # attentive − pool
     if "supervised" in results and results["supervised"]:
         ceiling = results["supervised"][0].metrics["acc"]
         metrics["supervised"] = [ceiling] * len(seeds)  # one seed's ceiling, repeated for every seed
