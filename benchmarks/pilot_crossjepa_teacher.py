@@ -111,6 +111,8 @@ def summarise(draws: list[dict]) -> dict:
 def combine(paths: list[str], rejected: list[str]) -> dict:
     records = [json.load(open(p)) for p in paths]
     draws = [d for r in records for d in r["draws"]]
+    for d in draws:  # the candidate this pilot measured, named for the table beside the rejected ones
+        d["teachers"]["labelled"]["label"] = "MLP trained with labels"
     out = {"commands": [r["command"] for r in records], **{k: records[0][k] for k in ("platform", "cpu_count",
                                                                                        "labelled_spec")},
            "draws": draws, **summarise(draws), "rejected": [json.load(open(p)) for p in rejected]}
