@@ -74,6 +74,7 @@ execute: venv
 # jupytext turns the MyST source into a notebook; papermill injects the profile (and the GitHub
 # repository, from which a copy launched on Colab installs the package) and runs it. Tidying
 # comments the injected profile out, so a launched copy runs at the parameters cell's "ci".
+# JEPABOOK_PROGRESS=off keeps the run's progress display out of the committed notebook.
 # The output is written to a temporary file and moved into place, so a failed run leaves the
 # last good notebook untouched.
 chapter: venv
@@ -83,7 +84,7 @@ chapter: venv
 	@echo "executing $(NB) at profile $(PROFILE) -> $(OUT)/$(NB).ipynb"
 	@start=$$SECONDS; \
 	$(BIN)/jupytext --quiet --to ipynb book/$(NB).md -o _build/tmp/$(NB).src.ipynb && \
-	$(BIN)/papermill --no-progress-bar --log-level WARNING --cwd book -k python3 \
+	JEPABOOK_PROGRESS=off $(BIN)/papermill --no-progress-bar --log-level WARNING --cwd book -k python3 \
 	  -p profile $(PROFILE) -p repository "$(REPOSITORY)" _build/tmp/$(NB).src.ipynb _build/tmp/$(NB).out.ipynb && \
 	$(BIN)/python -m jepabook.core.tidy _build/tmp/$(NB).out.ipynb && \
 	mv _build/tmp/$(NB).out.ipynb $(OUT)/$(NB).ipynb && \

@@ -90,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    result = module.run(args.profile, seeds, progress=sys.stderr.isatty(), workers=args.workers)
+    # progress: a bar on a terminal, one line per finished task when stderr is a file or a pipe
+    result = module.run(args.profile, seeds, progress=None, workers=args.workers)
     record = result.record
     print(record.table())
     timing = ", ".join(f"{k} {v:.1f} s" for k, v in record.timing_s.items())

@@ -254,7 +254,7 @@ def _measure(config: BasicsConfig, seeds: list[int], plan: Plan, outputs: list[A
 CHAPTER = Chapter("basics", PROFILES, _plan, _measure)
 
 
-def run(profile: str = "full", seeds=None, progress: bool = False, workers: int | None = None,
+def run(profile: str = "full", seeds=None, progress: bool | str | None = None, workers: int | None = None,
         executor=None, **overrides) -> BasicsRun:
     """Run Chapter 1 at ``profile`` over ``seeds`` (default: the profile's published seeds);
     ``overrides`` replace config fields (for exploration); ``executor`` runs the tasks elsewhere."""

@@ -315,8 +315,8 @@ def _measure(config: CrossJEPAConfig, seeds: list[int], plan: Plan, flat: list[A
 CHAPTER = Chapter("crossjepa", PROFILES, _plan, _measure)
 
 
-def run(profile: str = "full", seeds=None, progress: bool = False, workers: int | None = None, executor=None,
-        teachers: dict | None = None, dinov2_path: str | None = None, **overrides) -> CrossJEPARun:
+def run(profile: str = "full", seeds=None, progress: bool | str | None = None, workers: int | None = None,
+        executor=None, teachers: dict | None = None, dinov2_path: str | None = None, **overrides) -> CrossJEPARun:
     """Run Chapter 4 at ``profile`` over ``seeds`` (default: the profile's published seeds); ``overrides``
     replace config fields.
 

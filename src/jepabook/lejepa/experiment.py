@@ -352,7 +352,7 @@ def _measure(config: LeJEPAConfig, seeds: list[int], plan: Plan, outputs: list[R
 CHAPTER = Chapter("lejepa", PROFILES, _plan, _measure)
 
 
-def run(profile: str = "full", seeds=None, progress: bool = False, workers: int | None = None,
+def run(profile: str = "full", seeds=None, progress: bool | str | None = None, workers: int | None = None,
         executor=None, **overrides) -> LeJEPARun:
     """Run Chapter 5 at ``profile`` over ``seeds`` (default: the profile's published seeds);
     ``overrides`` replace config fields (for exploration); ``executor`` runs the tasks elsewhere."""

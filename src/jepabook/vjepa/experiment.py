@@ -376,7 +376,7 @@ def _measure(config: VJEPAConfig, seeds: list[int], plan: Plan, flat: list[ArmRe
 CHAPTER = Chapter("vjepa", PROFILES, _plan, _measure)
 
 
-def run(profile: str = "full", seeds=None, progress: bool = False, workers: int | None = None,
+def run(profile: str = "full", seeds=None, progress: bool | str | None = None, workers: int | None = None,
         executor=None, **overrides) -> VJEPARun:
     """Run Chapter 3 at ``profile`` over ``seeds`` (default: the profile's published seeds);
     ``overrides`` replace config fields (``arms=`` runs a subset; claims on arms not run are skipped)."""
