@@ -36,6 +36,7 @@ import mlx.nn as nn
 import mlx.optimizers as optim
 import numpy as np
 
+from jepabook.core.config import ShownAsTable
 from jepabook.core import streams
 from jepabook.core.experiment import Chapter, ChapterResult, Plan, run_chapter
 from jepabook.blocks.ema import ema_update
@@ -96,7 +97,7 @@ SEED_GROUPS = ("all", "ablation", "sweep")
 
 
 @dataclass(frozen=True)
-class IJEPAConfig:
+class IJEPAConfig(ShownAsTable):
     """Everything Chapter 2's runs depend on (sizes chosen from the step-time budget; see the chapter)."""
 
     image_size: int = 32

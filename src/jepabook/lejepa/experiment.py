@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass, field, replace
 import mlx.core as mx
 import numpy as np
 
+from jepabook.core.config import ShownAsTable
 from jepabook.core import streams
 from jepabook.core.experiment import Chapter, ChapterResult, Plan, run_chapter
 from jepabook.lejepa.identifiability import (decode_plan, identifiability_metrics, knn_decoder, path_length_ratio,
@@ -43,7 +44,7 @@ __all__ = ["CHAPTER", "LeJEPAConfig", "LeJEPARun", "PROFILES", "RunResult", "See
 
 
 @dataclass(frozen=True)
-class LeJEPAConfig:
+class LeJEPAConfig(ShownAsTable):
     """Everything Chapter 5's runs depend on (one :class:`Learner` shared by every run)."""
 
     learner: Learner = Learner(hidden=64, num_slices=32, log_every=25)
