@@ -126,9 +126,10 @@ def panel_grid(n: int, ncols: int = 3, panel: tuple[float, float] = (2.6, 2.4), 
     return fig, flat[:n]
 
 
-def legend_above(fig, ax, ncol: int | None = None, **kwargs):
-    """One legend for ``fig``, from ``ax``'s labelled lines, in a row above the panels, where it
-    cannot cover the data (with ``savefig.bbox = "tight"`` the image grows to hold it)."""
+def legend_above(fig, ax, ncol: int | None = None, **kwargs) -> None:
+    """Add one legend to ``fig``, from ``ax``'s labelled lines, in a row above the panels, where it
+    cannot cover the data (with ``savefig.bbox = "tight"`` the image grows to hold it). Returns
+    nothing, so that a notebook cell ending with it shows only the figure (``fig.legends[-1]``)."""
     handles, labels = ax.get_legend_handles_labels()
     if not handles:
         raise ValueError("ax has no labelled artists to put in a legend")
@@ -136,4 +137,4 @@ def legend_above(fig, ax, ncol: int | None = None, **kwargs):
     options = dict(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=ncol or len(handles),
                    fontsize="small", frameon=False)
     options.update(kwargs)
-    return fig.legend(handles, labels, **options)
+    fig.legend(handles, labels, **options)
