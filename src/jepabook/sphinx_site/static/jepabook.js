@@ -21,7 +21,7 @@
 // column (a wide figure on a phone) the figure scrolls sideways and says so in its caption
 // (class "scrolls-sideways"), so the panels off the screen's edge are not silently cut.
 (function () {
-  var SMALLEST_TEXT_PX = 17.6, LEAST_TEXT_PX = 9;
+  var SMALLEST_TEXT_PX = 17.5, LEAST_TEXT_PX = 9;  // 11.5 pt at 110 dpi is 17.57 px; rounded down
   function fit(img) {
     if (!img.naturalWidth) return;
     var least = Math.ceil(img.naturalWidth * LEAST_TEXT_PX / SMALLEST_TEXT_PX);
