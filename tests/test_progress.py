@@ -34,12 +34,12 @@ def test_off_a_terminal_each_finished_task_is_one_labelled_line_with_time_left()
     out, clock = Pipe(), Clock()
     with RunProgress("basics (ci, 3 seeds)", 4, "lines", out, clock) as p:
         clock.now += 10
-        p.done("sigreg 0")
+        p.done("sigreg, seed 0")
         clock.now += 20
-        p.done("axis 1")
+        p.done("axis, seed 1")
     lines = out.getvalue().splitlines()
-    assert lines == ["basics (ci, 3 seeds): 1/4 tasks done (sigreg 0), 10 s elapsed, about 30 s left",
-                     "basics (ci, 3 seeds): 2/4 tasks done (axis 1), 30 s elapsed, about 30 s left"]
+    assert lines == ["basics (ci, 3 seeds): 1/4 tasks done (sigreg, seed 0), 10 s elapsed, about 30 s left",
+                     "basics (ci, 3 seeds): 2/4 tasks done (axis, seed 1), 30 s elapsed, about 30 s left"]
     assert "\r" not in out.getvalue()  # a log file gets whole lines, never a redrawn bar
 
 
@@ -91,7 +91,7 @@ def test_a_chapter_run_prints_one_line_per_task_and_nothing_when_quiet(monkeypat
     monkeypatch.setenv("JEPABOOK_PROGRESS", "lines")
     basics.run("ci", [0], steps=20, n_points=256)
     lines = capsys.readouterr().err.splitlines()
-    assert len(lines) == 3 and all(re.match(r"basics \(ci, 1 seed\): \d/3 tasks done \(\d \w+", line)
+    assert len(lines) == 3 and all(re.match(r"basics \(ci, 1 seed\): \d/3 tasks done \(\w+, seed 0\)", line)
                                        for line in lines), lines
     monkeypatch.setenv("JEPABOOK_PROGRESS", "off")
     basics.run("ci", [0], steps=20, n_points=256)
@@ -99,5 +99,5 @@ def test_a_chapter_run_prints_one_line_per_task_and_nothing_when_quiet(monkeypat
 
 
 def test_task_names_and_durations_read_plainly():
-    assert describe_task((object(), 3, "sigreg", False)) == "3 sigreg"
+    assert describe_task((object(), 3, "sigreg", False)) == "sigreg, seed 3"
     assert [format_seconds(s) for s in (4.4, 65, 3725)] == ["4 s", "1 min 05 s", "1 h 02 min"]

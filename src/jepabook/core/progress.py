@@ -71,15 +71,11 @@ def format_seconds(seconds: float) -> str:
 
 
 def describe_task(args: tuple) -> str:
-    """A short name for one task from its plain arguments (arm names, seeds): its strings and
-    integers, never configs or data, and never the booleans that are flags."""
-    parts = []
-    for a in args:
-        if isinstance(a, bool):
-            continue
-        if isinstance(a, (str, int)):
-            parts.append(str(a))
-    return " ".join(parts)
+    """A short name for one task from its plain arguments: its strings (arm names) and its integers,
+    which in every chapter's tasks are seeds; never configs or data, nor the booleans that are flags."""
+    names = [a for a in args if isinstance(a, str)]
+    seeds = [f"seed {a}" for a in args if isinstance(a, int) and not isinstance(a, bool)]
+    return ", ".join(names + seeds)
 
 
 class RunProgress:
