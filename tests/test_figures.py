@@ -94,3 +94,12 @@ def test_the_legend_above_sits_outside_every_panel():
     box = legend.get_window_extent()
     assert all(box.y0 >= ax.get_window_extent().y1 - 1 for ax in axes)
     plt.close(fig)
+
+
+def test_no_figure_in_the_book_asks_for_text_below_small():
+    """The site sizes figures for SMALLEST_TEXT_PT ("small"); text asked smaller would read under 9 px."""
+    book = Path(figures.__file__).resolve().parents[3] / "book"
+    too_small = re.compile(r"""(fontsize|labelsize|size)\s*=\s*["'](x-small|xx-small)["']|fontsize\s*=\s*[0-7](\.\d+)?\b""")
+    found = [f"{md.name}:{i}: {line.strip()}" for md in sorted(book.glob("*.md"))
+             for i, line in enumerate(md.read_text().splitlines(), 1) if too_small.search(line)]
+    assert not found, "text below the book's smallest size:\n" + "\n".join(found)
