@@ -137,7 +137,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.profile == "full":
         print(full_run_cost(args.chapter, len(seeds)), file=sys.stderr, flush=True)
-    result = module.run(args.profile, seeds, progress=sys.stderr.isatty(), workers=args.workers)
+    # progress: a bar on a terminal, one line per finished task when stderr is a file or a pipe
+    result = module.run(args.profile, seeds, progress=None, workers=args.workers)
     record = result.record
     print(record.table())
     timing = ", ".join(f"{k} {v:.1f} s" for k, v in record.timing_s.items())

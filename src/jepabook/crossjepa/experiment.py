@@ -34,7 +34,7 @@ import numpy as np
 from mlx.utils import tree_flatten
 
 from jepabook.core import streams
-from jepabook.core.config import pick_profile
+from jepabook.core.config import ShownAsTable, pick_profile
 from jepabook.core.experiment import Chapter, ChapterResult, Plan, run_chapter
 from jepabook.crossjepa.data import (OFFLINE_TEACHERS, TRAINED_TEACHERS, CountingTeacher, Prepared, SweepData,
                                      candidate_teachers, prepare)
@@ -80,7 +80,7 @@ ARMS = {
 
 
 @dataclass(frozen=True)
-class CrossJEPAConfig:
+class CrossJEPAConfig(ShownAsTable):
     """Everything Chapter 4's runs depend on (student sizes chosen from the step-time budget; see the chapter)."""
 
     # 96 training objects per class as before; 224 held out per class (1792 in all), so a seed's probe
@@ -324,8 +324,8 @@ def _measure(config: CrossJEPAConfig, seeds: list[int], plan: Plan, flat: list[A
 CHAPTER = Chapter("crossjepa", PROFILES, _plan, _measure)
 
 
-def run(profile: str = "full", seeds=None, progress: bool = False, workers: int | None = None, executor=None,
-        teachers: dict | None = None, dinov2_path: str | None = None, **overrides) -> CrossJEPARun:
+def run(profile: str = "full", seeds=None, progress: bool | str | None = None, workers: int | None = None,
+        executor=None, teachers: dict | None = None, dinov2_path: str | None = None, **overrides) -> CrossJEPARun:
     """Run Chapter 4 at ``profile`` over ``seeds`` (default: the profile's published seeds); ``overrides``
     replace config fields.
 
