@@ -13,14 +13,16 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from html import escape
 
 import numpy as np
 
 from jepabook.core.rules import (ALPHA, DIRECTION_ONLY, FAIL, NOT_REPRODUCED, NOT_TESTABLE, PASS, REPRODUCED, SKIPPED,
-                                 VERDICTS, BoundEveryRun)
+                                 VERDICTS, BoundEveryRun, Greater, SpreadGreater, Within)
 
-__all__ = ["BADGE_COLOURS", "ClaimsTable", "badge", "claim_anchor", "count_line", "fmt_p", "fmt_value", "mean_sd"]
+__all__ = ["BADGE_COLOURS", "ClaimsTable", "Findings", "Row", "badge", "claim_anchor", "count_line", "decided", "fmt_p",
+           "fmt_value", "gate_text", "mean_sd", "rows_html", "rule_number"]
 
 def claim_anchor(item_id: str) -> str:
     """The HTML id of a claim's or check's row in its chapter's table: ``"ijepa.learns"`` ->
@@ -72,30 +74,279 @@ def badge(text: str, colour: str | None = None) -> str:
             f"border-radius:4px;white-space:nowrap'>{escape(text)}</span>")
 
 
+# --- the one number that decided a verdict -------------------------------------------------------
+
+def _mean(measured: Mapping[str, Sequence[float]], arm: str) -> float:
+    return float(np.mean(measured[arm]))
+
+
+def _deciding_part(rule, measured: Mapping[str, Sequence[float]]):
+    """The part of a composite rule that decided: the first part that fails on the means, else the
+    part with the largest p-value (the weakest evidence); a simple rule is its own part."""
+    parts = getattr(rule, "parts", None)
+    if parts is None:
+        return rule
+    parts = parts()
+    failing = [part for part in parts if not part.on_means(measured)]
+    return _deciding_part(failing[0] if failing else max(parts, key=lambda part: part.p_value(measured)), measured)
+
+
+def rule_number(rule, measured: Mapping[str, Sequence[float]], digits: int, coarse: bool = False) -> str:
+    """The measured quantity ``rule`` tests, without metric names: ``"difference +2.6"`` for a paired
+    comparison, ``"0.19 (needs < 0.1)"`` for a threshold, ``"4 of 5 runs within the bound"``; the
+    part that decided for a composite rule (:func:`_deciding_part`). ``""`` for a rule it cannot read."""
+    try:
+        part = _deciding_part(rule, measured)
+        f = lambda v: fmt_value(v, digits, coarse)  # noqa: E731
+        if isinstance(part, Greater):
+            margin = f" (needs > {part.margin:g})" if part.margin else ""
+            diff = _mean(measured, part.a) - _mean(measured, part.b)
+            return f"difference {'+' if diff >= 0 else ''}{f(diff)}{margin}"
+        if hasattr(part, "threshold") and hasattr(part, "symbol"):
+            return f"{f(_mean(measured, part.arm))} (needs {part.symbol} {part.threshold:g})"
+        if isinstance(part, Within):
+            return f"{f(_mean(measured, part.arm))} (needs {part.target:g} ± {part.tol:g})"
+        if isinstance(part, SpreadGreater):
+            sd = [float(np.std(measured[arm], ddof=1)) for arm in (part.a, part.b)]
+            return f"sd {f(sd[0])} against {f(sd[1])}"
+        if isinstance(part, BoundEveryRun):
+            ok = np.asarray(measured[part.value]) <= np.asarray(measured[part.bound]) + part.slack
+            return f"{int(ok.sum())} of {ok.size} runs within the bound"
+    except (KeyError, ValueError, TypeError):
+        pass  # a rule this module does not know, or arms not measured: the p-value alone speaks
+    return ""
+
+
+def gate_text(gate, digits: int = 2, coarse: bool = False) -> str:
+    """A claim's fair-test gate in words and numbers (``gate`` an object or a stored dict; ``None``:
+    "no gate declared"): whether the toy allows an effect the seeds could detect."""
+    if gate is None:
+        return "no gate declared"
+    get = gate.get if isinstance(gate, Mapping) else lambda key, default=None: getattr(gate, key, default)
+    f = lambda v: fmt_value(math.nan if v is None else float(v), digits, coarse)  # noqa: E731
+    state = "fair test" if get("holds") else "not a fair test"
+    numbers = (f"allowed {f(get('allowed_mean'))} (lower bound {f(get('allowed_lcb'))}) against detectable "
+               f"{f(get('detectable'))}")
+    fixed = "; one fixed value for every seed" if get("fixed") else ""
+    text = get("text") or ""
+    return f"{state}: {text + ': ' if text else ''}{numbers}{fixed}"
+
+
+def _gate_failing_number(gate, digits: int, coarse: bool) -> str:
+    get = gate.get if isinstance(gate, Mapping) else lambda key, default=None: getattr(gate, key, default)
+    f = lambda v: fmt_value(math.nan if v is None else float(v), digits, coarse)  # noqa: E731
+    return f"toy allows ≤ {f(get('allowed_lcb'))}, seeds detect ≥ {f(get('detectable'))}"
+
+
+def decided(result, coarse: bool = False) -> str:
+    """The one number that decided ``result``'s verdict (a :class:`~jepabook.core.claims.ClaimResult`):
+    the effect and p for ``reproduced`` and ``direction only``; the failing gate or precondition for
+    ``not testable here``; the effect that went the wrong way for ``not reproduced``."""
+    c = result.claim
+    digits = max(c.digits - 1, 0) if coarse else c.digits
+    if result.verdict == SKIPPED:
+        return "not run"
+    gate = getattr(result, "gate", None)
+    if result.verdict == NOT_TESTABLE:
+        if gate is not None and not _get(gate, "holds"):
+            return _gate_failing_number(gate, digits, coarse)
+        if c.precondition is not None:
+            number = rule_number(c.precondition, result.measured, 2 if not coarse else 1, coarse)
+            return f"precondition fails: {number}" if number else "precondition fails"
+        return "not testable"
+    number = rule_number(c.rule, result.measured, digits, coarse)
+    if result.verdict == NOT_REPRODUCED:
+        return number or fmt_p(result.p, coarse)
+    return f"{number}; {fmt_p(result.p, coarse)}" if number else fmt_p(result.p, coarse)
+
+
+def _get(obj, key, default=None):
+    return obj.get(key, default) if isinstance(obj, Mapping) else getattr(obj, key, default)
+
+
+# --- rows: one claim or check as every table shows it -------------------------------------------
+
+@dataclass(frozen=True)
+class Row:
+    """One claim (or check) as every table of the book shows it: the three main cells (label and
+    statement, verdict, the one number) and the facts that fold into its detail row."""
+
+    id: str
+    label: str
+    statement: str
+    verdict: str
+    decided: str
+    measured: str = ""
+    rule: str = ""
+    metric: str = ""
+    noise: str = ""
+    paper: str = ""
+    laptop: str = ""
+    gate: str = ""
+    precondition: str = ""
+    href: str = ""
+    kind: str = "claim"
+    extra: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def of_result(cls, r, coarse: bool = False) -> Row:
+        """From a :class:`~jepabook.core.claims.ClaimResult`; the claim's ``label`` and ``rule_text``
+        where it has them, else its id and the rule's formula."""
+        c = r.claim
+        gate = getattr(r, "gate", None)
+        return cls(id=c.id, label=getattr(c, "label", "") or c.id, statement=c.statement, verdict=r.verdict,
+                   decided=decided(r, coarse), measured=r.ours(coarse), rule=getattr(c, "rule_text", "") or
+                   c.rule.describe(), metric=c.metric, noise=r.noise_text(coarse), paper=c.paper, laptop=c.laptop,
+                   gate=gate_text(gate, c.digits, coarse) if r.verdict != SKIPPED else "—",
+                   precondition=r.precondition_text(coarse))
+
+    @classmethod
+    def of_check(cls, r, coarse: bool = False) -> Row:
+        """From a :class:`~jepabook.core.claims.CheckResult`."""
+        c = r.check
+        digits = max(c.digits - 1, 0) if coarse else c.digits
+        number = "not run" if r.status == SKIPPED else rule_number(c.rule, r.measured, digits, coarse)
+        return cls(id=c.id, label=getattr(c, "label", "") or c.id, statement=c.statement, verdict=r.status,
+                   decided=number or r.ours(coarse), measured=r.ours(coarse),
+                   rule=(getattr(c, "rule_text", "") or c.rule.describe()) + " (every seed)", metric=c.metric,
+                   paper=c.reference, kind="check")
+
+    @classmethod
+    def of_stored(cls, item: Mapping, coarse: bool = False, href: str = "", n: int | None = None) -> Row:
+        """From a claim or check as a results record stores it (``decided`` where the record has it)."""
+        from jepabook.core.records import item_verdict
+
+        verdict = item_verdict(item)
+        kind = item.get("kind", "claim")
+        measured = item.get("measured", {})
+        digits = int(item.get("digits", 2))
+        shown_digits = max(digits - 1, 0) if coarse else digits
+        ours = ""
+        if verdict != SKIPPED and measured:
+            arms = [a for a in item.get("shown", measured) if a in measured]
+            n = n if n is not None else len(next(iter(measured.values())))
+            ours = mean_sd(measured, arms, shown_digits, coarse) + f" (n={n})"
+        rule = item.get("rule_text") or item.get("rule", "")
+        if kind == "check":
+            return cls(id=item["id"], label=item.get("label") or item["id"], statement=item["statement"],
+                       verdict=verdict, decided=item.get("decided") or ("not run" if verdict == SKIPPED else ours),
+                       measured=ours, rule=rule + " (every seed)", metric=item.get("metric", ""),
+                       paper=item.get("reference", ""), href=href, kind="check")
+        pre = item.get("precondition")
+        pre_text = ""
+        if pre is not None and verdict != SKIPPED:
+            pre_text = f"precondition ({pre.get('text') or pre['rule']}): {'holds' if pre['holds'] else 'FAILS'}"
+        p = item.get("p")
+        noise = "—"
+        if verdict != SKIPPED:
+            ptext = "—" if p is None else fmt_p(p, coarse)
+            f = lambda v: fmt_value(math.nan if v is None else float(v), digits)  # noqa: E731
+            noise = ptext if coarse else f"SE {f(item.get('se'))}; detectable ≥ {f(item.get('detectable'))}; {ptext}"
+        fallback = {SKIPPED: "not run", NOT_TESTABLE: "precondition fails" if pre_text else "not testable"}
+        decided_text = item.get("decided") or fallback.get(verdict) or ("—" if p is None else fmt_p(p, coarse))
+        return cls(id=item["id"], label=item.get("label") or item["id"], statement=item["statement"],
+                   verdict=verdict, decided=decided_text, measured=ours, rule=rule, metric=item.get("metric", ""),
+                   noise=noise, paper=item.get("paper", ""), laptop=item.get("laptop", ""),
+                   gate="—" if verdict == SKIPPED else gate_text(item.get("gate"), digits, coarse),
+                   precondition=pre_text, href=href)
+
+    def facts(self) -> list[tuple[str, str]]:
+        """The detail row's entries, in order; empty ones are left out."""
+        if self.kind == "check":
+            pairs = [("statement", self.statement), ("rule", self.rule), ("measured", self.measured),
+                     ("metric", self.metric), ("reference", self.paper)]
+        else:
+            pairs = [("statement", self.statement), ("rule", self.rule), ("fair test?", self.gate),
+                     ("precondition", self.precondition), ("measured", self.measured), ("metric", self.metric),
+                     ("noise", self.noise), ("paper", self.paper), ("laptop", self.laptop)]
+        return [(k, v) for k, v in (*pairs, *self.extra) if v]
+
+
+#: between a word and a number, a space that never breaks ("p = 0.05" stays on one line)
+_GLUE = re.compile(r"(?<=\S) ([=<>≤≥±]) (?=\S)")
+
+
+def _cell(text: str) -> str:
+    """Escaped text whose relations (``p = 0.05``, ``> 0.9``) never break across lines."""
+    return escape(_GLUE.sub("\u00a0\\1\u00a0", text))
+
+
+def _code(text: str) -> str:
+    """Escaped text that may break after ``_`` or ``,`` (metric names), never inside a word."""
+    return escape(text).replace("_", "_<wbr>").replace(",", ",<wbr>")
+
+
+def rows_html(rows: Sequence[Row], heads: Sequence[str] = ("claim", "verdict", "ours"), cls: str = "claims-table",
+              anchors: bool = True) -> str:
+    """The table every chapter and the ledger print: three columns (the claim in plain words, its
+    verdict, the one number that decided it) and under each claim a folded detail row with the
+    rest (statement, rule, fair test, measurements, noise, paper, laptop)."""
+    head = "".join(f"<th class='{c}'>{escape(h)}</th>" for c, h in zip(("claim", "verdict", "ours"), heads))
+    body = []
+    for r in rows:
+        rid = f" id='{claim_anchor(r.id)}'" if anchors else ""
+        label = _code(r.label) if r.label == r.id else escape(r.label)  # an id may break after "_"
+        label = f"<a href='{escape(r.href)}'>{label}</a>" if r.href else label
+        ident = f"<br><small class='claim-id'>{_code(r.id)}</small>" if r.label != r.id else ""
+        body.append(f"<tr class='claim-row'{rid}><td class='claim'><b>{label}</b>{ident}</td>"
+                    f"<td class='verdict'>{badge(r.verdict)}</td>"
+                    f"<td class='ours'>{_cell(r.decided)}</td></tr>")
+        facts = "".join(f"<dt>{escape(k)}</dt><dd>{_code(v) if k in ('rule', 'metric', 'measured') else _cell(v)}</dd>"
+                        for k, v in r.facts())
+        body.append(f"<tr class='claim-detail'><td colspan='3'><details><summary>rule, fair test, noise, "
+                    f"paper, laptop</summary><dl class='claim-facts'>{facts}</dl></details></td></tr>")
+    return (f"<table class='{cls}'><colgroup><col class='claim'><col class='verdict'><col class='ours'></colgroup>"
+            f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
+
+
+class Findings:
+    """The box a chapter opens with: each claim in plain words, its verdict, and the one number
+    that decided it, linked to its row in the claims table; computed from the chapter's run."""
+
+    def __init__(self, rows: Sequence[Row], summary: str):
+        self.rows = list(rows)
+        self.summary = summary
+
+    def __repr__(self) -> str:
+        return "\n".join([f"Findings: {self.summary}"] +
+                         [f"[{r.verdict}] {r.label}: {r.decided}" for r in self.rows])
+
+    def _repr_html_(self) -> str:
+        items = "".join(f"<li>{badge(r.verdict)} <a href='#{claim_anchor(r.id)}'>{escape(r.label)}</a>: "
+                        f"<span class='finding-number'>{_cell(r.decided)}</span></li>" for r in self.rows)
+        return (f"<div class='findings'><p class='findings-title'><b>Findings</b>: {escape(self.summary)}</p>"
+                f"<ul class='findings-list'>{items}</ul></div>")
+
+
 class ClaimsTable:
     """The claims table a chapter prints (and its checks, apart): plain text for terminals and nbval,
     HTML in the book.
 
     ``coarse`` prints every value one digit shorter, p only as the side of 5 % it falls on, and no
-    standard error or detectable effect (see :meth:`ClaimResult.noise_text`). The
-    small ``ci`` profile uses it: its short runs are regression tests, and one digit less keeps what
-    they print the same on CPUs whose BLAS kernels round differently (training turns last-bit
-    differences into ~1e-4 relative ones, a few per cent on an unstable run); nothing is published
-    from them.
+    standard error or detectable effect (see :meth:`ClaimResult.noise_text`). The small ``ci``
+    profile uses it: its short runs are regression tests, and one digit less keeps what they print
+    the same on CPUs whose BLAS kernels round differently (training turns last-bit differences into
+    ~1e-4 relative ones, a few per cent on an unstable run); nothing is published from them.
     """
 
-    columns = ("claim", "verdict", "ours (mean ± sd over seeds)", "rule", "noise", "paper", "laptop")
-    check_columns = ("check", "result", "measured (mean ± sd over seeds)", "rule", "reference")
+    columns = ("claim", "verdict", "ours")
+    check_columns = ("check", "result", "measured")
 
     def __init__(self, results: Sequence, checks: Sequence = (), coarse: bool = False):
         self.results = list(results)
         self.checks = list(checks)
         self.coarse = coarse
 
-    def rows(self) -> list[tuple[str, ...]]:
-        """One tuple per claim, in the order of :attr:`columns`."""
-        return [(r.claim.id, r.verdict, r.ours(self.coarse), r.claim.rule.describe(), r.noise_text(self.coarse),
-                 r.claim.paper, r.claim.laptop) for r in self.results]
+    def rows(self) -> list[Row]:
+        """One :class:`Row` per claim."""
+        return [Row.of_result(r, self.coarse) for r in self.results]
+
+    def check_rows(self) -> list[Row]:
+        return [Row.of_check(c, self.coarse) for c in self.checks]
+
+    def findings(self) -> Findings:
+        """The chapter's findings box (:class:`Findings`)."""
+        return Findings(self.rows(), self.summary())
 
     def counts(self) -> dict[str, int]:
         """How many claims got each verdict, and how many checks passed and failed."""
@@ -104,21 +355,19 @@ class ClaimsTable:
         return out
 
     def __repr__(self) -> str:
+        """Short plain text (nbval compares it): per claim its verdict, label and deciding number,
+        then the measurements and the rule in words."""
         lines = []
-        for r in self.results:
-            lines += [f"[{r.verdict}] {r.claim.id}: {r.claim.statement}",
-                      f"    paper: {r.claim.paper} | laptop: {r.claim.laptop}",
-                      f"    ours: {r.ours(self.coarse)}"]
+        for r in self.rows():
+            lines += [f"[{r.verdict}] {r.id}: {r.label}", f"    decided by: {r.decided}"]
             if r.verdict != SKIPPED:
-                lines.append(f"    noise: {r.noise_text(self.coarse)}")
-            if r.precondition_text():
-                lines.append(f"    {r.precondition_text(self.coarse)}")
-            lines.append(f"    rule: {r.claim.rule.describe()}")
+                lines.append(f"    ours: {r.measured}")
+            lines.append(f"    rule: {r.rule}")
+            if r.precondition:
+                lines.append(f"    {r.precondition}")
         if self.checks:
             lines.append("checks (properties of the code or a construction; not reproductions):")
-            for c in self.checks:
-                lines += [f"[{c.status}] {c.check.id}: {c.check.statement}",
-                          f"    measured: {c.ours(self.coarse)} | rule (every seed): {c.check.rule.describe()}"]
+            lines += [f"[{r.verdict}] {r.id}: {r.measured} | rule: {r.rule}" for r in self.check_rows()]
         return "\n".join(lines)
 
     #: a table with more claims than this is shown in groups (:meth:`groups`), each collapsed under a
@@ -130,30 +379,10 @@ class ClaimsTable:
         checks pass"``. The three main verdicts are always named; the others only when they occur."""
         return count_line(self.results, self.checks)
 
-    def _claim_rows(self, results) -> str:
-        rows = []
-        for r in results:
-            c = r.claim
-            pre = r.precondition_text(self.coarse)
-            pre = f"<br><small class='precondition'>{escape(pre)}</small>" if pre else ""
-            rows.append(
-                f"<tr id='{claim_anchor(c.id)}'><td class='claim'><b>{escape(c.id)}</b><br>{escape(c.statement)}{pre}</td>"
-                f"<td class='verdict'>{badge(r.verdict)}</td>"
-                f"<td class='ours'>{escape(r.ours(self.coarse))}</td>"
-                f"<td class='rule'><small>{escape(c.rule.describe())}</small></td>"
-                f"<td class='noise'><small>{escape(r.noise_text(self.coarse))}</small></td>"
-                f"<td class='paper'>{escape(c.paper)}</td><td class='laptop'>{escape(c.laptop)}</td></tr>")
-        return "".join(rows)
-
-    def _table(self, cls: str, columns, body: str) -> str:
-        head = "".join(f"<th style='text-align:left'>{escape(c)}</th>" for c in columns)
-        return (f"<div class='claims-scroll'><table class='{cls}'><thead><tr>{head}</tr></thead>"
-                f"<tbody>{body}</tbody></table></div>")
-
-    def groups(self) -> list[tuple[str, list[ClaimResult]]]:
+    def groups(self) -> list[tuple[str, list]]:
         """The claims in runs of the same group, in table order: the first word of their name
         (``lejepa.t1_spiral`` -> ``t1``), or their chapter when the table spans several (a ledger)."""
-        out: list[tuple[str, list[ClaimResult]]] = []
+        out: list[tuple[str, list]] = []
         by_chapter = len({r.claim.id.split(".", 1)[0] for r in self.results}) > 1
         for r in self.results:
             key = r.claim.id.split(".", 1)[0] if by_chapter else r.claim.id.split(".", 1)[-1].split("_", 1)[0]
@@ -163,30 +392,26 @@ class ClaimsTable:
                 out.append((key, [r]))
         return out
 
+    def _table(self, rows: Sequence[Row], heads=columns, cls: str = "claims-table") -> str:
+        return f"<div class='claims-scroll'>{rows_html(rows, heads, cls)}</div>"
+
     def _repr_html_(self) -> str:
-        """The verdict is the second column, so that a phone shows it next to the claim; measurement,
-        rule and noise have a cell each. A table longer than :attr:`group_above` claims comes in
-        collapsed groups, each under its counts; every row keeps its ``claim_anchor`` id."""
+        """Three columns (claim, verdict, the deciding number); every other fact folds into the row
+        below each claim. A table longer than :attr:`group_above` claims comes in collapsed groups,
+        each under its counts; every row keeps its ``claim_anchor`` id."""
         parts = [f"<p class='claims-summary'><b>Verdicts</b>: {escape(self.summary())}</p>"]
         if len(self.results) > self.group_above:
             for key, results in self.groups():
                 parts.append(f"<details class='claims-group'><summary><b>{escape(key)}</b>: "
                              f"{escape(count_line(results, ()))}</summary>"
-                             f"{self._table('claims-table', self.columns, self._claim_rows(results))}</details>")
+                             f"{self._table([Row.of_result(r, self.coarse) for r in results])}</details>")
         elif self.results:
-            parts.append(self._table("claims-table", self.columns, self._claim_rows(self.results)))
+            parts.append(self._table(self.rows()))
         if self.checks:
-            rows = "".join(
-                f"<tr id='{claim_anchor(c.check.id)}'><td class='claim'><b>{escape(c.check.id)}</b><br>"
-                f"{escape(c.check.statement)}</td><td class='verdict'>{badge(c.status)}</td>"
-                f"<td class='ours'>{escape(c.ours(self.coarse))}</td>"
-                f"<td class='rule'><small>{escape(c.check.rule.describe())} (every seed)</small></td>"
-                f"<td class='paper'>{escape(c.check.reference)}</td></tr>" for c in self.checks)
             parts.append("<p><b>Checks</b>: properties of the code or of a constructed example; they pass or fail "
                          "and are not counted as reproductions.</p>")
-            parts.append(self._table("checks-table", self.check_columns, rows))
+            parts.append(self._table(self.check_rows(), self.check_columns, "checks-table"))
         return f"<div class='claims'>{''.join(parts)}</div>"
-
 
 
 def count_line(results: Sequence, checks: Sequence) -> str:
