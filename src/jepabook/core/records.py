@@ -12,6 +12,7 @@ a run on other seeds is ``results/<chapter>-<profile>-seeds-<s1>-<s2>-....json``
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -30,16 +31,20 @@ def book_chapters() -> list[str]:
     return sorted(CHAPTERS, key=lambda c: STEMS[c])
 
 
-def _check_names(chapter: str, profile: str) -> None:
-    if chapter not in CHAPTERS:
+def _check_names(chapter: str, profile: str, known: bool = True) -> None:
+    if not known:  # a record of a chapter the book does not list (a test's toy): any plain key
+        if not (isinstance(chapter, str) and re.fullmatch(r"[a-z][a-z0-9_]*", chapter)):
+            raise ValueError(f"chapter must be a lower-case key (letters, digits, _); got {chapter!r}")
+    elif chapter not in CHAPTERS:
         raise ValueError(f"chapter must be one of {', '.join(map(repr, CHAPTERS))}; got {chapter!r}")
     if profile not in PROFILE_NAMES:
         raise ValueError(f"profile must be one of {', '.join(map(repr, PROFILE_NAMES))}; got {profile!r}")
 
 
-def record_name(chapter: str, profile: str, seeds: Sequence[int] | None = None) -> str:
-    """``"<chapter>-<profile>.json"``, or with ``-seeds-<s1>-<s2>...`` for a run on other ``seeds``."""
-    _check_names(chapter, profile)
+def record_name(chapter: str, profile: str, seeds: Sequence[int] | None = None, known: bool = True) -> str:
+    """``"<chapter>-<profile>.json"``, or with ``-seeds-<s1>-<s2>...`` for a run on other ``seeds``;
+    ``known=False`` allows a chapter the book does not list (a writer's choice, never a reader's)."""
+    _check_names(chapter, profile, known)
     if seeds is not None:
         seeds = list(seeds)
         if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds):
@@ -48,14 +53,14 @@ def record_name(chapter: str, profile: str, seeds: Sequence[int] | None = None) 
 
 
 def record_path(chapter: str, profile: str, seeds: Sequence[int] | None = None,
-                results: str | Path | None = None) -> Path:
+                results: str | Path | None = None, known: bool = True) -> Path:
     """Where the record of ``chapter`` at ``profile`` lives: ``results/`` (default
     :func:`jepabook.core.results.results_dir`) and :func:`record_name`."""
     if results is None:
         from jepabook.core.results import results_dir
 
         results = results_dir()
-    return Path(results) / record_name(chapter, profile, seeds)
+    return Path(results) / record_name(chapter, profile, seeds, known)
 
 
 def load_record(path: str | Path, chapter: str | None = None, profile: str | None = None,

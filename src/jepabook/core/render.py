@@ -145,7 +145,7 @@ def decided(result, coarse: bool = False) -> str:
     c = result.claim
     digits = max(c.digits - 1, 0) if coarse else c.digits
     if result.verdict == SKIPPED:
-        return "not run"
+        return "not run: " + ", ".join(result.missing)
     gate = getattr(result, "gate", None)
     if result.verdict == NOT_TESTABLE:
         if gate is not None and not _get(gate, "holds"):

@@ -134,7 +134,7 @@ class ChapterRun:
         from jepabook.core.records import record_path
 
         other = not publish and tuple(self.seeds) != published_seeds(self.profile)
-        return record_path(self.chapter, self.profile, self.seeds if other else None)
+        return record_path(self.chapter, self.profile, self.seeds if other else None, known=False)
 
     def save(self, path: str | os.PathLike | None = None, publish: bool = False) -> Path:
         """Write the record to ``path`` (default :meth:`default_path`), atomically."""
