@@ -112,7 +112,7 @@ def test_a_long_table_comes_in_collapsed_groups_with_their_counts():
 
 def test_the_plain_text_table_is_short_and_says_what_decided():
     text = repr(ClaimsTable(_results(["one"])))
-    assert text.splitlines() == ["[reproduced] toy.one: toy.one", "    decided by: difference +1.20; p < 0.001",
+    assert text.splitlines() == ["[reproduced] toy.one: one holds", "    decided by: difference +1.20; p < 0.001",
                                  "    ours: a 2.20 ± 0.16; b 1.00 ± 0.00 (n=5)", "    rule: a > b (paired)"]
 
 

@@ -359,7 +359,8 @@ class ClaimsTable:
         then the measurements and the rule in words."""
         lines = []
         for r in self.rows():
-            lines += [f"[{r.verdict}] {r.id}: {r.label}", f"    decided by: {r.decided}"]
+            words = r.label if r.label != r.id else r.statement  # the claim in words, once
+            lines += [f"[{r.verdict}] {r.id}: {words}", f"    decided by: {r.decided}"]
             if r.verdict != SKIPPED:
                 lines.append(f"    ours: {r.measured}")
             lines.append(f"    rule: {r.rule}")
