@@ -293,8 +293,9 @@ def rows_html(rows: Sequence[Row], heads: Sequence[str] = ("claim", "verdict", "
                     f"<td class='ours'>{_cell(r.decided)}</td></tr>")
         facts = "".join(f"<dt>{escape(k)}</dt><dd>{_code(v) if k in ('rule', 'metric', 'measured') else _cell(v)}</dd>"
                         for k, v in r.facts())
-        body.append(f"<tr class='claim-detail'><td colspan='3'><details><summary>rule, fair test, noise, "
-                    f"paper, laptop</summary><dl class='claim-facts'>{facts}</dl></details></td></tr>")
+        folded = "rule, measurements, reference" if r.kind == "check" else "rule, fair test, noise, paper, laptop"
+        body.append(f"<tr class='claim-detail'><td colspan='3'><details><summary>{folded}</summary>"
+                    f"<dl class='claim-facts'>{facts}</dl></details></td></tr>")
     return (f"<table class='{cls}'><colgroup><col class='claim'><col class='verdict'><col class='ours'></colgroup>"
             f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
 
@@ -422,9 +423,9 @@ def count_line(results: Sequence, checks: Sequence) -> str:
     n = len(results)
     text = f"{n} claim{'s' if n != 1 else ''}: " + ", ".join(f"{sum(r.verdict == v for r in results)} {v}" for v in shown)
     if checks:
-        passed = sum(c.status == PASS for c in checks)
+        passed = sum(c.verdict == PASS for c in checks)
         text += f"; {passed} of {len(checks)} check{'s' if len(checks) != 1 else ''} pass"
-        skipped = sum(c.status == SKIPPED for c in checks)
+        skipped = sum(c.verdict == SKIPPED for c in checks)
         if skipped:
             text += f" ({skipped} skipped)"
     return text
