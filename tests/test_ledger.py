@@ -92,6 +92,22 @@ def test_rows_read_the_label_rule_text_gate_and_deciding_number_a_record_stores(
     assert "<dt>fair test?</dt>" in html and ">training beats untrained</a>" in html
 
 
+def test_ledger_table_puts_the_verdict_second_and_keeps_checks_apart():
+    t = table.LedgerTable(RECORDS)
+    html = t._repr_html_()
+    claims_html, checks_html = html.split("<b>Checks</b>")
+    heads = re.findall(r"<th class='\w+'>(.*?)</th>", claims_html)
+    assert heads[:3] == ["claim", "verdict", "ours"]
+    for cid in ("basics.one", "ijepa.five"):
+        assert f"href='{STEMS[cid.split('.')[0]]}.html#{claim_anchor(cid)}'" in claims_html
+    assert "basics.c1" in checks_html and "basics.c1" not in claims_html
+    text = repr(t)
+    assert text == repr(table.LedgerTable(RECORDS))  # deterministic: nbval compares it
+    assert text.splitlines()[:2] == ["[reproduced] basics.one: p = 0.010", "    fair test? no gate declared"]
+    assert "    precondition (the teacher encodes pose): FAILS" in text.splitlines()
+    assert "checks (not counted as reproductions):" in text
+
+
 def test_counts_figure_draws_one_bar_per_chapter_and_the_total():
     import matplotlib.pyplot as plt
 
@@ -221,3 +237,16 @@ def test_every_ledger_row_has_a_verdict_cell_the_browser_check_finds():
     html = table.LedgerTable(RECORDS)._repr_html_()
     assert html.count("<td class='verdict'>") == html.count("<tr class='claim-row'>") == 5 + 2
     assert html.count("<tr class='claim-detail'><td colspan='3'><details>") == 5 + 2
+
+
+def test_an_old_record_gets_its_deciding_number_from_the_codes_claim_only_when_the_verdicts_agree():
+    from jepabook.core.claims import Claim
+    from jepabook.core.rules import Greater
+
+    claim = Claim("basics.one", "basics", "s", "—", "—", "m", Greater("a", "b"), shown=("a", "b"))
+    item = _claim("basics.one", "reproduced", measured={"a": [2.0, 2.1, 2.2], "b": [1.0, 1.0, 1.1]})
+    (row,) = table.claim_rows({"basics": _record("basics", [item])}, claims={"basics.one": claim})
+    assert row.decided == "difference +1.07; p < 0.001"
+    other_rules = dict(item, verdict="not reproduced")  # the code would judge these values otherwise
+    (row,) = table.claim_rows({"basics": _record("basics", [other_rules])}, claims={"basics.one": claim})
+    assert row.decided == "p = 0.010"  # the stored p, not the code's reading

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import IO
 
 from jepabook.core.claims import CheckResult, ClaimResult
-from jepabook.core.render import ClaimsTable, Findings, decided
+from jepabook.core.render import decided
+from jepabook.core.tables import ClaimsTable, Findings
 
 __all__ = ["ChapterRun", "checkout_path", "platform_info", "results_dir", "write_atomic", "write_json_atomic"]
 

@@ -13,8 +13,10 @@ from html import escape
 import numpy as np
 
 from jepabook.core.chapters import STEMS, TITLES
+from jepabook.core.claims import ClaimResult
 from jepabook.core.records import book_chapters, load_records, record_path
-from jepabook.core.render import Row, claim_anchor, count_line, fmt_p, rows_html
+from jepabook.core.render import claim_anchor, count_line, decided, fmt_p
+from jepabook.core.tables import Row, rows_html
 from jepabook.core.rules import DIRECTION_ONLY, FAIL, NOT_REPRODUCED, NOT_TESTABLE, PASS, REPRODUCED, SKIPPED
 from jepabook.ledger.pooled import Pooled
 
@@ -26,19 +28,32 @@ __all__ = ["COUNTED", "LedgerTable", "book_chapters", "check_rows", "claim_rows"
 COUNTED = (REPRODUCED, DIRECTION_ONLY, NOT_REPRODUCED, NOT_TESTABLE)
 
 
-def claim_rows(records: Mapping[str, Mapping], coarse: bool = False,
-               pooled: Mapping[str, Pooled] | None = None) -> list[Row]:
+def claim_rows(records: Mapping[str, Mapping], coarse: bool = False, pooled: Mapping[str, Pooled] | None = None,
+               claims: Mapping | None = None) -> list[Row]:
     """Every stored claim as the chapters' tables show it (:class:`jepabook.core.render.Row`), linked
     to its row in its chapter's table; with ``pooled``, the verification seeds' verdict and the
-    pooled one are facts of its detail row."""
+    pooled one are facts of its detail row. A record written before records stored the deciding
+    number gets it from ``claims`` (id → the code's claim), when the code judges the stored values
+    as the record did."""
     rows = []
     for chapter, record in records.items():
         for c in record["claims"]:
+            if "decided" not in c and claims and c["id"] in claims:
+                c = {**c, **_deciding_number(claims[c["id"]], c, coarse)}
             row = Row.of_stored(c, coarse, href=_link(chapter, c["id"]), n=len(record["seeds"]))
             if pooled and c["id"] in pooled:
                 row = dataclasses.replace(row, extra=_pooled_facts(pooled[c["id"]], coarse))
             rows.append(row)
     return rows
+
+
+def _deciding_number(claim, item: Mapping, coarse: bool) -> dict:
+    """``{"decided": ...}`` computed by ``claim`` from the stored values, or ``{}`` when the code's
+    verdict on them is not the stored one (the record was made by other rules)."""
+    if item["verdict"] == SKIPPED or any(a not in item["measured"] for a in claim.reads()):
+        return {}
+    result = ClaimResult.of(claim, {a: item["measured"][a] for a in claim.reads()})
+    return {"decided": decided(result, coarse)} if result.verdict == item["verdict"] else {}
 
 
 def check_rows(records: Mapping[str, Mapping], coarse: bool = False) -> list[Row]:
@@ -85,10 +100,11 @@ class LedgerTable:
     fold into each claim's detail row."""
 
     def __init__(self, records: Mapping[str, Mapping], coarse: bool = False,
-                 pooled: Mapping[str, Pooled] | None = None):
+                 pooled: Mapping[str, Pooled] | None = None, claims: Mapping | None = None):
         self.records = dict(records)
         self.coarse = coarse
-        self.by_chapter = {chapter: claim_rows({chapter: record}, coarse, pooled) for chapter, record in records.items()}
+        self.by_chapter = {chapter: claim_rows({chapter: record}, coarse, pooled, claims)
+                           for chapter, record in records.items()}
         self.claims = [row for rows in self.by_chapter.values() for row in rows]
         self.checks = check_rows(records, coarse)
 
@@ -102,7 +118,7 @@ class LedgerTable:
             lines.append(f"[{r.verdict}] {r.id}: {r.decided}")
             if r.verdict != SKIPPED:
                 lines.append(f"    fair test? {r.gate}")
-            if r.precondition:
+            if r.precondition.endswith("FAILS"):  # a precondition that holds is in the detail row only
                 lines.append(f"    {r.precondition}")
         if self.checks:
             lines.append("checks (not counted as reproductions):")
