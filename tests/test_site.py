@@ -168,3 +168,11 @@ def test_one_copy_of_each_inline_script():
                             _JavaScript("x.js"), _JavaScript("x.js", defer="defer")]}
     _one_of_each_script(None, "page", "page.html", ctx, None)
     assert len(ctx["script_files"]) == 3
+
+
+def test_numbers_and_relations_in_a_cell_never_break():
+    from jepabook.core.tables import _cell
+
+    assert _cell("difference -1.3e-02; p = 0.05") == "difference \u22121.3e\u221202; p\u00a0=\u00a00.05"
+    assert _cell("(-2) > 1") == "(\u22122)\u00a0&gt;\u00a01"
+    assert _cell("ranges 3-4 and x-ray stay") == "ranges 3-4 and x-ray stay"  # a hyphen between words stays one

@@ -125,9 +125,14 @@ class Row:
 _GLUE = re.compile(r"(?<=\S) ([=<>≤≥±]) (?=\S)")
 
 
+#: a hyphen used as a minus sign (``-1.2``, ``1.3e-02``): a browser may break a line after a hyphen
+_MINUS = re.compile(r"(?:(?<![^\s(])|(?<=\de))-(?=\d)")  # after a space, "(" or the start; in an exponent
+
+
 def _cell(text: str) -> str:
-    """Escaped text whose relations (``p = 0.05``, ``> 0.9``) never break across lines."""
-    return escape(_GLUE.sub("\u00a0\\1\u00a0", text))
+    """Escaped text whose relations (``p = 0.05``, ``> 0.9``) and numbers (``-1.3e-02``, written with
+    the minus sign U+2212, after which no line breaks) never break across lines."""
+    return escape(_MINUS.sub("\u2212", _GLUE.sub("\u00a0\\1\u00a0", text)))
 
 
 def _code(text: str) -> str:
