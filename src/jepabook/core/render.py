@@ -87,6 +87,11 @@ def badge(text: str, colour: str | None = None) -> str:
 
 # --- the one number that decided a verdict -------------------------------------------------------
 
+def _get(obj, key, default=None):
+    """``obj[key]`` of a stored dict, ``obj.key`` of a live object (a gate is either)."""
+    return obj.get(key, default) if isinstance(obj, Mapping) else getattr(obj, key, default)
+
+
 def _mean(measured: Mapping[str, Sequence[float]], arm: str) -> float:
     return float(np.mean(measured[arm]))
 
@@ -133,20 +138,23 @@ def gate_text(gate, digits: int = 2, coarse: bool = False) -> str:
     "no gate declared"): whether the toy allows an effect the seeds could detect."""
     if gate is None:
         return "no gate declared"
-    get = gate.get if isinstance(gate, Mapping) else lambda key, default=None: getattr(gate, key, default)
-    f = lambda v: fmt_value(math.nan if v is None else float(v), digits, coarse)  # noqa: E731
-    state = "fair test" if get("holds") else "not a fair test"
-    numbers = (f"allowed {f(get('allowed_mean'))} (lower bound {f(get('allowed_lcb'))}) against detectable "
-               f"{f(get('detectable'))}")
-    fixed = "; one fixed value for every seed" if get("fixed") else ""
-    text = get("text") or ""
+    f = lambda key: _gate_value(gate, key, digits, coarse)  # noqa: E731
+    state = "fair test" if _get(gate, "holds") else "not a fair test"
+    numbers = f"allowed {f('allowed_mean')} (lower bound {f('allowed_lcb')}) against detectable {f('detectable')}"
+    fixed = "; one fixed value for every seed" if _get(gate, "fixed") else ""
+    text = _get(gate, "text") or ""
     return f"{state}: {text + ': ' if text else ''}{numbers}{fixed}"
 
 
+def _gate_value(gate, key: str, digits: int, coarse: bool) -> str:
+    value = _get(gate, key)
+    return fmt_value(math.nan if value is None else float(value), digits, coarse)
+
+
 def _gate_failing_number(gate, digits: int, coarse: bool) -> str:
-    get = gate.get if isinstance(gate, Mapping) else lambda key, default=None: getattr(gate, key, default)
-    f = lambda v: fmt_value(math.nan if v is None else float(v), digits, coarse)  # noqa: E731
-    return f"toy allows ≤ {f(get('allowed_lcb'))}, seeds detect ≥ {f(get('detectable'))}"
+    """A failed gate's two numbers: the effect the toy allows (its lower bound) and what the seeds detect."""
+    return (f"toy allows ≤ {_gate_value(gate, 'allowed_lcb', digits, coarse)}, "
+            f"seeds detect ≥ {_gate_value(gate, 'detectable', digits, coarse)}")
 
 
 def decided(result, coarse: bool = False) -> str:
@@ -169,10 +177,6 @@ def decided(result, coarse: bool = False) -> str:
     if result.verdict == NOT_REPRODUCED:
         return number or fmt_p(result.p, coarse)
     return f"{number}; {fmt_p(result.p, coarse)}" if number else fmt_p(result.p, coarse)
-
-
-def _get(obj, key, default=None):
-    return obj.get(key, default) if isinstance(obj, Mapping) else getattr(obj, key, default)
 
 
 def count_line(results: Sequence, checks: Sequence) -> str:
