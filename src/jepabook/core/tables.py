@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 
+from jepabook.core.records import item_verdict
 from jepabook.core.render import (badge, claim_anchor, count_line, decided, fmt_p, fmt_value, gate_text, mean_sd,
                                   rule_number)
 from jepabook.core.rules import FAIL, NOT_TESTABLE, PASS, SKIPPED, VERDICTS
@@ -64,7 +65,8 @@ class Row:
         """From a :class:`~jepabook.core.claims.CheckResult`."""
         c = r.check
         digits = max(c.digits - 1, 0) if coarse else c.digits
-        number = "not run" if r.status == SKIPPED else rule_number(c.rule, r.measured, digits, coarse)
+        number = ("not run: " + ", ".join(r.missing) if r.status == SKIPPED
+                  else rule_number(c.rule, r.measured, digits, coarse))
         return cls(id=c.id, label=getattr(c, "label", "") or c.id, statement=c.statement, verdict=r.status,
                    decided=number or r.ours(coarse), measured=r.ours(coarse),
                    rule=(getattr(c, "rule_text", "") or c.rule.describe()) + " (every seed)", metric=c.metric,
@@ -73,8 +75,6 @@ class Row:
     @classmethod
     def of_stored(cls, item: Mapping, coarse: bool = False, href: str = "", n: int | None = None) -> Row:
         """From a claim or check as a results record stores it (``decided`` where the record has it)."""
-        from jepabook.core.records import item_verdict
-
         verdict = item_verdict(item)
         kind = item.get("kind", "claim")
         measured = item.get("measured", {})
