@@ -106,3 +106,17 @@ def _results():
     from pathlib import Path
 
     return Path(__file__).resolve().parents[1] / "results"
+
+
+def test_a_record_stores_the_number_its_findings_box_shows(tmp_path, monkeypatch):
+    from jepabook.core.claims import ClaimResult
+    from jepabook.core.results import ChapterRun
+
+    monkeypatch.setenv("JEPABOOK_RESULTS", str(tmp_path))
+    result = ClaimResult.of(CLAIM, {"a": [2.0, 2.1, 2.2], "b": [1.0, 1.0, 1.1]})
+    run = ChapterRun("basics", "full", [0, 1, 2], [result], platform={})
+    (row,) = run.findings().rows
+    assert repr(run.findings()).splitlines()[1] == f"[reproduced] basics.toy: {row.decided}"
+    stored = records.load_record(run.save(), "basics", "full", [0, 1, 2])
+    assert stored["claims"][0]["decided"] == row.decided == "difference +1.07; p < 0.001"
+    assert run.save().name == "basics-full-seeds-0-1-2.json"  # not full's published seeds: never the published name
