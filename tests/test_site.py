@@ -30,8 +30,8 @@ def test_three_columns_claim_verdict_number_and_the_rest_folds_into_a_detail_row
         cells = re.findall(r"<td class='(\w+)'", table)
         assert cells == ["claim", "verdict", "ours"]  # one row of main cells; the detail row spans them
         assert table.count("<tr class='claim-detail'><td colspan='3'><details>") == 1
-    assert f"<tr class='claim-row' id='{claim_anchor('toy.one')}'>" in html
-    assert f"<tr class='claim-row' id='{claim_anchor('toy.c')}'>" in html
+    assert f"<tr id='{claim_anchor('toy.one')}' class='claim-row'>" in html
+    assert f"<tr id='{claim_anchor('toy.c')}' class='claim-row'>" in html
     row = re.search(r"<td class='ours'>(.*?)</td>", html).group(1)
     assert row == "difference +1.20; p\u00a0<\u00a00.001".replace("<", "&lt;")  # the one number, unbroken
     detail = re.search(r"<dl class='claim-facts'>(.*?)</dl>", html).group(1)

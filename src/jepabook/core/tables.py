@@ -148,11 +148,11 @@ def rows_html(rows: Sequence[Row], heads: Sequence[str] = ("claim", "verdict", "
     head = "".join(f"<th class='{c}'>{escape(h)}</th>" for c, h in zip(("claim", "verdict", "ours"), heads))
     body = []
     for r in rows:
-        rid = f" id='{claim_anchor(r.id)}'" if anchors else ""
+        rid = f" id='{claim_anchor(r.id)}'" if anchors else ""  # the id first: links and checks look for "<tr id="
         label = _code(r.label) if r.label == r.id else escape(r.label)  # an id may break after "_"
         label = f"<a href='{escape(r.href)}'>{label}</a>" if r.href else label
         ident = f"<br><small class='claim-id'>{_code(r.id)}</small>" if r.label != r.id else ""
-        body.append(f"<tr class='claim-row'{rid}><td class='claim'><b>{label}</b>{ident}</td>"
+        body.append(f"<tr{rid} class='claim-row'><td class='claim'><b>{label}</b>{ident}</td>"
                     f"<td class='verdict'>{badge(r.verdict)}</td>"
                     f"<td class='ours'>{_cell(r.decided)}</td></tr>")
         facts = "".join(f"<dt>{escape(k)}</dt><dd>{_code(v) if k in ('rule', 'metric', 'measured') else _cell(v)}</dd>"
