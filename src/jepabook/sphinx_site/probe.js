@@ -61,7 +61,7 @@ async () => {
     const second = t.querySelector("thead th:nth-child(2)");
     const right = Math.max(0, ...cells.map(c => c.getBoundingClientRect().right), second ? second.getBoundingClientRect().right : 0);
     const anchor = t.querySelector("tr[id]") || (t.closest(".claims") || t).querySelector("tr[id]");
-    return {cls: t.className, second: heads[1] || "", rows: t.querySelectorAll("tbody tr").length,
+    return {cls: t.className, second: heads[1] || "", rows: t.querySelectorAll("tbody tr:not(.claim-detail)").length,
             verdicts: cells.length, right: right, id: anchor ? anchor.id : "",
             width: t.getBoundingClientRect().width, column: contentWidth(t.closest("article, main") || document.body)};
   });
