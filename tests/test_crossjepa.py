@@ -187,3 +187,43 @@ def test_ten_published_seeds_at_full_and_the_record_is_named_by_them(tmp_path, m
     five = ChapterRun("crossjepa", "full", list(range(5)), [], [])
     assert ten.default_path().name == "crossjepa-full.json"
     assert five.default_path().name == "crossjepa-full-seeds-0-1-2-3-4.json"
+
+
+def test_teacher_phase_in_the_pool_gives_the_same_bits_as_in_process(tmp_path, monkeypatch):
+    """The teachers run as pool tasks (training, pass, scores); two workers and one give identical
+    embeddings, scores and call counts (each on a cold cache of its own)."""
+    config = replace(TINY, n_per_class=6)
+    monkeypatch.setattr(cd, "POOL_MIN_STEPS", 1)  # the tiny teacher trains 3 steps: pool it anyway
+    out = {}
+    for workers in (1, 2):
+        monkeypatch.setenv("JEPABOOK_CACHE", str(tmp_path / f"cache{workers}"))
+        counted = {k: cd.CountingTeacher(t) for k, t in
+                   cd.candidate_teachers(config.teachers, None, config.teacher, config.labelled).items()}
+        out[workers] = (cd.prepare(config, counted, workers=workers), counted)
+    (one, c1), (two, c2) = out[1], out[2]
+    assert not any(i.hit for i in two.cache.values())  # computed in the workers, not read back
+    assert list(one.decodability) == list(two.decodability) == list(config.teachers)
+    assert one.decodability == two.decodability
+    for role in one.data.targets:
+        assert np.array_equal(one.data.targets[role], two.data.targets[role])
+    assert {k: t.calls for k, t in c1.items()} == {k: t.calls for k, t in c2.items()} == {k: 1 for k in c1}
+    assert all(two.cache[k].train_seconds > 0 for k in ("labelled",))
+
+
+def test_teacher_phase_stays_in_process_when_no_long_training_is_left(tmp_path, monkeypatch):
+    """Below POOL_MIN_STEPS (or with every pass cached) no worker is started: run_tasks gets workers=1."""
+    seen = []
+    real = cd.run_tasks
+
+    def spy(fn, tasks, workers=None, executor=None):
+        seen.append(workers)
+        return real(fn, tasks, workers=1)
+
+    monkeypatch.setattr(cd, "run_tasks", spy)
+    monkeypatch.setenv("JEPABOOK_CACHE", str(tmp_path))
+    config = replace(TINY, n_per_class=6)
+    teachers = cd.candidate_teachers(config.teachers, None, config.teacher, config.labelled)
+    cd.prepare(config, teachers, workers=2)  # the ci teacher trains 3 steps: not worth a pool
+    monkeypatch.setattr(cd, "POOL_MIN_STEPS", 1)
+    cd.prepare(config, cd.candidate_teachers(config.teachers, None, config.teacher, config.labelled), workers=2)  # cached now
+    assert seen == [1, 1]

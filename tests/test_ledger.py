@@ -1,6 +1,7 @@
 """Chapter 6's ledger: counts, rows, links and verification, on made-up records and on the committed ones."""
 
 import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -64,29 +65,46 @@ def test_counts_refuse_a_verdict_the_book_does_not_know():
 def test_rows_format_the_chapters_arms_and_noise_and_link_to_the_claims_row():
     rows = table.claim_rows(RECORDS)
     first = rows[0]
-    assert first.ours == "a 2.00 ± 1.00; b 2.00 ± 1.00"
-    assert first.noise() == "SE 0.25; detectable ≥ 0.75; p = 0.010"
-    assert rows[-1].noise() == "SE 0.25; detectable ≥ 0.75; p < 0.001"
-    assert first.noise(coarse=True) == "p < 0.05"
-    assert first.link == f"{STEMS['basics']}.html#claim-basics-one"
-    assert table.claim_rows(RECORDS, coarse=True)[0].ours == "a 2.0 ± 1.0; b 2.0 ± 1.0"
+    assert first.measured == "a 2.00 ± 1.00; b 2.00 ± 1.00 (n=3)"
+    assert first.noise == "SE 0.25; detectable ≥ 0.75; p = 0.010"
+    assert rows[-1].noise == "SE 0.25; detectable ≥ 0.75; p < 0.001"
+    assert table.claim_rows(RECORDS, coarse=True)[0].noise == "p < 0.05"
+    assert first.href == f"{STEMS['basics']}.html#claim-basics-one"
+    assert table.claim_rows(RECORDS, coarse=True)[0].measured == "a 2.0 ± 1.0; b 2.0 ± 1.0 (n=3)"
     assert "FAILS" in rows[3].precondition and "pose" in rows[3].precondition
+    assert rows[3].decided == "precondition fails"  # an old record without "decided": the fallback says why
+    assert first.decided == "p = 0.010" and first.gate == "no gate declared" and first.label == "basics.one"
     only_a = table.claim_rows({"basics": _record("basics", [_claim("basics.one", "reproduced", shown=["a"])])})
-    assert only_a[0].ours == "a 2.00 ± 1.00"
+    assert only_a[0].measured == "a 2.00 ± 1.00 (n=3)"
+
+
+def test_rows_read_the_label_rule_text_gate_and_deciding_number_a_record_stores():
+    gate = {"holds": False, "kind": "headroom", "allowed_mean": 6.3, "allowed_lcb": 2.5, "detectable": 8.9,
+            "fixed": True, "text": "the supervised ceiling above untrained"}
+    item = _claim("basics.one", "not testable here", label="training beats untrained", rule_text="trained > untrained",
+                  decided="toy allows ≤ 2.50, seeds detect ≥ 8.90", gate=gate)
+    (row,) = table.claim_rows({"basics": _record("basics", [item])})
+    assert (row.label, row.rule, row.decided) == ("training beats untrained", "trained > untrained",
+                                                  "toy allows ≤ 2.50, seeds detect ≥ 8.90")
+    assert row.gate == ("not a fair test: the supervised ceiling above untrained: allowed 6.30 (lower bound 2.50) "
+                        "against detectable 8.90; one fixed value for every seed")
+    html = table.LedgerTable({"basics": _record("basics", [item])})._repr_html_()
+    assert "<dt>fair test?</dt>" in html and ">training beats untrained</a>" in html
 
 
 def test_ledger_table_puts_the_verdict_second_and_keeps_checks_apart():
     t = table.LedgerTable(RECORDS)
     html = t._repr_html_()
     claims_html, checks_html = html.split("<b>Checks</b>")
-    header = claims_html.split("<th>")
-    assert header[1].startswith("claim") and header[2].startswith("verdict")
+    heads = re.findall(r"<th class='\w+'>(.*?)</th>", claims_html)
+    assert heads[:3] == ["claim", "verdict", "ours"]
     for cid in ("basics.one", "ijepa.five"):
         assert f"href='{STEMS[cid.split('.')[0]]}.html#{claim_anchor(cid)}'" in claims_html
     assert "basics.c1" in checks_html and "basics.c1" not in claims_html
     text = repr(t)
     assert text == repr(table.LedgerTable(RECORDS))  # deterministic: nbval compares it
-    assert text.splitlines()[0] == "[reproduced] basics.one: paper 1.0 | laptop —"
+    assert text.splitlines()[:2] == ["[reproduced] basics.one: p = 0.010", "    fair test? no gate declared"]
+    assert "    precondition (the teacher encodes pose): FAILS" in text.splitlines()
     assert "checks (not counted as reproductions):" in text
 
 
@@ -218,4 +236,18 @@ def test_declared_records_cover_every_chapter_and_reject_unknown_ones():
 
 def test_every_ledger_row_has_a_verdict_cell_the_browser_check_finds():
     html = table.LedgerTable(RECORDS)._repr_html_()
-    assert html.count("<td class='verdict'>") == html.count("<tr><td>") == 5 + 2
+    assert html.count("<td class='verdict'>") == html.count("<tr class='claim-row'>") == 5 + 2
+    assert html.count("<tr class='claim-detail'><td colspan='3'><details>") == 5 + 2
+
+
+def test_an_old_record_gets_its_deciding_number_from_the_codes_claim_only_when_the_verdicts_agree():
+    from jepabook.core.claims import Claim
+    from jepabook.core.rules import Greater
+
+    claim = Claim("basics.one", "basics", "s", "—", "—", "m", Greater("a", "b"), shown=("a", "b"))
+    item = _claim("basics.one", "reproduced", measured={"a": [2.0, 2.1, 2.2], "b": [1.0, 1.0, 1.1]})
+    (row,) = table.claim_rows({"basics": _record("basics", [item])}, claims={"basics.one": claim})
+    assert row.decided == "difference +1.07; p < 0.001"
+    other_rules = dict(item, verdict="not reproduced")  # the code would judge these values otherwise
+    (row,) = table.claim_rows({"basics": _record("basics", [other_rules])}, claims={"basics.one": claim})
+    assert row.decided == "p = 0.010"  # the stored p, not the code's reading

@@ -1,6 +1,6 @@
 """Command line: run a chapter's experiments without the notebook and print its claims table.
 
-    python -m jepabook run basics --profile ci --seeds 0,1,2 [--json out.json] [--workers N]
+    python -m jepabook run basics [--profile ci|full] [--seeds 0,1,2] [--json out.json] [--workers N]
     python -m jepabook blas install|status    # the fast BLAS under MLX on Linux (jepabook.blas)
     python -m jepabook compare A.json B.json  # do two runs agree: bits, printed values, verdicts
     python -m jepabook verify ijepa [--seeds 5,6,7,8,9] [--profile full] [--record R.json]
@@ -8,7 +8,10 @@
     python -m jepabook rejudge results/ijepa-full.json [--json moved.json]
                                               # re-judge a committed record with the current claims
 
-Writes ``results/<chapter>-<profile>.json`` (atomically) for the published seeds 0,1,2, and
+``run`` defaults to the small ``ci`` profile (under a minute a chapter); ``--profile full`` repeats the
+published run and first says what it cost where the published record was made.
+
+Writes ``results/<chapter>-<profile>.json`` (atomically) for the published seeds, and
 ``results/<chapter>-<profile>-seeds-....json`` for any others unless ``--publish`` is given;
 with ``--json``, a copy there too.
 """
@@ -26,7 +29,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a chapter's experiments and print its claims table")
     run.add_argument("chapter", help=f"one of: {', '.join(CHAPTERS)}")
-    run.add_argument("--profile", default="full", help="'ci' (small, fast) or 'full' (published); default full")
+    run.add_argument("--profile", default="ci",
+                     help="'ci' (small, under a minute; the default) or 'full' (the published run: minutes)")
     run.add_argument("--seeds", default=None,
                      help="comma-separated non-negative integers; default the profile's published seeds "
                      "(full 0,1,2,3,4; ci 0,1,2)")
@@ -53,6 +57,29 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def full_run_cost(chapter: str, n_seeds: int, results=None) -> str:
+    """What a ``full`` run of ``chapter`` costs, from the published record's own timings (never typed)."""
+    import json
+
+    from jepabook.core.platforms import describe
+    from jepabook.core.results import published_dir
+
+    path = (published_dir() if results is None else results) / f"{chapter}-full.json"
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return (f"{chapter} at profile full: no published record to time it by ({path}); expect minutes, "
+                f"not seconds. --profile ci runs the small profile in under a minute.")
+    phases = ("plan_wall", "tasks_wall", "measure_wall")
+    seconds = sum(float(record.get("timing_s", {}).get(k, 0.0)) for k in phases)
+    seeds = len(record.get("seeds", [])) or n_seeds
+    scaled = seconds * n_seeds / seeds
+    return (f"{chapter} at profile full, {n_seeds} seeds: the published run ({seeds} seeds) took "
+            f"{seconds / 60:.1f} min of experiments on {describe(record.get('platform', {}))}, so expect about "
+            f"{max(scaled / 60, 0.1):.0f} min here on a machine like it (more on fewer cores). "
+            f"Ctrl-C stops it; --profile ci runs the small profile in under a minute.")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "compare":
@@ -77,6 +104,11 @@ def main(argv: list[str] | None = None) -> int:
         try:
             if args.workers is not None and args.workers < 1:
                 raise ValueError(f"workers must be a positive integer; got {args.workers!r}")
+            if args.profile == "full" and args.record is None and args.chapter in CHAPTERS:
+                from jepabook.core.config import parse_seeds, published_seeds
+
+                n = len(parse_seeds(args.seeds)) if args.seeds is not None else len(published_seeds("full"))
+                print(full_run_cost(args.chapter, n), file=sys.stderr, flush=True)
             return verify.main(args.chapter, args.profile, args.seeds, args.record, args.workers)
         except (OSError, ValueError) as err:
             print(f"error: {err}", file=sys.stderr)
@@ -103,7 +135,10 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    result = module.run(args.profile, seeds, progress=sys.stderr.isatty(), workers=args.workers)
+    if args.profile == "full":
+        print(full_run_cost(args.chapter, len(seeds)), file=sys.stderr, flush=True)
+    # progress: a bar on a terminal, one line per finished task when stderr is a file or a pipe
+    result = module.run(args.profile, seeds, progress=None, workers=args.workers)
     record = result.record
     print(record.table())
     timing = ", ".join(f"{k} {v:.1f} s" for k, v in record.timing_s.items())

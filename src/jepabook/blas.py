@@ -23,7 +23,15 @@ start-up, before NumPy or MLX load. :func:`activate`:
 If the shim is missing or cannot be loaded (no C compiler at install time, a corrupt file, a wrong
 ``JEPABOOK_BLAS_LIB``), MLX keeps its reference BLAS, which is slow but right, and one warning per
 process tree says how to get the fast one: at start-up when the hook finds the shim broken, or when
-a chapter records its platform (:func:`describe`) in an environment where it was never built. On macOS nothing happens: MLX runs on Metal.
+a chapter records its platform (:func:`describe`) in an environment where it was never built.
+
+On every platform :func:`activate` also turns off MLX's reduced-precision float32 matmuls
+(``MLX_ENABLE_TF32=0``, :func:`pin_precision`): since MLX 0.30, supported hardware (M5-class Macs
+on macOS >= 26.2) would otherwise run float32 GEMMs and fused attention on reduced-precision kernels
+whose results differ from float32 by far more than rounding (MLX's ``docs/src/usage/precision.rst``).
+On macOS the BLAS part does nothing (MLX runs on Metal and Accelerate), and ``install`` writes only
+the start-up hook, so that the precision is pinned in every process of the environment before MLX's
+first matmul. (Where the hook is missing, importing jepabook pins it, and so does the Makefile.)
 """
 
 from __future__ import annotations
@@ -39,13 +47,16 @@ import tempfile
 import warnings
 from pathlib import Path
 
-__all__ = ["MODES", "activate", "info", "install", "shim_path"]
+__all__ = ["MODES", "PRECISION_VAR", "activate", "info", "install", "pin_precision", "precision", "shim_path"]
 
 MODES = ("openblas", "reference")
 PINNED_CORETYPE = "Haswell"
 PTH_NAME = "jepabook_blas.pth"
 PTH_LINE = "import jepabook.blas as _jepabook_blas; _jepabook_blas.activate()\n"
 SOURCE = Path(__file__).with_name("blas_shim.c")
+#: MLX reads this once, at its first float32 matmul on a GPU (``mlx/utils.h``: ``enable_tf32()``);
+#: "0" keeps full float32 precision, as MLX's own tests do
+PRECISION_VAR = "MLX_ENABLE_TF32"
 
 _state: dict = {"done": False, "lib": None, "reason": "not activated yet"}
 
@@ -82,6 +93,21 @@ def _pin_environment() -> None:
         os.environ.setdefault("OPENBLAS_CORETYPE", PINNED_CORETYPE)
 
 
+def pin_precision() -> None:
+    """Full float32 matmuls in MLX (``MLX_ENABLE_TF32=0``) unless the user set the variable.
+
+    Must run before the process's first matmul: MLX caches the value then. Child processes (the seed
+    workers, papermill's kernels) inherit it through the environment.
+    """
+    os.environ.setdefault(PRECISION_VAR, "0")
+
+
+def precision() -> str:
+    """The precision setting in effect, for a run's platform record: ``MLX_ENABLE_TF32=0``."""
+    value = os.environ.get(PRECISION_VAR)
+    return f"{PRECISION_VAR}={value}" if value is not None else f"{PRECISION_VAR} unset (MLX's default: TF32 on)"
+
+
 def _warn(reason: str) -> None:
     if os.environ.get("JEPABOOK_BLAS_WARNED"):
         return  # the parent process said it already
@@ -103,14 +129,15 @@ def activate(warn: bool = True) -> bool:
     warns (otherwise :func:`describe` warns later). Raises ``ValueError`` for an unknown
     ``JEPABOOK_BLAS``.
     """
+    pin_precision()
     if _state["done"]:
         if warn and _state["lib"] is None and _state.get("failed"):
             _warn(_state["reason"])
         return _state["lib"] is not None
+    mode = _mode()  # validated on every platform: a typo is an error on a Mac too
     if sys.platform != "linux":
         _state.update(done=True, reason=f"not needed on {sys.platform}: MLX runs on Metal")
         return False
-    mode = _mode()
     _pin_environment()
     _state["done"] = True
     if mode == "reference":
@@ -192,7 +219,10 @@ def install(cc: str | None = None, verbose: bool = True) -> Path | None:
     """
     say = print if verbose else (lambda *a, **k: None)
     if sys.platform != "linux":
-        say(f"jepabook.blas: nothing to do on {sys.platform} (MLX uses Metal)")
+        pth = _site_packages() / PTH_NAME
+        pth.write_text(PTH_LINE, encoding="utf-8")
+        say(f"jepabook.blas: no BLAS shim on {sys.platform} (MLX uses Metal and Accelerate); wrote the start-up "
+            f"hook {pth}, which sets {PRECISION_VAR}=0 in every process of this environment")
         return None
     try:
         import scipy_openblas32

@@ -13,6 +13,7 @@ from mlx.utils import tree_flatten
 from jepabook.basics.experiment import ARMS, JEPA, PROFILES
 from jepabook.core.config import published_seeds
 from jepabook.core.deviations import Deviation, Scale, Untested
+from jepabook.core.platforms import published_hardware
 
 __all__ = ["DEVIATIONS", "UNTESTED", "scale"]
 
@@ -148,7 +149,7 @@ def scale() -> Scale:
         batch=c.batch,
         tokens_per_sample=2,  # a pair: both sides go through the encoder
         data=f"{c.n_points:,}-point Swiss roll lifted to {c.ambient_dim}-D with noise {c.noise:g}; fixed set",
-        hardware="2-core Linux CPU (MLX CPU build, OpenBLAS)",
+        hardware=published_hardware("basics"),  # from the published record's platform line, never typed
         paper_model="no paper-scale counterpart: the toy rebuilds a laptop validation and borrows "
                     "LeJEPA's SIGReg recipe",
         paper_params=None,

@@ -1,6 +1,6 @@
 """Strip run-to-run noise (timestamps, durations, random cell ids) from an executed notebook so commits diff cleanly.
 
-    python -m jepabook.core.tidy NOTEBOOK.ipynb [...]
+    python -m jepabook.core.tidy [--repository URL] NOTEBOOK.ipynb [...]
 
 Outputs are left as they are: nbval needs them, and timing cells are marked ``nbval-ignore-output``.
 Cell ids, which jupytext draws at random on every conversion, are replaced by ids derived from each
@@ -67,6 +67,30 @@ def cell_ids(cells: list[dict]) -> list[str]:
     return ids
 
 
+def record_repository(nb: dict, repository: str) -> dict:
+    """Write the GitHub repository the notebook was executed for into ``metadata.jepabook.repository``.
+
+    ``make chapter`` records it ("" when it knew none); the site turns Colab's launch button on only
+    when every notebook it renders names the repository the site is built for, since the chapter's
+    install cell on Colab installs the package from that URL (:func:`lacking_repository`).
+    """
+    if not isinstance(repository, str):
+        raise ValueError(f"repository must be a string (a GitHub URL or empty); got {repository!r}")
+    nb.setdefault("metadata", {}).setdefault("jepabook", {})["repository"] = repository
+    return nb
+
+
+def lacking_repository(notebooks, repository: str) -> list[str]:
+    """The notebooks (paths) whose recorded repository is not ``repository``: none when Colab's
+    button can be shown for a site built for ``repository``."""
+    bad = []
+    for path in notebooks:
+        nb = json.loads(Path(path).read_text(encoding="utf-8"))
+        if not repository or nb.get("metadata", {}).get("jepabook", {}).get("repository") != repository:
+            bad.append(str(path))
+    return bad
+
+
 def tidy(nb: dict) -> dict:
     """The notebook without papermill's timestamps and durations or Jupyter's execution times.
 
@@ -94,10 +118,17 @@ def tidy(nb: dict) -> dict:
     return nb
 
 
-def main(paths: list[str]) -> int:
-    for path in paths:
-        nb = json.loads(Path(path).read_text(encoding="utf-8"))
-        write_json_atomic(path, tidy(nb), indent=1)
+def main(args: list[str]) -> int:
+    repository = None
+    if args[:1] == ["--repository"]:
+        if len(args) < 2:
+            raise SystemExit("--repository needs a value (a GitHub URL, or \"\" for none)")
+        repository, args = args[1], args[2:]
+    for path in args:
+        nb = tidy(json.loads(Path(path).read_text(encoding="utf-8")))
+        if repository is not None:
+            record_repository(nb, repository)
+        write_json_atomic(path, nb, indent=1)
     return 0
 
 

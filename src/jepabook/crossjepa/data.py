@@ -25,10 +25,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from jepabook.core import streams
+from jepabook.core.parallel import run_tasks
 from jepabook.crossjepa.groups import group_points
 from jepabook.blocks.probes import linear_accuracy, linear_r2
 from jepabook.crossjepa.shapes3d import World, colour_histogram, make_world, pose_features
-from jepabook.crossjepa.teachers import CacheInfo, PixelTeacher, RandomConvTeacher, avg_pool, embed_cached
+from jepabook.crossjepa.teachers import CacheInfo, PixelTeacher, RandomConvTeacher, avg_pool, cache_path, embed_cached
 
 __all__ = ["LABELLED_TEACHERS", "OFFLINE_TEACHERS", "TRAINED_TEACHERS", "Built", "CountingTeacher", "Prepared",
            "SweepData", "build_world", "candidate_teachers", "class_share", "decodability", "labelled_views", "prepare",
@@ -214,13 +215,35 @@ def labelled_views(config, objects_per_class: int) -> tuple[np.ndarray, np.ndarr
             own.fingerprint())
 
 
-def prepare(config, teachers: dict, built: Built | None = None) -> Prepared:
+#: a teacher with at least this many training steps still to run sends the teacher phase to the pool
+#: (Chapter 4's ViT teacher: 600 steps, ~110 s; starting two workers and sending them the views: ~8 s)
+POOL_MIN_STEPS = 100
+
+
+def _training_steps(teacher) -> int:
+    spec = getattr(teacher, "spec", None)
+    return int(getattr(spec, "steps", 0) or 0)
+
+
+def teacher_pass(teacher, flat: np.ndarray, data_hash: str, views: tuple[int, int], labels: np.ndarray,
+                 pose: np.ndarray, hues: np.ndarray, train: np.ndarray, test: np.ndarray):
+    """One teacher's part of :func:`prepare` (a pool task): its embeddings of ``flat`` (trained first
+    if it trains, or read from the cache), the :class:`CacheInfo`, its :func:`decodability` scores,
+    and its ``calls`` if it counts them."""
+    e, info = embed_cached(teacher, flat, data_hash=data_hash)
+    scores = decodability(e.reshape(*views, -1), labels, pose, hues, train, test)
+    return e, info, scores, getattr(teacher, "calls", 0)
+
+
+def prepare(config, teachers: dict, workers: int | None = 1, executor=None, built: Built | None = None) -> Prepared:
     """Build the world (or take ``built``), run (or read back) each teacher's pass, score it, and assign
     the two roles.
 
     ``config`` is a :class:`jepabook.crossjepa.experiment.CrossJEPAConfig` (its ``default_teacher`` and
     ``second_teacher`` name the roles); ``teachers`` maps candidate names to teacher objects (see
-    :func:`candidate_teachers`) and must hold both.
+    :func:`candidate_teachers`) and must hold both. The teachers run as independent tasks through
+    :func:`jepabook.core.parallel.run_tasks` (``workers`` local processes, or ``executor``); their
+    results do not depend on where they ran.
     """
     roles = {"default": config.default_teacher, "second": config.second_teacher}
     missing = sorted(set(roles.values()) - set(teachers))
@@ -237,16 +260,27 @@ def prepare(config, teachers: dict, built: Built | None = None) -> Prepared:
     fingerprint = world.fingerprint()
     train_views = world.renders[train].reshape((-1,) + world.renders.shape[2:])
     own_world_seconds = 0.0
-    for name, teacher in teachers.items():
+    for teacher in teachers.values():
         if getattr(teacher, "needs_labelled_views", False):  # its own objects, numbered after the student's
             start = time.perf_counter()
             teacher.bind(*labelled_views(config, teacher.spec.objects_per_class))
             own_world_seconds += time.perf_counter() - start
         elif hasattr(teacher, "bind"):  # trained on the training objects' views only (no labels)
             teacher.bind(train_views, f"{fingerprint}:train:{hashlib.sha256(train.tobytes()).hexdigest()}")
-        e, cache[name] = embed_cached(teacher, flat, data_hash=fingerprint)
+    # one task per teacher (training, pass, scores), the teacher that trains first: independent, so
+    # they share the pool's cores, and each is computed as it would be here (same bits). Only worth a
+    # pool when a teacher must train long (its pass not cached): starting workers costs seconds.
+    names = sorted(teachers, key=lambda k: -_training_steps(teachers[k]))
+    slow = [k for k in names if _training_steps(teachers[k]) >= POOL_MIN_STEPS
+            and not cache_path(teachers[k], fingerprint)[0].is_file()]
+    pool = {"workers": workers, "executor": executor} if slow else {"workers": 1}
+    outputs = run_tasks(teacher_pass, [(teachers[k], flat, fingerprint, (n, v), world.labels, pose, world.hues,
+                                        train, test) for k in names], **pool)
+    for name, (e, cache[name], scores[name], calls) in zip(names, outputs):
         embeddings[name] = e.reshape(n, v, -1)
-        scores[name] = decodability(embeddings[name], world.labels, pose, world.hues, train, test)
+        if isinstance(teachers[name], CountingTeacher):  # the calls happened in a worker: count them here
+            teachers[name].calls = calls
+    embeddings = {k: embeddings[k] for k in teachers}
     t3 = time.perf_counter()
     pixels = avg_pool(flat, config.pixel_pool).reshape(n, v, -1)
     targets = {role: _standardise(embeddings[name], train) for role, name in roles.items()}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from jepabook.core.config import published_seeds
 from jepabook.core.deviations import Deviation, Scale, Untested
+from jepabook.core.platforms import published_hardware
 from jepabook.crossjepa.analysis import student_parameters
 from jepabook.crossjepa.claims import POSE_R2_MIN
 from jepabook.crossjepa.experiment import ARMS, CONDITIONING, PROFILES
@@ -213,7 +214,7 @@ def scale() -> Scale:
         tokens_per_sample=c.n_groups,
         data=f"{len(CLASSES) * c.n_per_class:,} procedural objects ({c.n_points} points, {c.n_views} cached teacher "
              "views each)",
-        hardware="2-core Linux CPU (MLX CPU build, OpenBLAS)",
+        hardware=published_hardware("crossjepa"),  # from the published record's platform line, never typed
         paper_model="point-transformer student with a frozen DINOv2 ViT-B/14 teacher",
         paper_params=8_500_000,
         paper_steps=None,

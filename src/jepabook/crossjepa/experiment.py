@@ -40,7 +40,7 @@ import numpy as np
 from mlx.utils import tree_flatten
 
 from jepabook.core import streams
-from jepabook.core.config import pick_profile
+from jepabook.core.config import ShownAsTable, pick_profile
 from jepabook.core.experiment import Chapter, ChapterResult, Plan, run_chapter
 from jepabook.core.parallel import default_workers
 from jepabook.crossjepa.data import (LABELLED_TEACHERS, OFFLINE_TEACHERS, TRAINED_TEACHERS, CountingTeacher, Prepared,
@@ -103,7 +103,7 @@ ARMS = {
 
 
 @dataclass(frozen=True)
-class CrossJEPAConfig:
+class CrossJEPAConfig(ShownAsTable):
     """Everything Chapter 4's runs depend on (student sizes chosen from the step-time budget; see the chapter)."""
 
     # 96 training objects per class as before; 224 held out per class (1792 in all), so a seed's probe
@@ -345,11 +345,11 @@ def pretrain_teacher(config: CrossJEPAConfig, name: str) -> float:
 
 
 def _plan(config: CrossJEPAConfig, seeds: list[int], progress: bool, teachers: dict | None = None,
-          dinov2_path: str | None = None, workers: int | None = None) -> Plan:
+          dinov2_path: str | None = None, workers: int | None = None, executor=None) -> Plan:
     chosen = (teachers if teachers is not None
               else candidate_teachers(config.teachers, dinov2_path, config.teacher, config.labelled))
     own = [n for n in chosen if n in LABELLED_TEACHERS and teachers is None]
-    if own and (workers or default_workers()) > 1:  # the teacher trains in a worker while the world is built
+    if own and executor is None and (workers or default_workers()) > 1:  # it trains while the world is built
         with ProcessPoolExecutor(max_workers=len(own), mp_context=mp.get_context("spawn")) as pool:
             jobs = [pool.submit(pretrain_teacher, config, n) for n in own]
             built = build_world(config)
@@ -358,7 +358,7 @@ def _plan(config: CrossJEPAConfig, seeds: list[int], progress: bool, teachers: d
     else:
         built = build_world(config)
     counted = {k: CountingTeacher(t) for k, t in chosen.items()}
-    prep = prepare(config, counted, built)
+    prep = prepare(config, counted, workers, executor, built)  # the teachers in the same pool as the arms
     prep.teacher_calls = {"teacher_pass": sum(t.calls for t in counted.values())}
     order = sorted(config.arms, key=lambda a: (ARMS[a].objective == "none", ARMS[a].mask))  # costliest first
     tasks = [(config, a, s, prep.data, progress) for a in order for s in seeds]
@@ -386,8 +386,8 @@ def _measure(config: CrossJEPAConfig, seeds: list[int], plan: Plan, flat: list[A
 CHAPTER = Chapter("crossjepa", PROFILES, _plan, _measure)
 
 
-def run(profile: str = "full", seeds=None, progress: bool = False, workers: int | None = None, executor=None,
-        teachers: dict | None = None, dinov2_path: str | None = None, **overrides) -> CrossJEPARun:
+def run(profile: str = "full", seeds=None, progress: bool | str | None = None, workers: int | None = None,
+        executor=None, teachers: dict | None = None, dinov2_path: str | None = None, **overrides) -> CrossJEPARun:
     """Run Chapter 4 at ``profile`` over ``seeds`` (default: the profile's published seeds); ``overrides``
     replace config fields.
 
@@ -403,8 +403,8 @@ def run(profile: str = "full", seeds=None, progress: bool = False, workers: int 
         overrides.setdefault("default_teacher", "dinov2-small")
     start = time.perf_counter()
     result = run_chapter(CHAPTER, profile, seeds, progress, workers, executor,
-                         extra={"teachers": teachers, "dinov2_path": dinov2_path,
-                                "workers": 1 if executor is not None else workers}, **overrides)
+                         extra={"teachers": teachers, "dinov2_path": dinov2_path, "workers": workers,
+                                "executor": executor}, **overrides)
     t = result.record.timing_s
     t.update(sweep=t["tasks_wall"], total=time.perf_counter() - start)
     return result

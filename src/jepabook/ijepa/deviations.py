@@ -11,6 +11,7 @@ import numpy as np
 
 from jepabook.core.config import published_seeds
 from jepabook.core.deviations import Deviation, Scale, Untested
+from jepabook.core.platforms import published_hardware
 from jepabook.ijepa.analysis import encoder_parameters
 from jepabook.ijepa.experiment import ARMS, PROFILES, arm_seeds, context_fraction, ema_start
 
@@ -261,7 +262,7 @@ def scale() -> Scale:
         batch=c.batch,
         tokens_per_sample=c.grid[0] * c.grid[1],
         data=f"{c.n_images:,} procedural {c.image_size}×{c.image_size} shape images (and 1,797 digits)",
-        hardware="2-core Linux CPU (MLX CPU build, OpenBLAS)",
+        hardware=published_hardware("ijepa"),  # from the published record's platform line, never typed
         paper_model="ViT-H/14",
         paper_params=632_000_000,
         paper_steps=187_500,

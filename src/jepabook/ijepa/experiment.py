@@ -36,6 +36,7 @@ import mlx.nn as nn
 import mlx.optimizers as optim
 import numpy as np
 
+from jepabook.core.config import ShownAsTable
 from jepabook.core import streams
 from jepabook.core.experiment import Chapter, ChapterResult, Plan, run_chapter
 from jepabook.blocks.ema import ema_update
@@ -168,7 +169,7 @@ MASK_METRICS = {
 
 
 @dataclass(frozen=True)
-class IJEPAConfig:
+class IJEPAConfig(ShownAsTable):
     """Everything Chapter 2's runs depend on (sizes chosen from the step-time budget; see the chapter)."""
 
     image_size: int = 32
@@ -519,7 +520,7 @@ def _measure(config: IJEPAConfig, seeds: list[int], plan: Plan, flat: list[ArmRe
 CHAPTER = Chapter("ijepa", PROFILES, _plan, _measure)
 
 
-def run(profile: str = "full", seeds=None, progress: bool = False, workers: int | None = None,
+def run(profile: str = "full", seeds=None, progress: bool | str | None = None, workers: int | None = None,
         executor=None, **overrides) -> IJEPARun:
     """Run Chapter 2 at ``profile`` over ``seeds`` (default: the profile's published seeds);
     ``overrides`` replace config fields (``arms=`` runs a subset; claims on arms not run are skipped)."""

@@ -36,7 +36,7 @@ import numpy as np
 from jepabook.blocks import masks
 from jepabook.core import streams
 from jepabook.core.config import PUBLISHED_SEEDS
-from jepabook.core.results import results_dir
+from jepabook.core.results import published_dir
 
 __all__ = ["AUDIT", "CODE", "AuditItem", "AuditSection", "audit_markdown", "audit_numbers", "audit_sections",
            "ep_half_line", "ep_whole_line", "hang_fraction", "ijepa_sampler", "lejepa_loss_forms", "secondary_sources",
@@ -67,7 +67,7 @@ CODE = {
 
 def _ijepa_record(path: Path | None = None) -> dict[str, list[float]] | None:
     """Chapter 2's per-seed sampler measurements (check ``ijepa.released_sampler``), or None if not committed."""
-    path = Path(path) if path is not None else results_dir() / "ijepa-full.json"
+    path = Path(path) if path is not None else published_dir() / "ijepa-full.json"
     if not path.is_file():
         return None
     for check in json.loads(path.read_text()).get("checks", []):

@@ -10,12 +10,13 @@ The run's record is written next to the published one as ``results/<chapter>-<pr
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from jepabook.core.config import PROFILE_NAMES, pick_profile
+from jepabook.core.results import published_dir
+from jepabook.core.records import item_verdict, load_record, load_records, record_path
 
 __all__ = ["VERIFY_SEEDS", "Agreement", "agreement", "load_verification", "report", "summary", "verify_seeds"]
 
@@ -47,10 +48,6 @@ class Agreement:
         return self.published == self.other
 
 
-def _verdict(item: Mapping) -> str:
-    return item["verdict"] if item.get("kind", "claim") == "claim" else item["status"]
-
-
 def agreement(published: Mapping, other: Mapping) -> list[Agreement]:
     """Claim by claim, then check by check: the two records' verdicts. The records must be the same
     chapter at the same profile, hold the same claims, and come from different runs (any seeds)."""
@@ -65,7 +62,7 @@ def agreement(published: Mapping, other: Mapping) -> list[Agreement]:
             raise ValueError(f"the records hold different {field}: {sorted(set(ids_a) ^ set(ids_b))}; "
                              "rerun the chapter on the current code")
         for ca, cb in zip(a, b):
-            out.append(Agreement(ca["id"], "claim" if field == "claims" else "check", _verdict(ca), _verdict(cb),
+            out.append(Agreement(ca["id"], "claim" if field == "claims" else "check", item_verdict(ca), item_verdict(cb),
                                  ca.get("p"), cb.get("p")))
     return out
 
@@ -98,13 +95,14 @@ def report(rows: Sequence[Agreement], published_seeds: Sequence[int], other_seed
 def load_verification(chapter: str, profile: str = "full", results: str | Path | None = None):
     """(published record, verification record, agreement rows) from ``results/``, or ``None`` for the
     verification when its record is missing."""
-    from jepabook.ledger.table import load_records, record_path
-
+    if results is None:
+        results = published_dir()
     published = load_records(profile, results, [chapter])[chapter]
-    path = record_path(chapter, profile, verify_seeds(profile, chapter), results)
+    seeds = verify_seeds(profile, chapter)
+    path = record_path(chapter, profile, seeds, results)
     if not path.is_file():
         return published, None, None
-    other = json.loads(path.read_text(encoding="utf-8"))
+    other = load_record(path, chapter, profile, seeds)
     return published, other, agreement(published, other)
 
 
@@ -112,7 +110,6 @@ def main(chapter: str, profile: str, seeds: str | None, record: str | None, work
     """The ``verify`` command: run (or read) the other-seeds record, compare it with the published one."""
     from jepabook.core.chapters import load
     from jepabook.core.config import parse_seeds
-    from jepabook.ledger.table import load_records
 
     if profile not in PROFILE_NAMES:
         raise ValueError(f"profile must be one of {', '.join(map(repr, PROFILE_NAMES))}; got {profile!r}")
@@ -121,7 +118,7 @@ def main(chapter: str, profile: str, seeds: str | None, record: str | None, work
     if record is not None:
         if seeds is not None:
             raise ValueError("give --seeds or --record, not both: --record compares a run already made")
-        other = json.loads(Path(record).read_text(encoding="utf-8"))
+        other = load_record(record, chapter, profile)
     else:
         run_seeds = parse_seeds(verify_seeds(profile, chapter) if seeds is None else seeds)
         result = module.run(profile, run_seeds, workers=workers)

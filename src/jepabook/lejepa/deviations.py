@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from jepabook.core.config import published_seeds
 from jepabook.core.deviations import Deviation, Scale, Untested
+from jepabook.core.platforms import published_hardware
 from jepabook.lejepa.analysis import PAPER_STEPS, encoder_parameters
 from jepabook.lejepa.experiment import PROFILES, _tasks
 from jepabook.lejepa.learner import Learner
@@ -251,7 +252,7 @@ def scale() -> Scale:
         batch=c.learner.batch,
         tokens_per_sample=2,  # a pair: both views go through the encoder
         data="fresh 2-D OU pairs every step, mixed through g",
-        hardware="2-core Linux CPU (MLX CPU build, OpenBLAS)",
+        hardware=published_hardware("lejepa"),  # from the published record's platform line, never typed
         paper_model=f"GELU MLP 2 → {paper.hidden} × {paper.depth - 1} → 2 (the paper's 4 layers)",
         paper_params=encoder_parameters(paper),
         paper_steps=PAPER_STEPS,

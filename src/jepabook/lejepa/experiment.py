@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass, field, replace
 import mlx.core as mx
 import numpy as np
 
+from jepabook.core.config import ShownAsTable
 from jepabook.core import streams
 from jepabook.core.experiment import Chapter, ChapterResult, Plan, run_chapter
 from jepabook.lejepa.identifiability import (decode_plan, identifiability_metrics, knn_decoder, path_length_ratio,
@@ -43,7 +44,7 @@ __all__ = ["CHAPTER", "LeJEPAConfig", "LeJEPARun", "PROFILES", "RunResult", "See
 
 
 @dataclass(frozen=True)
-class LeJEPAConfig:
+class LeJEPAConfig(ShownAsTable):
     """Everything Chapter 5's runs depend on (one :class:`Learner` shared by every run)."""
 
     learner: Learner = Learner(hidden=64, num_slices=32, log_every=25)
@@ -353,7 +354,7 @@ def _measure(config: LeJEPAConfig, seeds: list[int], plan: Plan, outputs: list[R
 CHAPTER = Chapter("lejepa", PROFILES, _plan, _measure)
 
 
-def run(profile: str = "full", seeds=None, progress: bool = False, workers: int | None = None,
+def run(profile: str = "full", seeds=None, progress: bool | str | None = None, workers: int | None = None,
         executor=None, **overrides) -> LeJEPARun:
     """Run Chapter 5 at ``profile`` over ``seeds`` (default: the profile's published seeds);
     ``overrides`` replace config fields (for exploration); ``executor`` runs the tasks elsewhere."""

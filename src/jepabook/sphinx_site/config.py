@@ -43,10 +43,11 @@ def guess_repository(root: Path = ROOT) -> str:
     return github_url(out)
 
 
-def site_config(base: dict, repository: str, branch: str = "main") -> dict:
+def site_config(base: dict, repository: str, branch: str = "main", colab: bool = True) -> dict:
     """``base`` (the parsed ``_config.yml``) with the repository and its buttons when ``repository``
-    is given: Binder (``binder/``: the package with ``mlx[cpu]``, pinned) and Colab (the chapter's
-    first cells install both there) launch the page's notebook, which then runs at ``profile = "ci"``."""
+    is given: Binder (``binder/``: the package with ``mlx[cpu]``, pinned) and, with ``colab``, Colab
+    (the chapter's install cell installs the package there from the repository the notebook names)
+    launch the page's notebook, which then runs at ``profile = "ci"``."""
     if not isinstance(repository, str) or (repository and not _GITHUB.fullmatch(repository)):
         raise ValueError(f"repository must be empty or https://github.com/<owner>/<repo>; got {repository!r}")
     if not isinstance(branch, str) or not re.fullmatch(r"[\w./-]+", branch):
@@ -58,8 +59,9 @@ def site_config(base: dict, repository: str, branch: str = "main") -> dict:
     config.setdefault("parse", {}).setdefault("myst_substitutions", {})["repository"] = f"[{repository}]({repository})"
     html = config.setdefault("html", {})
     html.update(use_repository_button=True, use_issues_button=True)
-    config["launch_buttons"] = {"notebook_interface": "jupyterlab", "binderhub_url": "https://mybinder.org",
-                                "colab_url": "https://colab.research.google.com"}
+    config["launch_buttons"] = {"notebook_interface": "jupyterlab", "binderhub_url": "https://mybinder.org"}
+    if colab:
+        config["launch_buttons"]["colab_url"] = "https://colab.research.google.com"
     return config
 
 
@@ -77,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base", default=str(ROOT / "_config.yml"), help="the configuration to start from")
     parser.add_argument("--guess-repository", action="store_true", help="print the GitHub URL of git's origin")
     parser.add_argument("--lab-settings", metavar="PATH", help="write JupyterLab's overrides.json there")
+    parser.add_argument("--notebooks", default=str(ROOT / "book" / "executed"),
+                        help="the executed notebooks the site renders: Colab's button only if all name --repository")
     args = parser.parse_args(argv)
     if args.guess_repository:
         print(guess_repository())
@@ -89,8 +93,16 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.repository is None or not args.output:
         parser.error("--repository (may be empty) and -o are needed to write a site configuration")
+    from jepabook.core.tidy import lacking_repository
+
+    stale = lacking_repository(sorted(Path(args.notebooks).glob("*.ipynb")), args.repository) if args.repository else []
+    if stale:
+        print(f"site: no Colab button: {len(stale)} notebook(s) in {args.notebooks} were executed without "
+              f"REPOSITORY={args.repository} (their install cell would not know where to install from); "
+              f"re-execute them with `make book REPOSITORY={args.repository}`", file=sys.stderr)
     try:
-        config = site_config(yaml.safe_load(Path(args.base).read_text()), args.repository, args.branch)
+        config = site_config(yaml.safe_load(Path(args.base).read_text()), args.repository, args.branch,
+                             colab=not stale)
     except ValueError as e:
         parser.error(str(e))
     out = Path(args.output)

@@ -16,6 +16,7 @@ import mlx.core as mx
 from jepabook.blocks.vit import ViT
 from jepabook.core.config import published_seeds
 from jepabook.core.deviations import Deviation, Scale, Untested
+from jepabook.core.platforms import published_hardware
 from jepabook.vjepa.experiment import ARMS, PROFILES
 
 __all__ = ["DEVIATIONS", "UNTESTED", "encoder_parameters", "scale"]
@@ -180,7 +181,7 @@ def scale() -> Scale:
         batch=c.batch,
         tokens_per_sample=int(c.grid[0] * c.grid[1] * c.grid[2]),
         data=f"{c.n_pretrain:,} procedural {c.frames}-frame clips of {c.size}×{c.size} px",
-        hardware="2-core Linux CPU (MLX CPU build, OpenBLAS)",
+        hardware=published_hardware("vjepa"),  # from the published record's platform line, never typed
         paper_model="ViT-L/16 (V-JEPA)",
         paper_params=None,
         paper_steps=90_000,
