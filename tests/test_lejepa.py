@@ -273,8 +273,9 @@ def test_every_metric_a_claim_reads_is_produced():
         c = lexp.PROFILES[profile]
         fake = {"r2_hz": 0.5, "trace_cov": 0.1, "plan_ratio": 1.1, "untrained_plan_ratio": 3.0,
                 "untrained_r2": 0.2, "sigreg_eval": 1.05, "untrained_r2_hz": 0.2, "procrustes": 0.1, "bound": 0.2,
-                "settle": 0.0, "sigreg_zscored": 1.05, "shrinkage": 0.9}
-        runs = {tag: SimpleNamespace(metrics=fake) for tag in c.specs()}
+                "settle": 0.0, "sigreg_zscored": 1.05, "shrinkage": 0.9, "r2_hz_grid": 0.5, "drift": 0.0,
+                "grid_drift": 0.0}
+        runs = {tag: SimpleNamespace(metrics=fake, tag_spec=spec) for tag, spec in c.specs().items()}
         m = lexp.seed_metrics(c, runs)
         m["sigreg_gaussian"] = 1.05
         result = lexp.LeJEPARun(c, {k: [v] for k, v in m.items()}, seeds=[])
