@@ -58,7 +58,10 @@ Re-registered for the chapter's fair-test issue (issue 31), committed before the
   observations' by 0.1): a cell still in the trap is not testable here, with the trap measured.
 - **The moment term across λ**: over the sweep λ ∈ ``moment_lams`` (1e-4, 3e-5, 1e-5), R² with the term
   averaged over λ beats R² without it averaged over λ, paired by seed; the precondition is that the
-  sweep reaches the stall (pure SIGReg collapses at its smallest λ) and that every run of it settled.
+  sweep reaches the stall (pure SIGReg collapses at its smallest λ) and that both arms settled (each
+  arm's R² averaged over λ moved by less than :data:`SETTLED` over the continuations). A run whose cloud
+  stays collapsed (tr Cov < 0.02 before and after) counts as settled: its R² reads float32 rounding
+  (a pilot on seed 1000 saw such R² jump by 0.026 on a cloud of tr Cov 2e-8).
 """
 
 from __future__ import annotations
@@ -256,7 +259,6 @@ def claims_for(config) -> list[Claim]:
     lam_m = min(c.moment_lams)
     cov_p = names.moment_metric("pure", lam_m, "cov")
     per_lam = tuple(names.moment_metric(arm, lam) for lam in c.moment_lams for arm in ("pure", "moments"))
-    drift_m = tuple(names.moment_metric(arm, lam, "drift") for lam in c.moment_lams for arm in ("pure", "moments"))
     lams_text = ", ".join(f"{lam:g}" for lam in c.moment_lams)
     out.append(mk("moments_needed", statement=f"Where pure SIGReg stalls (λ swept down to collapse, ρ = "
                   f"{c.moment_rho:g}), a moment-matching term of the same weight on SIGReg's scale recovers more "
@@ -267,9 +269,11 @@ def claims_for(config) -> list[Claim]:
                   f"({c.moment_mixing}, {c.steps} steps); per λ shown",
                   rule=Greater("moments_sweep_r2", "pure_sweep_r2"),
                   shown=("moments_sweep_r2", "pure_sweep_r2") + per_lam + (cov_p,), digits=3,
-                  precondition=AllOf((Below(cov_p, 0.02),) + tuple(Below(a, SETTLED) for a in drift_m)),
+                  precondition=AllOf((Below(cov_p, 0.02), Below("moments_sweep_drift", SETTLED),
+                                      Below("pure_sweep_drift", SETTLED))),
                   precondition_text=f"the sweep reaches the stall (pure SIGReg collapses at λ = {lam_m:g}: tr Cov "
-                  f"< 0.02) and every run of it settled (R² moved < {SETTLED:g} over its continuation)",
+                  f"< 0.02) and both arms settled: each arm's R² averaged over λ moved < {SETTLED:g} over the "
+                  "runs' continuations (a run that stays collapsed counts as settled: its R² reads rounding)",
                   label="a moment term rescues stalled runs",
                   rule_text=f"mean R² over λ ∈ {{{lams_text}}} with the term > without (paired by seed)"))
     # a check of the estimator, not a reproduction: exact Gaussian samples read the same way

@@ -212,6 +212,9 @@ def latent_grid(lines: int = 9, points: int = 60, extent: float = 2.0) -> np.nda
     return np.concatenate([vertical, vertical[..., ::-1]])
 
 
+#: tr Cov(h) below this is a collapsed cloud (1 % of the whitened value 2; the claims' collapse threshold)
+COLLAPSED = 0.02
+
 #: the T1 runs whose encoder can take any scale: the floor, z-scored floor and shrinkage readings average these
 SHEARS = ("parabolic", "sinusoidal")
 
@@ -286,7 +289,13 @@ def run_one(c: LeJEPAConfig, spec: TrainSpec, seed: int, detail: bool = False, p
     model, log = train(c.learner, spec, seed, progress, checkpoints=min(c.checkpoints, spec.steps),
                        on_checkpoint=checkpoint, on_trained=measure)
     if spec.continue_steps:
-        r2_cont, r2_grid_cont = r2_linear(embed(model, g(z)), z), r2_linear(embed(model, x_grid), z_grid)
+        h_cont = embed(model, g(z))
+        r2_cont, r2_grid_cont = r2_linear(h_cont, z), r2_linear(embed(model, x_grid), z_grid)
+        m["trace_cov_continued"] = float(np.trace(np.atleast_2d(np.cov(h_cont.T))))
+        if max(m["trace_cov"], m["trace_cov_continued"]) < COLLAPSED:
+            # a collapsed cloud's R² reads float32 rounding, not the latent: a run that stays collapsed
+            # has settled (collapse is judged by tr Cov, which stayed below COLLAPSED)
+            r2_cont, r2_grid_cont = m["r2_hz"], m["r2_hz_grid"]
         m.update(settle=r2_cont - m["r2_hz"], drift=abs(r2_cont - m["r2_hz"]),
                  grid_settle=r2_grid_cont - m["r2_hz_grid"], grid_drift=abs(r2_grid_cont - m["r2_hz_grid"]))
     else:
@@ -363,9 +372,16 @@ def seed_metrics(c: LeJEPAConfig, runs: dict[str, RunResult]) -> dict[str, float
         m["shrinkage"] = float(np.mean([r["shrinkage"] for r in shears]))
     sweep = [(runs[names.moment_tag("moments", lam)].metrics["r2_hz"], runs[names.moment_tag("pure", lam)].metrics["r2_hz"])
              for lam in c.moment_lams if names.moment_tag("pure", lam) in runs]
-    if sweep:  # the moment sweep, each arm's R² averaged over λ: what the paired rule compares
+    if sweep:  # the moment sweep, each arm's R² averaged over λ (what the paired rule compares), and how
+        # far that average moved over the runs' continuations (what its settling precondition reads)
         m["moments_sweep_r2"] = float(np.mean([a for a, _ in sweep]))
         m["pure_sweep_r2"] = float(np.mean([b for _, b in sweep]))
+        lams = [lam for lam in c.moment_lams if names.moment_tag("pure", lam) in runs]
+        if all(runs[names.moment_tag(arm, lam)].tag_spec.continue_steps for lam in lams for arm in names.MOMENT_ARMS):
+            m["moments_sweep_drift"] = abs(float(np.mean([runs[names.moment_tag("moments", lam)].metrics["settle"]
+                                                          for lam in lams])))
+            m["pure_sweep_drift"] = abs(float(np.mean([runs[names.moment_tag("pure", lam)].metrics["settle"]
+                                                       for lam in lams])))
     return m
 
 
