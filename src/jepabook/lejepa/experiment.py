@@ -65,7 +65,7 @@ class LeJEPAConfig:
     grid_rhos: tuple[float, ...] = (0.25, 0.81, 0.98)
     grid_steps: int = 1500
     grid_seeds: int = 3  # the map runs for the first grid_seeds seeds (the paper's map: 3 seeds)
-    extension_seeds: int = 3  # the extensions (t1x, t2c) run for the first extension_seeds seeds
+    extension_seeds: int = 2  # the extensions (t1x, t2c) run for the first extension_seeds seeds (budget: was 3)
     moment_lams: tuple[float, ...] = (1e-4, 3e-5, 1e-5)
     moment_rho: float = 0.95
     moment_mixing: str = "parabolic"
@@ -162,7 +162,7 @@ PROFILES = {
     "ci": LeJEPAConfig(steps=25, spiral_steps=40, coupling_mlp_steps=40, alphas=(1.0, 2.0, 3.0),
                        copula_alphas=(1.0,), grid_lams=(1e-5, 1e-3, 1e-1, 0.5), grid_rhos=(0.25, 0.81, 0.98),
                        grid_steps=20, grid_seeds=2, extension_seeds=2, moment_lams=(1e-5,), eval_points=2000, curve_points=1000,
-                       checkpoints=2, floor_batches=10),
+                       checkpoints=2, floor_batches=10, grid_points=40),
 }
 
 

@@ -11,10 +11,14 @@ A run's tag names its spec (``t1/spiral``, ``t1x/coupling`` (the MLP on the coup
 extension), ``t2/alpha=2`` (additive world), ``t2c/alpha=0.5`` (copula world, an extension),
 ``grid/lam=0.001/rho=0.81``, ``moments/lam=1e-05``, ``pure/lam=1e-05``). A run's metric is its tag with ``/`` turned into ``_``
 followed by the quantity: ``t1_spiral_r2``, ``t2_alpha=2_r2``, ``grid_lam=0.001_rho=0.81_cov``.
-Grid runs also report ``settle``, how much R² moved over the run's last quarter, and ``drift``, its
-absolute value (what the settling precondition reads). The per-seed
+Runs that carry the convergence test (T1, T2, the moment sweep, the map's rows the band claims read)
+also report ``settle``, how much R² moved over a continuation at the constant peak rate, and ``drift``,
+its absolute value (what the settling preconditions read); T2 runs also ``griddrift``, on the fixed
+grid, and T1 and T2 runs ``r2grid``, R² on the official fixed grid. ``restart/coupling/k=…`` tags are
+the coupling flow's restarts (not flattened to metrics). The per-seed
 metrics that are not per run are literal: ``plan_ratio``, ``untrained_plan_ratio``, ``untrained_r2``,
-``t1_r2``, ``sigreg_trained``, ``sigreg_zscored``, ``shrinkage``, ``sigreg_gaussian``.
+``t1_r2``, ``sigreg_trained``, ``sigreg_zscored``, ``shrinkage``, ``sigreg_gaussian``,
+``moments_sweep_r2``, ``pure_sweep_r2``, ``moments_sweep_drift``, ``pure_sweep_drift``.
 """
 
 from __future__ import annotations
