@@ -20,12 +20,42 @@ from jepabook.lejepa.experiment import LeJEPAConfig, eval_world
 from jepabook.lejepa.learner import Learner, encoder
 from jepabook.lejepa.worlds import copula_ceiling
 
-__all__ = ["PAPER_STEPS", "alpha_sweep", "bound_summary", "cost_summary", "curve", "curve_change", "encoder_parameters", "max_drift",
+__all__ = ["CONTROL_COMMAND", "PAPER_STEPS", "alpha_sweep", "control_summary", "load_control", "bound_summary", "cost_summary", "curve", "curve_change", "encoder_parameters", "max_drift",
            "eval_mean_sq_norm", "grid_means", "mean_sq_norm", "paper_ratio", "regime_summary", "run_metric",
            "start_cov_trace", "t1_mean"]
 
 #: the paper's training length, every run
 PAPER_STEPS = 20_000
+
+
+#: the command that makes the paper-size control record (never run by ``make book``)
+CONTROL_COMMAND = "PYTHONPATH=src nice -n 10 python benchmarks/lejepa_control.py --seed 0"
+
+
+def load_control(results=None) -> dict | None:
+    """The paper-size control record ``results/lejepa-control.json`` (T1 and T2 at width 256 and 20,000
+    steps, one seed; written by ``benchmarks/lejepa_control.py``), or None where it has not been run."""
+    import json
+    from pathlib import Path
+
+    from jepabook.core.results import published_dir
+
+    path = (published_dir() if results is None else Path(results)) / "lejepa-control.json"
+    if not path.exists():
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def control_summary(record: dict | None) -> str:
+    """One sentence on the control record: its T1 R² by mixing and its T2 fixed-grid R² by α, or how to
+    make it when it is missing."""
+    if record is None:
+        return f"not run yet (about an hour on 2 cores; the command: {CONTROL_COMMAND})"
+    ctl = record["control"]
+    runs = ctl["runs"]
+    t1 = ", ".join(f"{tag.split('/')[1]} {v['r2_hz']:.3f}" for tag, v in runs.items() if names.kind(tag) == "t1")
+    t2 = ", ".join(f"α = {a:g}: {v:.3f}" for a, v in zip(ctl["t2_alphas"], ctl["t2_r2grid"]))
+    return f"{ctl['what']}: T1 R² {t1}; T2 fixed-grid R² {t2} (made by: {ctl['command']})"
 
 
 def run_metric(run, tag: str, key: str) -> list[float]:

@@ -84,6 +84,9 @@ class LeJEPAConfig:
     # rate after training; a run has settled when its R² moved by less than claims.SETTLED there
     continue_fraction: float = 0.25
     settle_lams: tuple[float, ...] = (1e-3, 1e-2, 1e-1)  # the map's rows the good and fragile claims read
+    # which sweeps run (a control run at the paper's size keeps only T1 and T2); the claims of the others
+    # read `skipped`
+    include: tuple[str, ...] = names.KINDS
     grid_extent: float = 3.0  # the fixed evaluation grid: 100 × 100 points over [−3, 3]² (the official code's)
     grid_points: int = 100
 
@@ -107,6 +110,9 @@ class LeJEPAConfig:
             raise ValueError(f"coupling_encoder must be 'mlp' or 'matched'; got {self.coupling_encoder!r}")
         if not (0.0 <= self.continue_fraction <= 1.0):
             raise ValueError(f"continue_fraction must lie in [0, 1]; got {self.continue_fraction!r}")
+        if not set(self.include) <= set(names.KINDS) or "t1" not in self.include:
+            raise ValueError(f"include must be kinds from {names.KINDS}, with 't1' (the per-seed metrics read it); "
+                             f"got {self.include!r}")
         if not (self.grid_extent > 0):
             raise ValueError(f"grid_extent must be > 0; got {self.grid_extent!r}")
         if 2 * self.learner.batch > self.eval_points:
@@ -154,7 +160,7 @@ def chapter_specs(c: LeJEPAConfig, grid: bool = True, extensions: bool = True) -
                                                             c.moment_weight, c.steps, continue_steps=cont(c.steps))
         specs[names.moment_tag("pure", lam)] = TrainSpec(c.moment_mixing, 2.0, c.moment_rho, lam, 0.0, c.steps,
                                                          continue_steps=cont(c.steps))
-    return specs
+    return {tag: spec for tag, spec in specs.items() if names.kind(tag) in c.include}
 
 
 PROFILES = {
@@ -370,7 +376,7 @@ def seed_metrics(c: LeJEPAConfig, runs: dict[str, RunResult]) -> dict[str, float
         m["sigreg_trained"] = float(np.mean([r["sigreg_eval"] for r in shears]))
         m["sigreg_zscored"] = float(np.mean([r["sigreg_zscored"] for r in shears]))
         m["shrinkage"] = float(np.mean([r["shrinkage"] for r in shears]))
-    sweep = [(runs[names.moment_tag("moments", lam)].metrics["r2_hz"], runs[names.moment_tag("pure", lam)].metrics["r2_hz"])
+    sweep = [] if "moments" not in c.include else [(runs[names.moment_tag("moments", lam)].metrics["r2_hz"], runs[names.moment_tag("pure", lam)].metrics["r2_hz"])
              for lam in c.moment_lams if names.moment_tag("pure", lam) in runs]
     if sweep:  # the moment sweep, each arm's R² averaged over λ (what the paired rule compares), and how
         # far that average moved over the runs' continuations (what its settling precondition reads)
