@@ -218,3 +218,21 @@ def test_declared_records_cover_every_chapter_and_reject_unknown_ones():
 def test_every_ledger_row_has_a_verdict_cell_the_browser_check_finds():
     html = table.LedgerTable(RECORDS)._repr_html_()
     assert html.count("<td class='verdict'>") == html.count("<tr><td>") == 5 + 2
+
+
+def test_control_records_are_read_and_reported(tmp_path):
+    import json
+
+    from jepabook.ledger import verify
+
+    assert verify.load_controls(tmp_path) == {}
+    record = {"chapter": "lejepa", "control": {"what": "paper-size control", "command": "python x.py"},
+              "claims": [{"id": "lejepa.t1_spiral", "verdict": "direction only", "measured": {"spiral": [0.91234]}},
+                         {"id": "lejepa.regime_good", "verdict": "skipped", "measured": {}}]}
+    (tmp_path / "lejepa-control.json").write_text(json.dumps(record), encoding="utf-8")
+    (tmp_path / "lejepa-full.json").write_text("{}", encoding="utf-8")  # not a control
+    controls = verify.load_controls(tmp_path)
+    assert list(controls) == ["lejepa"]
+    text = verify.control_report(controls["lejepa"])
+    assert "made by: python x.py" in text and "t1_spiral: direction only (spiral 0.912)" in text
+    assert "regime_good" not in text
