@@ -108,7 +108,8 @@ DEVIATIONS: tuple[Deviation, ...] = (
         id="lejepa.steps",
         what="Training length",
         theirs=f"{PAPER_STEPS:,} steps per run",
-        ours=f"{_C.steps:,} steps ({_C.spiral_steps:,} for the spiral, {_C.grid_steps:,} in the λ×ρ map, "
+        ours=f"{_C.steps:,} steps ({_C.spiral_steps:,} for the spiral, {_C.coupling_steps:,} for the matched "
+             f"encoder on the coupling flow, {_C.grid_steps:,} in the λ×ρ map, "
              f"{_C.coupling_mlp_steps:,} for the MLP on the coupling flow)",
         source="both",
         why=f"the chapter makes {_RUNS} runs, and one run at the paper's length and width costs many times "
