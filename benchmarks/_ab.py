@@ -58,8 +58,15 @@ class Worker:
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
 
     def call(self, **request):
+        self.send(**request)
+        return self.receive()
+
+    def send(self, **request) -> None:
+        """Send a request without waiting (then :meth:`receive`): lets two workers run at once."""
         self.proc.stdin.write(json.dumps(request) + "\n")
         self.proc.stdin.flush()
+
+    def receive(self) -> dict:
         line = self.proc.stdout.readline()
         if not line:
             raise RuntimeError(f"worker {self.name!r} died (exit code {self.proc.wait()}); see its stderr above")

@@ -168,3 +168,23 @@ def test_side_information_widths():
     assert cj._side_information(cj.Arm(conditioning="pose+colour"), data).shape == (2, 3, 12)
     with pytest.raises(ValueError, match="conditioning must be one of"):
         cj._side_information(cj.Arm(conditioning="colour"), data)
+
+
+def test_teacher_phase_in_the_pool_gives_the_same_bits_as_in_process(tmp_path, monkeypatch):
+    """The teachers run as pool tasks (training, pass, scores); two workers and one give identical
+    embeddings, scores and call counts (each on a cold cache of its own)."""
+    config = replace(TINY, n_per_class=6)
+    out = {}
+    for workers in (1, 2):
+        monkeypatch.setenv("JEPABOOK_CACHE", str(tmp_path / f"cache{workers}"))
+        counted = {k: cd.CountingTeacher(t) for k, t in
+                   cd.candidate_teachers(config.teachers, None, config.teacher).items()}
+        out[workers] = (cd.prepare(config, counted, workers=workers), counted)
+    (one, c1), (two, c2) = out[1], out[2]
+    assert not any(i.hit for i in two.cache.values())  # computed in the workers, not read back
+    assert list(one.decodability) == list(two.decodability) == list(config.teachers)
+    assert one.decodability == two.decodability
+    for role in one.data.targets:
+        assert np.array_equal(one.data.targets[role], two.data.targets[role])
+    assert {k: t.calls for k, t in c1.items()} == {k: t.calls for k, t in c2.items()} == {k: 1 for k in c1}
+    assert all(two.cache[k].train_seconds > 0 for k in ("lejepa",))

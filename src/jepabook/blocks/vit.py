@@ -15,15 +15,16 @@ Explained in Chapter 2 (I-JEPA); Chapter 3 (V-JEPA) reuses every piece with a 3-
 
 from __future__ import annotations
 
+import functools
 import math
 
 import mlx.core as mx
 import mlx.nn as nn
 import numpy as np
 
-from jepabook.blocks.nets import init_linear, init_linears
+from jepabook.blocks.nets import init_linear, init_linears, softmax, softmax_backward, softmax_forward
 
-__all__ = ["Block", "Predictor", "ViT", "gather_tokens", "patchify", "sincos_1d", "sincos_positions"]
+__all__ = ["Attention", "Block", "attention", "self_attention", "Predictor", "ViT", "gather_tokens", "patchify", "sincos_1d", "sincos_positions"]
 
 
 def patchify(x: mx.array, patch: tuple[int, ...]) -> mx.array:
@@ -71,7 +72,61 @@ def gather_tokens(x: mx.array, index: mx.array) -> mx.array:
     return mx.take_along_axis(x, index[..., None], axis=1)
 
 
+def attention(q: mx.array, k: mx.array, v: mx.array, scale: float) -> mx.array:
+    """Scaled dot-product attention written out: ``softmax(q·kᵀ·scale)·v`` over the last two axes.
+
+    ``q`` ``(…, n_q, d_h)``, ``k`` ``(…, n_k, d_h)``, ``v`` ``(…, n_k, d_v)`` → ``(…, n_q, d_v)``. The
+    softmax is :func:`jepabook.blocks.nets.softmax` (a polynomial exp): on MLX's CPU build
+    ``mx.fast.scaled_dot_product_attention`` falls back to these same operations with ``mx.exp``,
+    which runs one element at a time and was 17–28 % of a Chapter 2–3 training step.
+    """
+    return softmax(q @ k.swapaxes(-1, -2), scale=scale) @ v
+
+
+def self_attention(qkv: mx.array, heads: int, scale: float) -> mx.array:
+    """Multi-head self-attention from the fused projection ``qkv`` ``(batch, n, 3·d)`` → ``(batch, n, d)``.
+
+    ``qkv``'s last axis is ``[q | k | v]``, each ``heads × d/heads`` (PyTorch's ViT layout); the output
+    has the heads side by side again, ready for the output projection. The values are
+    :func:`attention`'s. The gradient is written out (as flash attention's backward is):
+    ``dV = Pᵀ·dO``, ``dS = softmax′(P, dO·Vᵀ)``, ``dQ = dS·K``, ``dK = dSᵀ·Q``, stacked into the
+    ``qkv`` layout with one copy. Differentiated automatically, the three slices of ``qkv`` would each
+    send back a zero-filled ``(batch, n, 3·d)`` array written in place, then summed, and every
+    transpose a copy of its own: 9–12 % of a ViT step.
+    """
+    return _self_attention(heads, float(scale))(qkv)[0]
+
+
+@functools.lru_cache(maxsize=None)
+def _self_attention(heads: int, scale: float):
+    def split(qkv):
+        b, n, three_d = qkv.shape
+        return qkv.reshape(b, n, 3, heads, three_d // (3 * heads)).transpose(2, 0, 3, 1, 4)  # views
+
+    @mx.custom_function
+    def f(qkv):
+        b, n, three_d = qkv.shape
+        q, k, v = split(qkv)
+        p = softmax_forward(q @ k.swapaxes(-1, -2), -1, scale)
+        out = (p @ v).transpose(0, 2, 1, 3).reshape(b, n, three_d // 3)
+        return out, p  # p: the attention weights, kept for the backward pass (callers use out only)
+
+    @f.vjp
+    def f_vjp(primals, cotangents, outputs):
+        qkv, d_out, p = primals, cotangents[0], outputs[1]  # one input: primals is that array
+        b, n, three_d = qkv.shape
+        q, k, v = split(qkv)
+        d_o = d_out.reshape(b, n, heads, three_d // (3 * heads)).transpose(0, 2, 1, 3)
+        d_s = softmax_backward(p, d_o @ v.swapaxes(-1, -2), -1, scale)
+        grads = (d_s @ k, d_s.swapaxes(-1, -2) @ q, p.swapaxes(-1, -2) @ d_o)  # dQ, dK, dV: (b, h, n, d/h)
+        return mx.stack([g.transpose(0, 2, 1, 3) for g in grads], axis=2).reshape(b, n, three_d)
+
+    return f
+
+
 class Attention(nn.Module):
+    """Multi-head self-attention with one fused ``qkv`` projection (weights as in PyTorch's ViT)."""
+
     def __init__(self, dim: int, heads: int):
         super().__init__()
         if dim % heads:
@@ -81,10 +136,8 @@ class Attention(nn.Module):
         self.proj = nn.Linear(dim, dim)
 
     def __call__(self, x: mx.array) -> mx.array:
-        b, n, d = x.shape
-        q, k, v = self.qkv(x).reshape(b, n, 3, self.heads, d // self.heads).transpose(2, 0, 3, 1, 4)
-        out = mx.fast.scaled_dot_product_attention(q, k, v, scale=(d // self.heads) ** -0.5)
-        return self.proj(out.transpose(0, 2, 1, 3).reshape(b, n, d))
+        d = x.shape[-1]
+        return self.proj(self_attention(self.qkv(x), self.heads, (d // self.heads) ** -0.5))
 
 
 class Block(nn.Module):
@@ -178,9 +231,10 @@ class Predictor(nn.Module):
         b, kc, _ = context.shape
         _, t, kt = target_idx.shape
         ctx = self.embed(context) + self._pos[context_idx]
-        ctx = mx.broadcast_to(ctx[:, None], (b, t) + ctx.shape[1:]).reshape(b * t, kc, -1)
-        queries = self.mask_token + self._pos[target_idx.reshape(b * t, kt)]
-        x = mx.concatenate([ctx, queries], axis=1)
+        queries = self.mask_token + self._pos[target_idx]  # (b, t, k_tgt, pred_width)
+        # one copy: the concatenation reads the context broadcast over the t target blocks in place
+        ctx = mx.broadcast_to(ctx[:, None], (b, t) + ctx.shape[1:])
+        x = mx.concatenate([ctx, queries], axis=2).reshape(b * t, kc + kt, -1)
         for block in self.blocks:
             x = block(x)
         return self.out(self.norm(x[:, kc:])).reshape(b, t, kt, -1)

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from jepabook.core import streams
+from jepabook.core.parallel import run_tasks
 from jepabook.crossjepa.groups import group_points
 from jepabook.blocks.probes import linear_accuracy, linear_r2
 from jepabook.crossjepa.shapes3d import World, colour_histogram, make_world, pose_features
@@ -173,12 +174,29 @@ class Prepared:
     teacher_calls: dict[str, int] = field(default_factory=dict)
 
 
-def prepare(config, teachers: dict) -> Prepared:
+def _training_steps(teacher) -> int:
+    spec = getattr(teacher, "spec", None)
+    return int(getattr(spec, "steps", 0) or 0)
+
+
+def teacher_pass(teacher, flat: np.ndarray, data_hash: str, views: tuple[int, int], labels: np.ndarray,
+                 pose: np.ndarray, hues: np.ndarray, train: np.ndarray, test: np.ndarray):
+    """One teacher's part of :func:`prepare` (a pool task): its embeddings of ``flat`` (trained first
+    if it trains, or read from the cache), the :class:`CacheInfo`, its :func:`decodability` scores,
+    and its ``calls`` if it counts them."""
+    e, info = embed_cached(teacher, flat, data_hash=data_hash)
+    scores = decodability(e.reshape(*views, -1), labels, pose, hues, train, test)
+    return e, info, scores, getattr(teacher, "calls", 0)
+
+
+def prepare(config, teachers: dict, workers: int | None = 1, executor=None) -> Prepared:
     """Build the world, run (or read back) each teacher's pass, score it, and assign the two roles.
 
     ``config`` is a :class:`jepabook.crossjepa.experiment.CrossJEPAConfig` (its ``default_teacher`` and
     ``second_teacher`` name the roles); ``teachers`` maps candidate names to teacher objects (see
-    :func:`candidate_teachers`) and must hold both.
+    :func:`candidate_teachers`) and must hold both. The teachers run as independent tasks through
+    :func:`jepabook.core.parallel.run_tasks` (``workers`` local processes, or ``executor``); their
+    results do not depend on where they ran.
     """
     roles = {"default": config.default_teacher, "second": config.second_teacher}
     missing = sorted(set(roles.values()) - set(teachers))
@@ -197,12 +215,19 @@ def prepare(config, teachers: dict) -> Prepared:
     embeddings, cache, scores = {}, {}, {}
     fingerprint = world.fingerprint()
     train_views = world.renders[train].reshape((-1,) + world.renders.shape[2:])
-    for name, teacher in teachers.items():
+    for teacher in teachers.values():
         if hasattr(teacher, "bind"):  # trained on the training objects' views only (no labels)
             teacher.bind(train_views, f"{fingerprint}:train:{hashlib.sha256(train.tobytes()).hexdigest()}")
-        e, cache[name] = embed_cached(teacher, flat, data_hash=fingerprint)
+    # one task per teacher (training, pass, scores), the teacher that trains first: independent, so
+    # they share the pool's cores, and each is computed as it would be here (same bits)
+    names = sorted(teachers, key=lambda k: -_training_steps(teachers[k]))
+    outputs = run_tasks(teacher_pass, [(teachers[k], flat, fingerprint, (n, v), world.labels, pose, world.hues,
+                                        train, test) for k in names], workers, executor=executor)
+    for name, (e, cache[name], scores[name], calls) in zip(names, outputs):
         embeddings[name] = e.reshape(n, v, -1)
-        scores[name] = decodability(embeddings[name], world.labels, pose, world.hues, train, test)
+        if isinstance(teachers[name], CountingTeacher):  # the calls happened in a worker: count them here
+            teachers[name].calls = calls
+    embeddings = {k: embeddings[k] for k in teachers}
     t3 = time.perf_counter()
     pixels = avg_pool(flat, config.pixel_pool).reshape(n, v, -1)
     targets = {role: _standardise(embeddings[name], train) for role, name in roles.items()}

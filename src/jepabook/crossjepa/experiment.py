@@ -292,11 +292,11 @@ def arm_metrics(results: dict[str, list[ArmResult]]) -> dict[str, list[float]]:
 
 
 def _plan(config: CrossJEPAConfig, seeds: list[int], progress: bool, teachers: dict | None = None,
-          dinov2_path: str | None = None) -> Plan:
+          dinov2_path: str | None = None, workers: int | None = None, executor=None) -> Plan:
     counted = {k: CountingTeacher(t) for k, t in
                (teachers if teachers is not None
                 else candidate_teachers(config.teachers, dinov2_path, config.teacher)).items()}
-    prep = prepare(config, counted)
+    prep = prepare(config, counted, workers, executor)  # the teachers in the same pool as the arms
     prep.teacher_calls = {"teacher_pass": sum(t.calls for t in counted.values())}
     order = sorted(config.arms, key=lambda a: (ARMS[a].objective == "none", ARMS[a].mask))  # costliest first
     tasks = [(config, a, s, prep.data, progress) for a in order for s in seeds]
@@ -341,7 +341,8 @@ def run(profile: str = "full", seeds=None, progress: bool = False, workers: int 
         overrides.setdefault("default_teacher", "dinov2-small")
     start = time.perf_counter()
     result = run_chapter(CHAPTER, profile, seeds, progress, workers, executor,
-                         extra={"teachers": teachers, "dinov2_path": dinov2_path}, **overrides)
+                         extra={"teachers": teachers, "dinov2_path": dinov2_path, "workers": workers,
+                                "executor": executor}, **overrides)
     t = result.record.timing_s
     t.update(sweep=t["tasks_wall"], total=time.perf_counter() - start)
     return result

@@ -20,6 +20,7 @@ import mlx.optimizers as optim
 import numpy as np
 
 from jepabook.blocks.nets import init_linears
+from jepabook.blocks.vit import attention
 from jepabook.core import streams
 from jepabook.core.training import constant_then_cosine, fit
 
@@ -48,10 +49,10 @@ class AttentiveProbe(nn.Module):
         """The query after the cross-attention block: ``(batch, width)``."""
         b, n, d = x.shape
         h = self.heads
-        q = self.q(mx.broadcast_to(self.query, (b, 1, d))).reshape(b, 1, h, d // h).transpose(0, 2, 1, 3)
+        q = self.q(self.query).reshape(1, h, 1, d // h)  # one query for every clip: projected once
         k, v = self.kv(self.norm_x(x)).reshape(b, n, 2, h, d // h).transpose(2, 0, 3, 1, 4)
-        att = mx.fast.scaled_dot_product_attention(q, k, v, scale=(d // h) ** -0.5)
-        z = self.query + self.proj(att.transpose(0, 2, 1, 3).reshape(b, 1, d))
+        att = attention(q, k, v, (d // h) ** -0.5)  # (b, h, 1, d/h): heads in order, no transpose needed
+        z = self.query + self.proj(att.reshape(b, 1, d))
         z = z + self.fc2(nn.relu(self.fc1(self.norm_q(z))))  # ReLU: GELU is slow on MLX CPU (see blocks.vit.Block)
         return z[:, 0]
 
