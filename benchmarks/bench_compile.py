@@ -34,7 +34,7 @@ def child(chapter: str, steps: int) -> int:
     from bench_steps import build
 
     imported = time.perf_counter()
-    run_one, _ = build(chapter)
+    run_one = build(chapter)[0]
     built = time.perf_counter()
     run_one()
     first = time.perf_counter()

@@ -13,9 +13,11 @@ Every configuration is timed twice: **alone** (one worker steps, the others wait
 workers of the same configuration step at the same time, as the 2-worker pool runs a chapter's
 tasks; on a 2-core box this is the number a chapter's training actually sees).
 
-Columns: ms per step; GFLOP/s from the analytic FLOPs per step (``benchmarks/flops.py``: matrix
+Columns: ms per step (wall, and the process's CPU time, which other load on a shared machine
+disturbs less); GFLOP/s from the analytic FLOPs per step (``benchmarks/flops.py``: matrix
 products only, a trained network 3× its forward pass); MFU = that rate over this machine's
-single-thread float32 GEMM peak, measured in the first worker (a 1024² ``mx.matmul``).
+single-thread float32 GEMM peak, measured in the first worker (a 1024² ``mx.matmul``, best of every
+round, so a busy moment does not lower it).
 
 Configurations: this checkout (``after``); with ``--before DIR`` also the checkout ``DIR`` (for
 instance a ``git worktree`` of an older commit) through ``PYTHONPATH=DIR/src``, side by side;
@@ -37,7 +39,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from _ab import BLAS_CONFIGS, Worker, blas_in_use, serve  # noqa: E402
 
-CHAPTERS = ("basics", "ijepa", "vjepa", "crossjepa", "lejepa")
+CHAPTERS = ("basics", "ijepa", "vjepa", "crossjepa", "teacher", "lejepa")  # teacher: Chapter 4's ViT teacher
+#: variants, timed only when named in --chapters: the step as it was before a speed change
+VARIANTS = ("ijepa+uncompiled", "basics+fast_trig", "lejepa+exact_trig", "lejepa+exact_all")
 TORCH_CHAPTERS = ("ijepa", "lejepa")
 
 
@@ -56,6 +60,40 @@ def build(chapter: str):
     import flops
 
     keys = mx.random.split(mx.random.key(0), 8)
+    if chapter.endswith("+fast_trig"):  # the same step with SIGReg's cos/sin from fast_cos_sin
+        from functools import partial
+        from unittest import mock
+
+        import jepabook.basics.experiment
+        from jepabook.blocks.sigreg import sigreg
+
+        with mock.patch.object(jepabook.basics.experiment, "sigreg", partial(sigreg, fast_trig=True)):
+            run_one, desc, fl = build(chapter.removesuffix("+fast_trig"))
+            run_one()  # trace (and compile) with the patch in place
+        return run_one, desc + ", fast_cos_sin", fl
+    if chapter in ("lejepa+exact_trig", "lejepa+exact_all"):
+        # the step before Chapter 5 took blocks.nets.gelu (exact_all) and fast_cos_sin (both)
+        from dataclasses import replace
+        from unittest import mock
+
+        from jepabook.lejepa import experiment
+
+        full = experiment.PROFILES["full"]
+        learner = replace(full.learner, fast_trig=False)
+        if chapter == "lejepa+exact_all":
+            learner = replace(learner, activation="gelu_exact")
+        with mock.patch.dict(experiment.PROFILES, {"full": replace(full, learner=learner)}):
+            run_one, desc, fl = build("lejepa")
+        return run_one, desc + (", mx.cos/sin" if chapter == "lejepa+exact_trig" else ", mx.cos/sin, mlx.nn.gelu"), fl
+    if chapter == "ijepa+uncompiled":  # as Chapter 2 ran before its mask counts were fixed
+        from unittest import mock
+
+        import jepabook.core.training as training
+
+        real = training.make_step
+        with mock.patch.object(training, "make_step", lambda *a, **k: real(*a, **{**k, "compile": False})):
+            run_one, desc, fl = build("ijepa")
+        return run_one, desc + ", uncompiled", fl
     if chapter == "basics":
         from jepabook.basics.experiment import JEPA, PROFILES, make_loss
 
@@ -112,6 +150,20 @@ def build(chapter: str):
         desc = (f"point transformer width {c.width} depth {c.depth} heads {c.heads}, "
                 f"batch {c.batch}x{c.n_views} views, {c.n_groups} groups")
         fl = flops.crossjepa(c, 12, 256, c.n_groups)
+    elif chapter == "teacher":  # Chapter 4's self-trained ViT teacher (its cold-cache training, 600 steps)
+        from jepabook.crossjepa.experiment import PROFILES
+        from jepabook.crossjepa.vit_teacher import TeacherNet, lejepa_loss
+
+        c = PROFILES["full"]
+        s = c.teacher
+        model = TeacherNet(s, c.render_size, keys[0])
+        optimizer = optim.AdamW(learning_rate=s.lr, weight_decay=s.weight_decay)
+        step, state = _fit_step(model, lambda m, x, k: lejepa_loss(m, x, k, s.lam, s.slices), optimizer)
+        inputs = (mx.random.uniform(shape=(s.n_aug, s.batch, c.render_size, c.render_size, 3), key=keys[1]), keys[2])
+        grid = c.render_size // s.patch
+        desc = (f"ViT width {s.width} depth {s.depth} heads {s.heads}, {grid}x{grid} tokens, "
+                f"batch {s.batch}x{s.n_aug} copies, SIGReg {s.slices} slices")
+        fl = flops.teacher(s, c.render_size)
     elif chapter == "lejepa":
         from jepabook.lejepa.experiment import PROFILES
         from jepabook.lejepa.learner import encoder, lejepa_loss
@@ -127,7 +179,7 @@ def build(chapter: str):
                 f"SIGReg {learner.num_slices} slices")
         fl = flops.lejepa(learner)
     else:
-        raise ValueError(f"chapter must be one of {CHAPTERS}; got {chapter!r}")
+        raise ValueError(f"chapter must be one of {CHAPTERS + VARIANTS}; got {chapter!r}")
 
     def run_one():
         step(*inputs)
@@ -171,10 +223,10 @@ def worker(kind: str, chapters: list[str]) -> int:
         return {"blas": blas_in_use() if kind != "torch" else "PyTorch", "desc": descs, "flops": fls}
 
     def timing(chapter, calls):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         for _ in range(calls):
             steps[chapter]()
-        return {"s": (time.perf_counter() - start) / calls}
+        return {"s": (time.perf_counter() - start) / calls, "cpu": (time.process_time() - cpu) / calls}
 
     return serve({"setup": setup, "time": timing, "peak": lambda: {"flops": gemm_peak()}})
 
@@ -195,7 +247,7 @@ def configurations(args) -> dict[str, tuple[dict, str]]:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--chapters", default=",".join(CHAPTERS), help=f"comma-separated, from {CHAPTERS}")
+    p.add_argument("--chapters", default=",".join(CHAPTERS), help=f"comma-separated, from {CHAPTERS + VARIANTS}")
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--target-ms", type=float, default=200.0)
     p.add_argument("--before", help="a checkout (e.g. a git worktree of an older commit) to time side by side")
@@ -206,9 +258,9 @@ def main(argv=None) -> int:
     p.add_argument("--kind", default="mlx", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     chapters = args.chapters.split(",")
-    unknown = [c for c in chapters if c not in CHAPTERS]
+    unknown = [c for c in chapters if c not in CHAPTERS + VARIANTS]
     if unknown:
-        p.error(f"unknown chapters {unknown}; allowed: {CHAPTERS}")
+        p.error(f"unknown chapters {unknown}; allowed: {CHAPTERS + VARIANTS}")
     if args.worker:
         return worker(args.kind, chapters)
 
@@ -223,9 +275,8 @@ def main(argv=None) -> int:
             pools[name] = [Worker(os.path.abspath(__file__), name, env, wargs)
                            for _ in range(1 if args.no_pair else 2)]
         setups = {name: [w.call(cmd="setup") for w in ws][0] for name, ws in pools.items()}
-        peak = pools["after"][0].call(cmd="peak")["flops"]
+        peak = pools["after"][0].call(cmd="peak")["flops"]  # measured again each round; the best counts
         print(f"platform: {platform_info()}")
-        print(f"single-thread float32 GEMM peak (mx.matmul 1024²): {peak / 1e9:.0f} GFLOP/s")
         for name, s in setups.items():
             print(f"  {name}: {s['blas']} ({configs[name][0].get('PYTHONPATH', '')})")
         calls = {}
@@ -234,37 +285,42 @@ def main(argv=None) -> int:
                 probe = pools[name][0].call(cmd="time", chapter=c, calls=1)["s"]
                 calls[(name, c)] = max(1, min(500, int(args.target_ms / 1e3 / max(probe, 1e-6))))
         modes = ("alone",) if args.no_pair else ("alone", "pair")
-        best = {(n, c, m): float("inf") for n in pools for c in rows[n] for m in modes}
+        best = {(n, c, m): float("inf") for n in pools for c in rows[n] for m in modes + ("cpu",)}
         for r in range(args.rounds):  # every row in every round, so all rows share the load conditions
+            peak = max(peak, pools["after"][0].call(cmd="peak")["flops"])
             order = list(pools) if r % 2 == 0 else list(pools)[::-1]
             for c in chapters:
                 for name in order:
                     if c not in rows[name]:
                         continue
                     request = {"cmd": "time", "chapter": c, "calls": calls[(name, c)]}
-                    s = pools[name][0].call(**request)["s"]
-                    best[(name, c, "alone")] = min(best[(name, c, "alone")], s)
+                    answer = pools[name][0].call(**request)
+                    best[(name, c, "alone")] = min(best[(name, c, "alone")], answer["s"])
+                    best[(name, c, "cpu")] = min(best[(name, c, "cpu")], answer["cpu"])
                     if "pair" in modes:
                         for w in pools[name]:  # both start, then both answer
                             w.send(**request)
                         s = max(w.receive()["s"] for w in pools[name])
                         best[(name, c, "pair")] = min(best[(name, c, "pair")], s)
+        print(f"single-thread float32 GEMM peak (mx.matmul 1024², best of {args.rounds + 1} rounds): {peak / 1e9:.0f} GFLOP/s")
         print(f"ms per training step (full profile), best of {args.rounds} alternating rounds; "
               f"GFLOP/s and MFU from the analytic FLOPs (benchmarks/flops.py)")
-        print(f"  {'chapter':10s} {'config':9s} {'MFLOP':>7s} {'alone':>8s} {'pair':>8s} {'GFLOP/s':>8s} {'MFU':>6s}"
-              f" {'vs after':>9s}  model")
+        print(f"  {'chapter':10s} {'config':9s} {'MFLOP':>7s} {'alone':>8s} {'CPU':>8s} {'pair':>8s} {'GFLOP/s':>8s}"
+              f" {'MFU':>6s} {'vs after':>9s} {'(CPU)':>6s}  model")
         for c in chapters:
             fl = setups["after"]["flops"][c]
             for name in pools:
                 if c not in rows[name]:
                     continue
-                t = {m: best[(name, c, m)] for m in modes}
+                t = {m: best[(name, c, m)] for m in modes + ("cpu",)}
                 pair = f"{t['pair'] * 1e3:8.2f}" if "pair" in t else f"{'-':>8s}"
-                rel = t["alone"] / best[("after", c, "alone")]
-                print(f"  {c:10s} {name:9s} {fl / 1e6:7.1f} {t['alone'] * 1e3:8.2f} {pair} {fl / t['alone'] / 1e9:8.1f} "
-                      f"{100 * fl / t['alone'] / peak:5.1f}% {rel:8.2f}x  {setups[name]['desc'][c]}")
-        print("vs after = this configuration's time / this checkout's (alone); pair = each of two workers "
-              "stepping at once (the slower of the two)")
+                rel, rel_cpu = t["alone"] / best[("after", c, "alone")], t["cpu"] / best[("after", c, "cpu")]
+                print(f"  {c:10s} {name:9s} {fl / 1e6:7.1f} {t['alone'] * 1e3:8.2f} {t['cpu'] * 1e3:8.2f} {pair} "
+                      f"{fl / t['alone'] / 1e9:8.1f} {100 * fl / t['alone'] / peak:5.1f}% {rel:8.2f}x {rel_cpu:5.2f}x  "
+                      f"{setups[name]['desc'][c]}")
+        print("alone: wall ms per step, one worker stepping; CPU: its process CPU time per step (all threads; "
+              "less sensitive to other load on a shared machine); pair: wall ms of each of two workers stepping "
+              "at once (the slower); vs after: time / this checkout's, wall and CPU")
         return 0
     finally:
         for ws in pools.values():

@@ -69,6 +69,15 @@ def crossjepa(c, cond_dim: int, out_dim: int, keep: int, point_dims=(32, 64)) ->
     return 3 * (pointnet + pos + enc + pred)
 
 
+def teacher(s, image_size: int) -> int:
+    """Chapter 4's ViT teacher: the ViT on every copy, its two-layer projector, SIGReg's projection."""
+    grid = image_size // s.patch
+    rows = s.n_aug * s.batch
+    vit = linear(rows * grid**2, s.patch**2 * 3, s.width) + encoder(rows, grid**2, s.width, s.depth, s.mlp_ratio)
+    proj = linear(rows, s.width, 4 * s.width) + linear(rows, 4 * s.width, s.proj_dim)
+    return 3 * (vit + proj + sigreg_projection(rows, s.proj_dim, s.slices))
+
+
 def mlp(rows: int, dims: list[int]) -> int:
     return sum(linear(rows, a, b) for a, b in zip(dims[:-1], dims[1:]))
 

@@ -174,6 +174,7 @@ def test_teacher_phase_in_the_pool_gives_the_same_bits_as_in_process(tmp_path, m
     """The teachers run as pool tasks (training, pass, scores); two workers and one give identical
     embeddings, scores and call counts (each on a cold cache of its own)."""
     config = replace(TINY, n_per_class=6)
+    monkeypatch.setattr(cd, "POOL_MIN_STEPS", 1)  # the tiny teacher trains 3 steps: pool it anyway
     out = {}
     for workers in (1, 2):
         monkeypatch.setenv("JEPABOOK_CACHE", str(tmp_path / f"cache{workers}"))
@@ -188,3 +189,22 @@ def test_teacher_phase_in_the_pool_gives_the_same_bits_as_in_process(tmp_path, m
         assert np.array_equal(one.data.targets[role], two.data.targets[role])
     assert {k: t.calls for k, t in c1.items()} == {k: t.calls for k, t in c2.items()} == {k: 1 for k in c1}
     assert all(two.cache[k].train_seconds > 0 for k in ("lejepa",))
+
+
+def test_teacher_phase_stays_in_process_when_no_long_training_is_left(tmp_path, monkeypatch):
+    """Below POOL_MIN_STEPS (or with every pass cached) no worker is started: run_tasks gets workers=1."""
+    seen = []
+    real = cd.run_tasks
+
+    def spy(fn, tasks, workers=None, executor=None):
+        seen.append(workers)
+        return real(fn, tasks, workers=1)
+
+    monkeypatch.setattr(cd, "run_tasks", spy)
+    monkeypatch.setenv("JEPABOOK_CACHE", str(tmp_path))
+    config = replace(TINY, n_per_class=6)
+    teachers = cd.candidate_teachers(config.teachers, None, config.teacher)
+    cd.prepare(config, teachers, workers=2)  # the ci teacher trains 3 steps: not worth a pool
+    monkeypatch.setattr(cd, "POOL_MIN_STEPS", 1)
+    cd.prepare(config, cd.candidate_teachers(config.teachers, None, config.teacher), workers=2)  # cached now
+    assert seen == [1, 1]

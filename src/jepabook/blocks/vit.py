@@ -8,6 +8,9 @@ Explained in Chapter 2 (I-JEPA); Chapter 3 (V-JEPA) reuses every piece with a 3-
   the width is split evenly between the axes, each axis gets the 1-D table of its coordinate.
 - :class:`ViT`: patch embedding, fixed positions added before any token is dropped, pre-norm
   blocks, a final LayerNorm; no class token (a clip or image is summarised by mean pooling).
+- :func:`self_attention` / :func:`attention`: attention written out with the polynomial softmax of
+  :func:`jepabook.blocks.nets.softmax` (MLX's CPU ``exp`` runs one element at a time), and for self-
+  attention a hand-written backward pass that avoids the copies automatic differentiation makes.
 - :class:`Predictor`: projects context tokens to a narrow width, appends one learned mask token
   per target position (plus that position's sin-cos code) and predicts each target block in its own
   sequence, so target blocks never attend to one another.
@@ -24,7 +27,8 @@ import numpy as np
 
 from jepabook.blocks.nets import init_linear, init_linears, softmax, softmax_backward, softmax_forward
 
-__all__ = ["Attention", "Block", "attention", "self_attention", "Predictor", "ViT", "gather_tokens", "patchify", "sincos_1d", "sincos_positions"]
+__all__ = ["Attention", "Block", "Predictor", "ViT", "attention", "gather_tokens", "patchify", "self_attention",
+           "sincos_1d", "sincos_positions"]
 
 
 def patchify(x: mx.array, patch: tuple[int, ...]) -> mx.array:

@@ -29,7 +29,7 @@ from jepabook.core.parallel import run_tasks
 from jepabook.crossjepa.groups import group_points
 from jepabook.blocks.probes import linear_accuracy, linear_r2
 from jepabook.crossjepa.shapes3d import World, colour_histogram, make_world, pose_features
-from jepabook.crossjepa.teachers import CacheInfo, PixelTeacher, RandomConvTeacher, avg_pool, embed_cached
+from jepabook.crossjepa.teachers import CacheInfo, PixelTeacher, RandomConvTeacher, avg_pool, cache_path, embed_cached
 
 __all__ = ["OFFLINE_TEACHERS", "TRAINED_TEACHERS", "CountingTeacher", "Prepared", "SweepData", "candidate_teachers", "class_share",
            "decodability", "prepare", "stratified_split"]
@@ -174,6 +174,11 @@ class Prepared:
     teacher_calls: dict[str, int] = field(default_factory=dict)
 
 
+#: a teacher with at least this many training steps still to run sends the teacher phase to the pool
+#: (Chapter 4's ViT teacher: 600 steps, ~110 s; starting two workers and sending them the views: ~8 s)
+POOL_MIN_STEPS = 100
+
+
 def _training_steps(teacher) -> int:
     spec = getattr(teacher, "spec", None)
     return int(getattr(spec, "steps", 0) or 0)
@@ -219,10 +224,14 @@ def prepare(config, teachers: dict, workers: int | None = 1, executor=None) -> P
         if hasattr(teacher, "bind"):  # trained on the training objects' views only (no labels)
             teacher.bind(train_views, f"{fingerprint}:train:{hashlib.sha256(train.tobytes()).hexdigest()}")
     # one task per teacher (training, pass, scores), the teacher that trains first: independent, so
-    # they share the pool's cores, and each is computed as it would be here (same bits)
+    # they share the pool's cores, and each is computed as it would be here (same bits). Only worth a
+    # pool when a teacher must train long (its pass not cached): starting workers costs seconds.
     names = sorted(teachers, key=lambda k: -_training_steps(teachers[k]))
+    slow = [k for k in names if _training_steps(teachers[k]) >= POOL_MIN_STEPS
+            and not cache_path(teachers[k], fingerprint)[0].is_file()]
+    pool = {"workers": workers, "executor": executor} if slow else {"workers": 1}
     outputs = run_tasks(teacher_pass, [(teachers[k], flat, fingerprint, (n, v), world.labels, pose, world.hues,
-                                        train, test) for k in names], workers, executor=executor)
+                                        train, test) for k in names], **pool)
     for name, (e, cache[name], scores[name], calls) in zip(names, outputs):
         embeddings[name] = e.reshape(n, v, -1)
         if isinstance(teachers[name], CountingTeacher):  # the calls happened in a worker: count them here

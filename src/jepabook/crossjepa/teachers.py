@@ -161,6 +161,13 @@ def _hash_images(images: np.ndarray) -> str:
     return h.hexdigest()
 
 
+def cache_path(teacher: Teacher, data_hash: str, directory: str | os.PathLike | None = None) -> tuple[Path, str]:
+    """Where :func:`embed_cached` keeps ``teacher``'s pass over the images hashed ``data_hash``, and its key."""
+    key = hashlib.sha256(f"{data_hash}:{teacher.fingerprint()}".encode()).hexdigest()
+    folder = Path(directory) if directory is not None else cache_dir()
+    return folder / f"{teacher.name}-{key[:20]}.npz", key
+
+
 def embed_cached(teacher: Teacher, images: np.ndarray, data_hash: str | None = None,
                  directory: str | os.PathLike | None = None) -> tuple[np.ndarray, CacheInfo]:
     """The teacher's embeddings of ``images`` ``(n, H, W, 3)``, computed once and then read from disk.
@@ -172,9 +179,7 @@ def embed_cached(teacher: Teacher, images: np.ndarray, data_hash: str | None = N
     """
     images = _check_images(images)
     data_hash = data_hash or _hash_images(images)
-    key = hashlib.sha256(f"{data_hash}:{teacher.fingerprint()}".encode()).hexdigest()
-    folder = Path(directory) if directory is not None else cache_dir()
-    path = folder / f"{teacher.name}-{key[:20]}.npz"
+    path, key = cache_path(teacher, data_hash, directory)
     if path.is_file():
         try:
             with np.load(path) as f:

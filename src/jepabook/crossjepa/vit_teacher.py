@@ -201,7 +201,9 @@ class ViTTeacher:
     def fingerprint(self) -> str:
         if self._train_hash is None:
             raise RuntimeError(f"teacher {self.name!r} has no training views yet: call bind(images) first")
-        return hashlib.sha256(repr(("vit-teacher-v1", asdict(self.spec), self._train_hash,
+        # v2: the ViT's attention computes its softmax with blocks.nets.softmax (other last bits), so
+        # weights and embeddings cached by v1 are not reused
+        return hashlib.sha256(repr(("vit-teacher-v2", asdict(self.spec), self._train_hash,
                                     self.train_images.shape[1:])).encode()).hexdigest()
 
     def _weights_path(self):
