@@ -38,6 +38,7 @@ from jepabook.core.training import constant_then_cosine, fit
 from jepabook.vjepa import experiment as ex
 from jepabook.vjepa.attentive import AttentiveProbe, ProbeConfig, attentive_accuracy, predict
 from jepabook.vjepa.model import tubelets
+from jepabook.vjepa.videos import SHAPES, Clips, _render
 
 
 def config_from(args) -> ex.VJEPAConfig:
@@ -50,14 +51,49 @@ def config_from(args) -> ex.VJEPAConfig:
                    probe=ProbeConfig(steps=args.probe_steps, batch=128), arms=("untrained",))
 
 
-def probe_set(config, seed):
-    probe = ex._clips(config, seed, False, "probe", config.n_probe)
+def turning_clips(n: int, seed: int, config, stream: str) -> Clips:
+    """Clips whose object turns 90° left (label 0) or right (label 1) half-way, its first heading uniform
+    on the circle: each half's velocity alone, and the *unordered* pair of them, carry no label (the pair
+    of a left turn from heading a is the pair of a right turn from a + 90°), only their order does.
+    Background, shapes, contrast and noise are drawn as :func:`make_clips` draws them."""
+    rng = streams.rng(seed, "videos", "turning", stream)
+    size, frames = config.size, config.frames
+    labels = rng.permutation(np.arange(n) % 2)
+    coords = np.arange(size, dtype=np.float64)
+    yy, xx = coords[:, None], coords[None, :]
+    k, theta = rng.uniform(0.15, 0.6, (n, 3, 1, 1)), rng.uniform(0, np.pi, (n, 3, 1, 1))
+    phase, amp = rng.uniform(0, 2 * np.pi, (n, 3, 1, 1)), rng.uniform(0.1, 0.25, (n, 3, 1, 1))
+    background = (amp * np.sin(k * (np.cos(theta) * xx + np.sin(theta) * yy) + phase)).sum(1)
+    shape = rng.integers(0, len(SHAPES), n)
+    radius = np.sqrt(config.object_area * size * size / np.pi) * rng.uniform(0.8, 1.2, n)
+    angle = rng.uniform(0, np.pi / 2, n)
+    contrast = rng.choice([-1.0, 1.0], n) * rng.uniform(0.5, 1.0, n)
+    heading = rng.uniform(0, 2 * np.pi, n)
+    turned = heading + np.where(labels == 0, np.pi / 2, -np.pi / 2)
+    v1 = config.speed * np.stack([-np.sin(heading), np.cos(heading)], 1)
+    v2 = config.speed * np.stack([-np.sin(turned), np.cos(turned)], 1)
+    half = frames // 2
+    steps = np.concatenate([np.repeat(v1[:, None], half, 1), np.repeat(v2[:, None], frames - half, 1)], 1)
+    steps[:, half] = (v1 + v2) / 2  # the turn itself: between the last frame of one heading and the first of the next
+    steps[:, 0] = 0.0
+    centre = rng.uniform(0, size, (n, 1, 2)) + np.cumsum(steps, 1)
+    mask = _render(centre, shape, radius, angle, yy, xx, size)
+    video = background[:, None] + contrast[:, None, None, None] * mask + config.noise * rng.standard_normal(mask.shape)
+    return Clips(video[..., None].astype(np.float32), labels.astype(np.int64), mask)
+
+
+WORLDS = ("direction", "turning")
+
+
+def probe_set(config, seed, world="direction"):
+    probe = (ex._clips(config, seed, False, "probe", config.n_probe) if world == "direction"
+             else turning_clips(config.n_probe, seed, config, "probe"))
     train, test = train_test_split(len(probe.labels), config.test_fraction, seed)
     return probe, train, test
 
 
-def floor(config, seed):
-    probe, train, test = probe_set(config, seed)
+def floor(config, seed, world):
+    probe, train, test = probe_set(config, seed, world)
     encoder = ViT(config.patch_dim, config.grid, config.width, config.depth, config.heads, config.mlp_ratio,
                   streams.key(seed, "init"))
     out = {}
@@ -78,12 +114,12 @@ class Classifier(nn.Module):
         return self.head(self.encoder(x))
 
 
-def ceiling(config, seed):
-    probe, train, test = probe_set(config, seed)
+def ceiling(config, seed, world):
+    probe, train, test = probe_set(config, seed, world)
     patches = tubelets(mx.array(probe.video), config.tubelet)
     encoder = ViT(config.patch_dim, config.grid, config.width, config.depth, config.heads, config.mlp_ratio,
                   streams.key(seed, "supervised", "init"))
-    head = AttentiveProbe(config.width, 8, config.probe.heads, config.probe.mlp_ratio,
+    head = AttentiveProbe(config.width, int(probe.labels.max()) + 1, config.probe.heads, config.probe.mlp_ratio,
                           streams.key(seed, "supervised", "head"))
     model = Classifier(encoder, head)
     rng = streams.rng(seed, "supervised", "batches")
@@ -122,8 +158,8 @@ def _cell(v) -> str:
 
 def table(path: str) -> str:
     """Markdown tables of a record's JSON lines: one per stage, the world's settings and the accuracies (%)."""
-    rows = [json.loads(line) for line in open(path) if line.strip()]
-    world = ["tubelet", "size", "speed", "object_area", "noise", "n_probe", "test_fraction"]
+    rows = [{"world": "direction"} | json.loads(line) for line in open(path) if line.strip()]
+    world = ["world", "tubelet", "size", "speed", "object_area", "noise", "n_probe", "test_fraction"]
     columns = {"floor": world + ["attn_clip", "pool_clip", "attn_frame", "pool_frame"],
                "ceiling": world + ["steps", "batch", "lr", "supervised", "supervised_train", "final_loss"],
                "recipe": world + ["n_pretrain", "power", "lr", "steps", "ema_sum", "attn", "pool", "attn_ctx", "rank",
@@ -154,6 +190,7 @@ def main():
     p.add_argument("--object-area", type=float, default=0.12)
     p.add_argument("--noise", type=float, default=0.05)
     p.add_argument("--depth", type=int, default=2)
+    p.add_argument("--world", choices=WORLDS, default="direction")
     p.add_argument("--n-pretrain", type=int, default=2048)
     p.add_argument("--n-probe", type=int, default=1536)
     p.add_argument("--test-fraction", type=float, default=1 / 3)
@@ -165,11 +202,13 @@ def main():
     p.add_argument("--power", type=float, default=1.0)
     args = p.parse_args()
     config = config_from(args)
+    if args.world != "direction" and args.stage == "recipe":
+        raise SystemExit("--world turning: floor and ceiling only (the recipe stage runs the chapter's clips)")
     t0 = time.perf_counter()
     if args.stage == "floor":
-        out = floor(config, args.seed)
+        out = floor(config, args.seed, args.world)
     elif args.stage == "ceiling":
-        out = ceiling(config, args.seed)
+        out = ceiling(config, args.seed, args.world)
     else:
         out = recipe(config, args.seed, args.power)
     out = {"stage": args.stage, **{k: v for k, v in vars(args).items() if k != "stage"},
