@@ -16,7 +16,8 @@ Each stage prints one JSON line (append them to a record under ``results/pilots/
   probes on its target and context encoders.
 
 Every stage uses the chapter's code (:mod:`jepabook.vjepa.experiment`) with the config overrides given;
-the world is the chapter's (``make_clips``), the tokeniser is ``--tubelet``.
+the world is the chapter's (``make_clips``) unless ``--world turning`` (:func:`turning_clips`, floor
+and ceiling only), the tokeniser is ``--tubelet``.
 """
 
 from __future__ import annotations
@@ -140,9 +141,8 @@ def ceiling(config, seed, world):
 
 
 def recipe(config, seed, power):
-    name = "l1" if power == 1 else "l2"
-    ex.ARMS["pilot"] = replace(ex.ARMS[name])
-    ex.ARM_METRICS["pilot"] = ex.ARM_METRICS[name]
+    # run_arm looks its arm up by name; a name of its own skips the l1 arm's motionless-clip probes
+    ex.ARMS["pilot"] = ex.Arm(power=power)
     r = ex.run_arm(config, "pilot", seed)
     return {k: v for k, v in r.metrics.items()} | {"train_s_per_step": r.train_seconds / config.steps,
                                                    "loss_first": float(np.mean(r.loss[:10])),
