@@ -423,3 +423,34 @@ def test_ijepa_arm_table_reads_both_encoders_and_the_realised_context():
     assert row["realised context"] == "0.39" and row["seeds"] == 2 and row["nominal"] == "4 blocks"
     # one seed: no sd; an encoder the arm does not have: a dash
     assert t.loc["untrained", "target enc. acc (%)"] == "30.0" and t.loc["untrained", "context enc. acc (%)"] == "—"
+
+
+def test_alpha_sweep_reads_the_fixed_grid_and_max_drift_the_largest_seed_mean():
+    config = SimpleNamespace(alphas=(1.0, 2.0))
+    run = FakeRun(config, {"t2_alpha=1_r2": [0.5, 0.5], "t2_alpha=2_r2": [0.9, 0.9],
+                           "t2_alpha=1_r2grid": [0.95, 0.97], "t2_alpha=2_r2grid": [0.8, 0.8]})
+    s = lejepa_analysis.alpha_sweep(run, quantity="r2grid")
+    assert s["peak"] == 1.0 and s["mean"][0] == pytest.approx(0.96)
+    assert lejepa_analysis.alpha_sweep(run)["peak"] == 2.0
+    with pytest.raises(ValueError, match="quantity"):
+        lejepa_analysis.alpha_sweep(run, quantity="r2_grid")
+    seeds = [SimpleNamespace(runs={"t2/a": SimpleNamespace(metrics={"drift": d, "grid_drift": 2 * d}),
+                                   "t2/b": SimpleNamespace(metrics={"drift": 0.0, "grid_drift": 0.0})})
+             for d in (0.01, 0.03)]
+    run = FakeRun(config, seeds=seeds)
+    assert lejepa_analysis.max_drift(run, ["t2/a", "t2/b"]) == pytest.approx(0.02)
+    assert lejepa_analysis.max_drift(run, ["t2/a", "t2/b"], key="grid_drift") == pytest.approx(0.04)
+
+
+def test_the_control_record_is_read_when_there_and_its_command_given_when_not(tmp_path):
+    import json
+
+    assert lejepa_analysis.load_control(tmp_path) is None
+    assert lejepa_analysis.CONTROL_COMMAND in lejepa_analysis.control_summary(None)
+    record = {"control": {"what": "paper-size control", "command": "python benchmarks/lejepa_control.py",
+                          "runs": {"t1/spiral": {"r2_hz": 0.91234}, "restart/coupling/k=1": {"r2_hz": 0.5},
+                                   "t2/alpha=2": {"r2_hz": 0.99}},
+                          "t2_alphas": [1.0, 2.0], "t2_r2grid": [0.9, 0.95]}}
+    (tmp_path / "lejepa-control.json").write_text(json.dumps(record), encoding="utf-8")
+    text = lejepa_analysis.control_summary(lejepa_analysis.load_control(tmp_path))
+    assert "spiral 0.912" in text and "α = 2: 0.950" in text and "k=1" not in text and "0.990" not in text

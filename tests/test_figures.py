@@ -103,3 +103,12 @@ def test_no_figure_in_the_book_asks_for_text_below_small():
     found = [f"{md.name}:{i}: {line.strip()}" for md in sorted(book.glob("*.md"))
              for i, line in enumerate(md.read_text().splitlines(), 1) if too_small.search(line)]
     assert not found, "text below the book's smallest size:\n" + "\n".join(found)
+
+
+def test_seed_band_log_sets_a_log_axis():
+    # a log band on a linear axis once sat under a caption that said "log scale" (Chapter 2)
+    fig, (ax_log, ax_lin) = plt.subplots(1, 2)
+    figures.seed_band(ax_log, [1, 2, 3], [[1.0, 0.1, 0.01], [2.0, 0.2, 0.02]], "loss", log=True)
+    figures.seed_band(ax_lin, [1, 2, 3], [[1.0, 0.1, 0.01], [2.0, 0.2, 0.02]], "loss")
+    assert ax_log.get_yscale() == "log" and ax_lin.get_yscale() == "linear"
+    plt.close(fig)

@@ -251,3 +251,21 @@ def test_an_old_record_gets_its_deciding_number_from_the_codes_claim_only_when_t
     other_rules = dict(item, verdict="not reproduced")  # the code would judge these values otherwise
     (row,) = table.claim_rows({"basics": _record("basics", [other_rules])}, claims={"basics.one": claim})
     assert row.decided == "p = 0.010"  # the stored p, not the code's reading
+
+
+def test_control_records_are_read_and_reported(tmp_path):
+    import json
+
+    from jepabook.ledger import verify
+
+    assert verify.load_controls(tmp_path) == {}
+    record = {"chapter": "lejepa", "control": {"what": "paper-size control", "command": "python x.py"},
+              "claims": [{"id": "lejepa.t1_spiral", "verdict": "direction only", "measured": {"spiral": [0.91234]}},
+                         {"id": "lejepa.regime_good", "verdict": "skipped", "measured": {}}]}
+    (tmp_path / "lejepa-control.json").write_text(json.dumps(record), encoding="utf-8")
+    (tmp_path / "lejepa-full.json").write_text("{}", encoding="utf-8")  # not a control
+    controls = verify.load_controls(tmp_path)
+    assert list(controls) == ["lejepa"]
+    text = verify.control_report(controls["lejepa"])
+    assert "made by: python x.py" in text and "t1_spiral: direction only (spiral 0.912)" in text
+    assert "regime_good" not in text

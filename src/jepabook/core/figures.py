@@ -62,7 +62,8 @@ def seed_band(ax, x, values: Sequence[Sequence[float]], label: str, colour: str 
     """Plot the mean over seeds with a ±1 sd band; ``values`` is ``(seeds, len(x))``.
 
     With ``log`` the band is drawn in log space (geometric mean × / ÷ geometric sd), for quantities
-    such as losses that span decades.
+    such as losses that span decades, and the y axis is set to a log scale (a log band on a linear
+    axis would contradict a caption that says "log scale").
     """
     v = np.asarray(values, dtype=np.float64)
     if log:
@@ -73,6 +74,8 @@ def seed_band(ax, x, values: Sequence[Sequence[float]], label: str, colour: str 
         lo, hi = centre - sd, centre + sd
     line = ax.plot(x, centre, label=label, color=colour)[0]
     ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.2, linewidth=0)
+    if log:
+        ax.set_yscale("log")
     return line
 
 

@@ -18,7 +18,8 @@ from jepabook.core.config import PROFILE_NAMES, pick_profile
 from jepabook.core.results import published_dir
 from jepabook.core.records import item_verdict, load_record, load_records, record_path
 
-__all__ = ["VERIFY_SEEDS", "Agreement", "agreement", "load_verification", "report", "summary", "verify_seeds"]
+__all__ = ["VERIFY_SEEDS", "Agreement", "agreement", "control_report", "load_controls", "load_verification", "report",
+           "summary", "verify_seeds"]
 
 #: the seeds Chapter 6's verification runs use: disjoint from the published ones, as many at ``full``
 VERIFY_SEEDS = {"full": (5, 6, 7, 8, 9), "ci": (3, 4, 5)}
@@ -104,6 +105,30 @@ def load_verification(chapter: str, profile: str = "full", results: str | Path |
         return published, None, None
     other = load_record(path, chapter, profile, seeds)
     return published, other, agreement(published, other)
+
+
+def load_controls(results: str | Path | None = None) -> dict[str, dict]:
+    """Every committed control run, ``results/<chapter>-control.json`` (a chapter's run once at its
+    paper's size, made by a stated command, never by ``make book``), by chapter."""
+    from jepabook.core.results import published_dir
+
+    folder = published_dir() if results is None else Path(results)
+    return {path.name.removesuffix("-control.json"): json.loads(path.read_text(encoding="utf-8"))
+            for path in sorted(folder.glob("*-control.json"))}
+
+
+def control_report(record: Mapping) -> str:
+    """What a control run was, the command that made it, and each claim it could judge with its
+    verdict and measured values (one seed: values, not a test)."""
+    ctl = record.get("control", {})
+    lines = [f"{ctl.get('what', record.get('chapter', '?'))}", f"  made by: {ctl.get('command', '?')}"]
+    for item in record.get("claims", []):
+        if item.get("verdict") == "skipped":
+            continue
+        values = ", ".join(f"{k} {v[0]:.3f}" for k, v in item.get("measured", {}).items()
+                           if isinstance(v, list) and len(v) == 1 and isinstance(v[0], (int, float)))
+        lines.append(f"  {item['id']}: {item['verdict']}" + (f" ({values})" if values else ""))
+    return "\n".join(lines)
 
 
 def main(chapter: str, profile: str, seeds: str | None, record: str | None, workers: int | None) -> int:
