@@ -10,6 +10,7 @@ The run's record is written next to the published one as ``results/<chapter>-<pr
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
