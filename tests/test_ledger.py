@@ -144,6 +144,9 @@ def test_agreement_finds_flips_and_refuses_unlike_records():
     other["claims"].pop()
     with pytest.raises(ValueError, match="different claims"):
         verify.agreement(RECORDS["ijepa"], other)
+    loose = verify.agreement(RECORDS["ijepa"], other, strict=False)  # only the claims both records hold
+    assert len([r for r in loose if r.kind == "claim"]) == len(other["claims"])
+    assert verify.unmatched(RECORDS["ijepa"], other) == [RECORDS["ijepa"]["claims"][-1]["id"]]
     with pytest.raises(ValueError, match="differ in 'chapter'"):
         verify.agreement(RECORDS["ijepa"], RECORDS["basics"])
 

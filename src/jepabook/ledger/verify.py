@@ -50,9 +50,17 @@ class Agreement:
         return self.published == self.other
 
 
-def agreement(published: Mapping, other: Mapping) -> list[Agreement]:
+def unmatched(published: Mapping, other: Mapping) -> list[str]:
+    """The claims and checks that only one of the two records holds (one was made by older code)."""
+    ids = [{c["id"] for c in r.get(f, [])} for r in (published, other) for f in ("claims", "checks")]
+    return sorted((ids[0] | ids[1]) ^ (ids[2] | ids[3]))
+
+
+def agreement(published: Mapping, other: Mapping, strict: bool = True) -> list[Agreement]:
     """Claim by claim, then check by check: the two records' verdicts. The records must be the same
-    chapter at the same profile, hold the same claims, and come from different runs (any seeds)."""
+    chapter at the same profile and come from different runs (any seeds); with ``strict`` they must
+    also hold the same claims, otherwise only the items both hold are compared (:func:`unmatched`
+    names the rest)."""
     for key in ("chapter", "profile"):
         if published.get(key) != other.get(key):
             raise ValueError(f"records differ in {key!r}: {published.get(key)!r} vs {other.get(key)!r}")
@@ -60,7 +68,11 @@ def agreement(published: Mapping, other: Mapping) -> list[Agreement]:
     for field in ("claims", "checks"):
         a, b = published.get(field, []), other.get(field, [])
         ids_a, ids_b = [c["id"] for c in a], [c["id"] for c in b]
-        if ids_a != ids_b:
+        if not strict:
+            common = set(ids_a) & set(ids_b)
+            a = [c for c in a if c["id"] in common]
+            b = sorted((c for c in b if c["id"] in common), key=lambda c: [x["id"] for x in a].index(c["id"]))
+        elif ids_a != ids_b:
             raise ValueError(f"the records hold different {field}: {sorted(set(ids_a) ^ set(ids_b))}; "
                              "rerun the chapter on the current code")
         for ca, cb in zip(a, b):
@@ -105,7 +117,7 @@ def load_verification(chapter: str, profile: str = "full", results: str | Path |
     if not path.is_file():
         return published, None, None
     other = load_record(path, chapter, profile, seeds)
-    return published, other, agreement(published, other)
+    return published, other, agreement(published, other, strict=False)
 
 
 def load_controls(results: str | Path | None = None) -> dict[str, dict]:
