@@ -113,7 +113,8 @@ endif
 # package; an unknown one is not injected, so the parameters cell's own line stays in force. Tidying
 # comments the injected profile out, so a launched copy runs at the parameters cell's "ci", and
 # records the repository in the notebook's metadata (the site turns Colab's button on only when every
-# notebook names the repository it is built for). The output is written to a temporary file and
+# notebook names the repository it is built for). JEPABOOK_PROGRESS=off keeps the run's progress
+# display out of the committed notebook. The output is written to a temporary file and
 # moved into place, so a failed run leaves the last good notebook untouched.
 chapter: venv platform-check
 	@test -n "$(NB)" || { echo "NB must name a chapter, one of: $(CHAPTERS)"; exit 2; }
@@ -122,7 +123,7 @@ chapter: venv platform-check
 	@echo "executing $(NB) at profile $(PROFILE) -> $(OUT)/$(NB).ipynb"
 	@start=$$SECONDS; \
 	$(BIN)/jupytext --quiet --to ipynb book/$(NB).md -o _build/tmp/$(NB).src.ipynb && \
-	$(BIN)/papermill --no-progress-bar --log-level WARNING --cwd book -k python3 \
+	JEPABOOK_PROGRESS=off $(BIN)/papermill --no-progress-bar --log-level WARNING --cwd book -k python3 \
 	  -p profile $(PROFILE) $(if $(REPOSITORY),-p repository "$(REPOSITORY)") _build/tmp/$(NB).src.ipynb _build/tmp/$(NB).out.ipynb && \
 	$(BIN)/python -m jepabook.core.tidy --repository "$(REPOSITORY)" _build/tmp/$(NB).out.ipynb && \
 	mv _build/tmp/$(NB).out.ipynb $(OUT)/$(NB).ipynb && \

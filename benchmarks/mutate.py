@@ -46,7 +46,8 @@ class Mutant:
 
 B = ("test_mechanisms_basics.py", "test_basics.py", "test_diagnostics.py")
 IJ = ("test_mechanisms_ijepa.py", "test_ijepa.py", "test_masks.py")
-CJ = ("test_mechanisms_crossjepa.py", "test_crossjepa.py", "test_point_transformer.py", "test_vit_teacher.py")
+CJ = ("test_mechanisms_crossjepa.py", "test_crossjepa.py", "test_point_transformer.py", "test_vit_teacher.py",
+      "test_label_teacher.py")
 LJ = ("test_mechanisms_lejepa.py", "test_lejepa.py")
 BLOCKS = ("test_sigreg.py", "test_training_and_ema.py", "test_probes.py")
 AU = ("test_audit.py",)
@@ -214,17 +215,20 @@ MUTANTS = [
            "queries = mx.broadcast_to(self.mask_token, target_idx.shape + self.mask_token.shape)",
            "I-JEPA predictor's mask tokens without their target positions", IJ),
     # --- Chapter 4 -------------------------------------------------------------------------------------
-    Mutant("crossjepa.conditioning_dropped", "crossjepa/point_transformer.py",
-           "x = feature if cond is None else mx.concatenate([feature, cond], axis=-1)",
-           "x = feature if cond is None else mx.concatenate([feature, 0 * cond], axis=-1)",
+    Mutant("crossjepa.conditioning_dropped", "crossjepa/model.py",
+           'h = h + getattr(self, f"{name}_in")(x)', 'h = h + 0 * getattr(self, f"{name}_in")(x)',
            "CrossJEPA predictor ignores the pose/colour conditioning", CJ),
+    Mutant("crossjepa.pose_arm_gets_no_pose", "crossjepa/experiment.py",
+           'pose = mx.array(data.pose) if "pose" in inputs else None',
+           'pose = mx.array(data.pose) if "colour" in inputs else None',
+           "CrossJEPA pose-only arm trains without the pose (pose given only with colour)", CJ),
     Mutant("crossjepa.mask_never_applied", "crossjepa/experiment.py",
-           "if arm.mask > 0 else None)", "if arm.mask > 1 else None)",
+           "config.n_groups, arm.mask)) if arm.mask > 0", "config.n_groups, arm.mask)) if arm.mask > 1",
            "CrossJEPA masking arms never drop a group", CJ),
-    Mutant("crossjepa.mask_ratio_ignored", "crossjepa/point_transformer.py",
+    Mutant("crossjepa.mask_ratio_ignored", "crossjepa/model.py",
            "keep = max(1, n_groups - int(round(ratio * n_groups)))", "keep = n_groups",
            "CrossJEPA visible_groups keeps every group whatever the ratio", CJ),
-    Mutant("crossjepa.features_ignore_keep", "crossjepa/point_transformer.py",
+    Mutant("crossjepa.features_ignore_keep", "crossjepa/model.py",
            "tokens = self(groups, centres, keep)", "tokens = self(groups, centres)",
            "CrossJEPA global feature computed from every group, masked or not", CJ),
     Mutant("crossjepa.standardise_all_objects", "crossjepa/data.py",
@@ -232,12 +236,12 @@ MUTANTS = [
            "mu, sd = x.mean(axis=(0, 1)), x.std(axis=(0, 1))",
            "CrossJEPA targets standardised with held-out objects' statistics (leakage)", CJ),
     Mutant("crossjepa.no_batch_standardise", "crossjepa/experiment.py",
-           "z = batch_standardise(model.encoder.features(groups, centres, keep))",
-           "z = model.encoder.features(groups, centres, keep)",
+           "z = batch_standardise(model.encoder.features(groups, centres, keep))\n    z = mx.broadcast_to",
+           "z = model.encoder.features(groups, centres, keep)\n    z = mx.broadcast_to",
            "CrossJEPA student feature not standardised over the batch", CJ),
     Mutant("crossjepa.pixel_arm_teacher_target", "crossjepa/experiment.py",
-           'target = data.targets["pixels" if arm.objective == "pixels" else arm.teacher]',
-           "target = data.targets[arm.teacher]",
+           'data.targets["pixels" if arm.objective == "pixels" else arm.teacher]',
+           "data.targets[arm.teacher]",
            "CrossJEPA pixel arm regresses the teacher instead of pixels", CJ),
     Mutant("crossjepa.trains_on_test_objects", "crossjepa/experiment.py",
            "r = mx.array(rng.choice(data.train, config.batch, replace=False))",
@@ -266,6 +270,19 @@ MUTANTS = [
     Mutant("crossjepa.teacher_no_sigreg", "crossjepa/vit_teacher.py",
            "return (1 - lam) * pred + lam * reg,", "return (1 - lam) * pred + 0 * reg,",
            "CrossJEPA teacher's LeJEPA loss without SIGReg", CJ),
+    Mutant("crossjepa.labelled_teacher_sees_student_objects", "crossjepa/data.py",
+           "config.colour_bias, light=config.light, first_index=config.n_per_class)",
+           "config.colour_bias, light=config.light, first_index=0)",
+           "CrossJEPA labelled teacher trained on the student's own objects", CJ),
+    Mutant("crossjepa.labelled_embedding_last_layer", "crossjepa/label_teacher.py",
+           "return mx.concatenate(self.hidden(images), axis=-1)", "return self.hidden(images)[-1]",
+           "CrossJEPA labelled teacher's embedding drops its first hidden layer", CJ),
+    Mutant("crossjepa.labelled_fingerprint_ignores_labels", "crossjepa/label_teacher.py",
+           "h.update(np.ascontiguousarray(labels).tobytes())", "pass",
+           "CrossJEPA labelled teacher's cache key ignores its labels", CJ),
+    Mutant("crossjepa.ceiling_untrained_head", "crossjepa/experiment.py",
+           "loss, target = ceiling_loss, mx.array(", "loss, target = student_loss, mx.array(",
+           "CrossJEPA ceiling arm trained with the teacher's loss instead of cross-entropy", CJ),
     # --- Chapter 5 -------------------------------------------------------------------------------------
     Mutant("lejepa.moment_sign", "lejepa/learner.py",
            "reg = reg + moment_weight * both.shape[0] * moments", "reg = reg - moment_weight * both.shape[0] * moments",

@@ -3,6 +3,9 @@ import os
 import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+# no progress display in tests, nor in the kernels nbval starts (they inherit this environment), so
+# that outputs compare with the stored ones (jepabook.core.progress)
+os.environ.setdefault("JEPABOOK_PROGRESS", "off")
 
 
 @pytest.fixture(autouse=True)

@@ -193,14 +193,37 @@ def test_paired_gain_and_cost_summary():
     assert cost == pytest.approx({"step_ours_ms": 20.0, "step_laptop_ms": 90.0, "step_ratio": 4.5, "dino_pass_min": 5.0})
 
 
+def test_headroom_table_per_seed():
+    m = {"untrained": [80.0, 78.0], "cond_pose_colour": [83.0, 78.0], "ceiling": [90.0, 78.0]}
+    rows = cross_analysis.headroom_table(m, [3, 7])
+    assert rows[0] == {"seed": 3, "untrained": 80.0, "recipe": 83.0, "ceiling": 90.0, "gain": 3.0, "headroom": 10.0,
+                       "closed": pytest.approx(0.3)}
+    assert rows[1]["seed"] == 7 and np.isnan(rows[1]["closed"])  # no headroom: nothing to close
+
+
+def test_pilot_rows_gate_each_candidate_and_skip_the_pixel_projection():
+    gates = dict.fromkeys(cross_analysis.PILOT_GATES, True)
+    record = {"draws": [{"draw": 1000, "pixel_class_share": 0.2, "arms": {"untrained": {"acc": [79.0, 81.0]}},
+                         "teachers": {"labelled": {"class_acc": 90.0, "class_share": 0.6, "pose_r2": 0.4,
+                                                   "gates": gates},
+                                      "lejepa": {"label": "self-trained", "class_acc": 78.0, "class_share": 0.5,
+                                                 "pose_r2": 0.5, "gates": {**gates, "class_acc_above_untrained": False}},
+                                      "pixels": {"class_acc": 88.0, "class_share": 0.2, "pose_r2": 0.4,
+                                                 "gates": gates}}}]}
+    rows = cross_analysis.pilot_rows(record)
+    assert [(r["teacher"], r["passes"]) for r in rows] == [("labelled", True), ("self-trained", False)]
+    assert rows[0]["untrained"] == 80.0 and rows[0]["pixel_share"] == 0.2
+
+
 def test_student_parameters_and_fresh_features():
     c = CROSS_PROFILES["ci"]
     sizes = {"width": c.width, "depth": c.depth, "heads": c.heads, "mlp_ratio": c.mlp_ratio}
-    params = cross_analysis.student_parameters(c, 12, 40)
+    params = cross_analysis.student_parameters(c, 4, 8, 40)
     assert params["encoder"] == cross_encoder_parameters(sizes)
-    # predictor: [2·width + 12] → hidden → hidden → 40, with biases
+    # predictor: 2·width → hidden with a bias, pose (4) and colour (8) → hidden without, → hidden → 40
     h, i = c.pred_hidden, 2 * c.width + 12
     assert params["predictor"] == (i * h + h) + (h * h + h) + (h * 40 + 40)
+    assert cross_analysis.student_parameters(c, 0, 0, 40)["predictor"] == params["predictor"] - 12 * h
     rng = np.random.default_rng(0)
     n, g, k, v = 6, c.n_groups, c.group_size, 2
     data = SweepData(np.zeros(n, int), np.arange(4), np.arange(4, 6), rng.normal(size=(n, g, k, 3)).astype(np.float32),
@@ -323,7 +346,7 @@ def test_nested_source_prints_the_inner_function_only():
 def test_nested_source_finds_the_chapters_batch_functions():
     from jepabook import crossjepa
 
-    assert "target_mx[r]" in nested_source(crossjepa.run_arm, "batch")
+    assert "target[r]" in nested_source(crossjepa.train_arm, "batch")
 
 
 def test_ijepa_recipe_is_top_level_with_no_nested_functions():
@@ -411,3 +434,34 @@ def test_ijepa_arm_table_reads_both_encoders_and_the_realised_context():
     assert row["realised target block"] == "0.125"
     # one seed: no sd; an encoder the arm does not have: a dash
     assert t.loc["untrained", "target enc. acc (%)"] == "30.0" and t.loc["untrained", "context enc. acc (%)"] == "—"
+
+
+def test_alpha_sweep_reads_the_fixed_grid_and_max_drift_the_largest_seed_mean():
+    config = SimpleNamespace(alphas=(1.0, 2.0))
+    run = FakeRun(config, {"t2_alpha=1_r2": [0.5, 0.5], "t2_alpha=2_r2": [0.9, 0.9],
+                           "t2_alpha=1_r2grid": [0.95, 0.97], "t2_alpha=2_r2grid": [0.8, 0.8]})
+    s = lejepa_analysis.alpha_sweep(run, quantity="r2grid")
+    assert s["peak"] == 1.0 and s["mean"][0] == pytest.approx(0.96)
+    assert lejepa_analysis.alpha_sweep(run)["peak"] == 2.0
+    with pytest.raises(ValueError, match="quantity"):
+        lejepa_analysis.alpha_sweep(run, quantity="r2_grid")
+    seeds = [SimpleNamespace(runs={"t2/a": SimpleNamespace(metrics={"drift": d, "grid_drift": 2 * d}),
+                                   "t2/b": SimpleNamespace(metrics={"drift": 0.0, "grid_drift": 0.0})})
+             for d in (0.01, 0.03)]
+    run = FakeRun(config, seeds=seeds)
+    assert lejepa_analysis.max_drift(run, ["t2/a", "t2/b"]) == pytest.approx(0.02)
+    assert lejepa_analysis.max_drift(run, ["t2/a", "t2/b"], key="grid_drift") == pytest.approx(0.04)
+
+
+def test_the_control_record_is_read_when_there_and_its_command_given_when_not(tmp_path):
+    import json
+
+    assert lejepa_analysis.load_control(tmp_path) is None
+    assert lejepa_analysis.CONTROL_COMMAND in lejepa_analysis.control_summary(None)
+    record = {"control": {"what": "paper-size control", "command": "python benchmarks/lejepa_control.py",
+                          "runs": {"t1/spiral": {"r2_hz": 0.91234}, "restart/coupling/k=1": {"r2_hz": 0.5},
+                                   "t2/alpha=2": {"r2_hz": 0.99}},
+                          "t2_alphas": [1.0, 2.0], "t2_r2grid": [0.9, 0.95]}}
+    (tmp_path / "lejepa-control.json").write_text(json.dumps(record), encoding="utf-8")
+    text = lejepa_analysis.control_summary(lejepa_analysis.load_control(tmp_path))
+    assert "spiral 0.912" in text and "α = 2: 0.950" in text and "k=1" not in text and "0.990" not in text

@@ -58,7 +58,7 @@ def test_published_results_verdicts_follow_from_their_measurements(chapter):
     assert path.is_file(), f"{path} missing: run `make chapter NB={STEMS[chapter]}`"
     data = json.loads(path.read_text())
     assert data["chapter"] == chapter and data["profile"] == "full"
-    assert tuple(data["seeds"]) == published_seeds("full")
+    assert tuple(data["seeds"]) == published_seeds("full", chapter)
     module = load(chapter)
     items = importlib.import_module(f"jepabook.{chapter}.claims").claims_for(module.PROFILES["full"])
     claims = {c.id: c for c in items if c.kind == "claim"}
@@ -99,12 +99,18 @@ def test_a_launched_chapter_starts_small_and_can_install_itself(source):
     assert "remove-cell" in code[1].metadata.get("tags", [])
 
 
-@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
-def test_a_chapter_opens_with_its_verdict_count_and_captions_its_figures(source):
+def test_the_ledger_opens_with_the_books_verdict_count():
+    opening = jupytext.read(ROOT / "book" / f"{STEMS['ledger']}.md").cells[0].source.split("\n\n")
+    assert opening[1].startswith("# ") and "{glue:md}`verdict_count`" in opening[2]
+
+
+@pytest.mark.parametrize("source", [s for s in SOURCES if s.stem != STEMS["ledger"]], ids=lambda p: p.stem)
+def test_a_chapter_opens_with_its_findings_box_and_captions_its_figures(source):
     nb = jupytext.read(source)
-    opening = nb.cells[0].source.split("\n\n")  # the label the intro links to, the title, the counts
-    assert opening[0].startswith("(ch-") and opening[1].startswith("# ") and "{glue:md}`verdict_count`" in opening[2]
-    assert any('glue("verdict_count"' in c.source and "summary()" in c.source for c in nb.cells if c.cell_type == "code")
+    opening = nb.cells[0].source.split("\n\n")  # the label the intro links to, the title, the findings
+    assert opening[0].startswith("(ch-") and opening[1].startswith("# ") and opening[2] == "```{glue} findings\n```"
+    glued = [c.source for c in nb.cells if c.cell_type == "code"]
+    assert any('glue("findings", run.record.findings()' in c for c in glued)
     figures = [c for c in nb.cells if c.cell_type == "code" and ("plt.subplots" in c.source or "_figure(" in c.source)]
     assert figures
     for cell in figures:

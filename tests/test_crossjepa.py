@@ -44,13 +44,13 @@ def test_batch_standardise_gives_zero_mean_unit_variance():
 
 def test_student_loss_pairs_one_feature_with_every_view():
     c = replace(TINY, width=16, depth=1, heads=2)
-    model = cj.Student(c, 4, 3, mx.random.key(1))
+    model = cj.make_student(c, 4, 0, 3, mx.random.key(1))
     rng = np.random.default_rng(0)
     groups = mx.array(rng.normal(size=(5, c.n_groups, c.group_size, 3)).astype(np.float32))
     centres = mx.array(rng.normal(size=(5, c.n_groups, 3)).astype(np.float32))
     cond = mx.array(rng.normal(size=(5, 2, 4)).astype(np.float32))
     target = mx.array(rng.normal(size=(5, 2, 3)).astype(np.float32))
-    loss, _ = cj.student_loss(model, groups, centres, None, cond, target)
+    loss, _ = cj.student_loss(model, groups, centres, None, cond, None, target)
     z = cj.batch_standardise(model.encoder.features(groups, centres))
     manual = [np.array(model.predictor(z, cond[:, v])) - np.array(target[:, v]) for v in range(2)]
     assert loss.item() == pytest.approx(float(np.mean(np.square(manual))), rel=1e-5)
@@ -82,7 +82,7 @@ def test_dinov2_becomes_the_default_teacher_when_given(monkeypatch):
     with pytest.raises(RuntimeError, match="stop"):
         cj.run("ci", "0", dinov2_path="/some/model.safetensors")
     assert seen["default_teacher"] == "dinov2-small" and "dinov2-small" in seen["teachers"]
-    assert "lejepa" in seen["teachers"]  # the self-trained teacher stays in the table
+    assert "labelled" in seen["teachers"]  # the labelled teacher stays in the table
 
 
 def test_dinov2_teacher_joins_the_candidates_from_the_environment(monkeypatch):
@@ -128,11 +128,12 @@ def test_runs_are_deterministic_and_the_record_follows_the_schema(tiny_runs, tmp
     assert record["chapter"] == "crossjepa" and record["seeds"] == [0, 1]
     assert {"teacher_pass_total", "sweep", "total"} <= set(record["timing_s"])
     ids = {c["id"] for c in record["claims"]}
-    assert {"crossjepa.learns", "crossjepa.conditioning", "crossjepa.objective"} <= ids
+    assert {"crossjepa.learns", "crossjepa.conditioning_pose", "crossjepa.conditioning_colour",
+            "crossjepa.objective"} <= ids
     by_id = {c["id"]: c for c in record["claims"]}
     # its arms were not run: reported as skipped, by name, never silently dropped
     assert by_id["crossjepa.second_teacher"]["verdict"] == SKIPPED
-    assert set(by_id["crossjepa.second_teacher"]["missing"]) == {"second_none", "second_pose", "second_pose_colour"}
+    assert set(by_id["crossjepa.second_teacher"]["missing"]) == {"second_none", "second_pose"}
     for c in record["claims"]:
         if c["verdict"] != SKIPPED:
             assert all(len(v) == 2 for v in c["measured"].values())
@@ -141,15 +142,16 @@ def test_runs_are_deterministic_and_the_record_follows_the_schema(tiny_runs, tmp
 def test_roles_are_the_configured_teachers_and_every_candidate_is_scored(tiny_runs):
     run = tiny_runs[0]
     prep = run.prepared
-    assert prep.teachers == {"default": "lejepa", "second": "lejepa-init"}  # named, never chosen from scores
+    assert prep.teachers == {"default": "labelled", "second": "lejepa-init"}  # named, never chosen from scores
     assert set(prep.decodability) == set(cj.PROFILES["ci"].teachers)
     m = run.metrics
-    assert m["teacher_class_share"] == [prep.decodability["lejepa"]["class_share"]] * 2
+    assert m["teacher_class_share"] == [prep.decodability["labelled"]["class_share"]] * 2
     assert m["second_teacher_pose_r2"] == [prep.decodability["lejepa-init"]["pose_r2"]] * 2
     assert m["pixel_class_share"] == [prep.pixel_class_share] * 2
     # the trained teacher's one-time training is timed, and read back from the cache on the second run
     t1, t2 = run.record.timing_s, tiny_runs[1].record.timing_s
-    assert t1["teacher_train_lejepa"] > 0 and t2["teacher_train_lejepa"] == pytest.approx(t1["teacher_train_lejepa"])
+    assert t1["teacher_train_labelled"] > 0
+    assert t2["teacher_train_labelled"] == pytest.approx(t1["teacher_train_labelled"])
     assert "teacher_train_lejepa-init" not in t1  # the untrained twin costs no training
 
 
@@ -161,13 +163,30 @@ def test_untrained_arm_matches_a_fresh_student(tiny_runs):
     assert all(len(r.loss) > 0 for r in run.results["cond_none"])
 
 
-def test_side_information_widths():
-    data = cd.SweepData(np.zeros(2), np.zeros(1), np.zeros(1), None, None, np.zeros((2, 3, 4)), np.zeros((2, 3, 8)), {})
-    assert cj._side_information(cj.Arm(conditioning="none"), data) is None
-    assert cj._side_information(cj.Arm(conditioning="pose"), data).shape == (2, 3, 4)
-    assert cj._side_information(cj.Arm(conditioning="pose+colour"), data).shape == (2, 3, 12)
+def test_arms_are_validated():
     with pytest.raises(ValueError, match="conditioning must be one of"):
-        cj._side_information(cj.Arm(conditioning="colour"), data)
+        cj.Arm(conditioning="colour")
+    with pytest.raises(ValueError, match="objective must be one of"):
+        cj.Arm(objective="labels+teacher")
+    with pytest.raises(ValueError, match="teacher must be one of"):
+        cj.Arm(teacher="third")
+    with pytest.raises(ValueError, match=r"mask must be in \[0, 1\)"):
+        cj.Arm(mask=1.0)
+    assert cj.CONDITIONING == {"none": (), "pose": ("pose",), "pose+colour": ("pose", "colour")}
+
+
+def test_ten_published_seeds_at_full_and_the_record_is_named_by_them(tmp_path, monkeypatch):
+    from jepabook.core.config import published_seeds
+    from jepabook.core.results import ChapterRun
+
+    assert published_seeds("full", "crossjepa") == tuple(range(10))
+    assert published_seeds("ci", "crossjepa") == published_seeds("ci") == (0, 1, 2)
+    assert published_seeds("full", "basics") == published_seeds("full") == (0, 1, 2, 3, 4)
+    monkeypatch.setenv("JEPABOOK_RESULTS", str(tmp_path))
+    ten = ChapterRun("crossjepa", "full", list(range(10)), [], [])
+    five = ChapterRun("crossjepa", "full", list(range(5)), [], [])
+    assert ten.default_path().name == "crossjepa-full.json"
+    assert five.default_path().name == "crossjepa-full-seeds-0-1-2-3-4.json"
 
 
 def test_teacher_phase_in_the_pool_gives_the_same_bits_as_in_process(tmp_path, monkeypatch):
@@ -179,7 +198,7 @@ def test_teacher_phase_in_the_pool_gives_the_same_bits_as_in_process(tmp_path, m
     for workers in (1, 2):
         monkeypatch.setenv("JEPABOOK_CACHE", str(tmp_path / f"cache{workers}"))
         counted = {k: cd.CountingTeacher(t) for k, t in
-                   cd.candidate_teachers(config.teachers, None, config.teacher).items()}
+                   cd.candidate_teachers(config.teachers, None, config.teacher, config.labelled).items()}
         out[workers] = (cd.prepare(config, counted, workers=workers), counted)
     (one, c1), (two, c2) = out[1], out[2]
     assert not any(i.hit for i in two.cache.values())  # computed in the workers, not read back
@@ -188,7 +207,7 @@ def test_teacher_phase_in_the_pool_gives_the_same_bits_as_in_process(tmp_path, m
     for role in one.data.targets:
         assert np.array_equal(one.data.targets[role], two.data.targets[role])
     assert {k: t.calls for k, t in c1.items()} == {k: t.calls for k, t in c2.items()} == {k: 1 for k in c1}
-    assert all(two.cache[k].train_seconds > 0 for k in ("lejepa",))
+    assert all(two.cache[k].train_seconds > 0 for k in ("labelled",))
 
 
 def test_teacher_phase_stays_in_process_when_no_long_training_is_left(tmp_path, monkeypatch):
@@ -203,8 +222,8 @@ def test_teacher_phase_stays_in_process_when_no_long_training_is_left(tmp_path, 
     monkeypatch.setattr(cd, "run_tasks", spy)
     monkeypatch.setenv("JEPABOOK_CACHE", str(tmp_path))
     config = replace(TINY, n_per_class=6)
-    teachers = cd.candidate_teachers(config.teachers, None, config.teacher)
+    teachers = cd.candidate_teachers(config.teachers, None, config.teacher, config.labelled)
     cd.prepare(config, teachers, workers=2)  # the ci teacher trains 3 steps: not worth a pool
     monkeypatch.setattr(cd, "POOL_MIN_STEPS", 1)
-    cd.prepare(config, cd.candidate_teachers(config.teachers, None, config.teacher), workers=2)  # cached now
+    cd.prepare(config, cd.candidate_teachers(config.teachers, None, config.teacher, config.labelled), workers=2)  # cached now
     assert seen == [1, 1]

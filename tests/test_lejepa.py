@@ -273,8 +273,9 @@ def test_every_metric_a_claim_reads_is_produced():
         c = lexp.PROFILES[profile]
         fake = {"r2_hz": 0.5, "trace_cov": 0.1, "plan_ratio": 1.1, "untrained_plan_ratio": 3.0,
                 "untrained_r2": 0.2, "sigreg_eval": 1.05, "untrained_r2_hz": 0.2, "procrustes": 0.1, "bound": 0.2,
-                "settle": 0.0, "sigreg_zscored": 1.05, "shrinkage": 0.9}
-        runs = {tag: SimpleNamespace(metrics=fake) for tag in c.specs()}
+                "settle": 0.0, "sigreg_zscored": 1.05, "shrinkage": 0.9, "r2_hz_grid": 0.5, "drift": 0.0,
+                "grid_drift": 0.0}
+        runs = {tag: SimpleNamespace(metrics=fake, tag_spec=spec) for tag, spec in c.specs().items()}
         m = lexp.seed_metrics(c, runs)
         m["sigreg_gaussian"] = 1.05
         result = lexp.LeJEPARun(c, {k: [v] for k, v in m.items()}, seeds=[])
@@ -290,3 +291,47 @@ def test_learner_rejects_a_non_boolean_fast_trig():
     from jepabook.lejepa.learner import Learner
     with pytest.raises(ValueError, match="fast_trig"):
         Learner(fast_trig="yes")
+
+
+# --- issue 31: restarts, the convergence test, the fixed grid ------------------------------------
+
+def test_restart_zero_keeps_the_seeds_streams_and_a_restart_draws_new_ones():
+    from jepabook.lejepa.learner import init_key
+    learner, x = Learner(hidden=16, batch=32, num_slices=8), mx.array(_z(8), dtype=mx.float32)
+    same = [np.array(encoder(learner, k)(x)) for k in (init_key(3), init_key(3, 0))]
+    np.testing.assert_array_equal(*same)
+    assert not np.array_equal(same[0], np.array(encoder(learner, init_key(3, 1))(x)))
+    with pytest.raises(ValueError, match="restart"):
+        TrainSpec(restart=-1)
+    with pytest.raises(ValueError, match="continue_steps"):
+        TrainSpec(continue_steps=1.5)
+
+
+def test_the_continuation_measures_the_trained_run_then_moves_it():
+    """on_trained sees exactly the run without a continuation; the continuation, at a rate above 0,
+    then moves the weights (an annealed rate at its end would not)."""
+    learner, x = Learner(hidden=16, batch=32, num_slices=8, log_every=5), mx.array(_z(8), dtype=mx.float32)
+    plain, _ = train(learner, TrainSpec(steps=12), 3)
+    seen = []
+    continued, log = train(learner, TrainSpec(steps=12, continue_steps=6), 3,
+                           on_trained=lambda m: seen.append(np.array(m(x))))
+    np.testing.assert_array_equal(seen[0], np.array(plain(x)))
+    assert not np.array_equal(seen[0], np.array(continued(x)))
+    assert max(log.step) == 11  # the log covers the run only
+
+
+def test_pick_restart_keeps_the_lowest_final_loss_and_final_loss_reads_the_last_quarter():
+    from types import SimpleNamespace
+
+    from jepabook.lejepa import names
+    from jepabook.lejepa.experiment import final_loss, fixed_grid, pick_restart
+
+    c = PROFILES["ci"]
+    runs = {names.restart_tag("coupling", k): SimpleNamespace(metrics={"final_loss": v})
+            for k, v in enumerate((0.3, 0.1, 0.2))}
+    assert pick_restart(c, runs)[names.t1_tag("coupling")] is runs[names.restart_tag("coupling", 1)]
+    spec = TrainSpec(steps=100, lam=0.5)
+    # logged at 0, 50, 80, 99: the last quarter is 80 and 99; loss = ½·alignment + ½·SIGReg
+    assert final_loss([0, 50, 80, 99], {"alignment": [9, 9, 1, 3], "sigreg": [9, 9, 1, 1]}, spec, 4) == pytest.approx(1.5)
+    g = fixed_grid(c)
+    assert g.shape == (c.grid_points**2, 2) and g.min() == -c.grid_extent and g.max() == c.grid_extent

@@ -13,7 +13,7 @@ import pytest
 from jepabook.core.training import TrainLog
 from jepabook.crossjepa import data as cd
 from jepabook.crossjepa import experiment as cj
-from jepabook.crossjepa.point_transformer import ConditionedPredictor, PointTransformer, visible_groups
+from jepabook.crossjepa.model import ConditionedPredictor, PointTransformer, visible_groups
 from jepabook.crossjepa.teachers import avg_pool
 from reference import spy_probe
 
@@ -22,7 +22,8 @@ G, K, V = CONFIG.n_groups, CONFIG.group_size, 2
 
 
 def _linear(layer, x):
-    return x @ np.array(layer.weight, np.float64).T + np.array(layer.bias, np.float64)
+    bias = np.array(layer.bias, np.float64) if "bias" in layer else 0.0
+    return x @ np.array(layer.weight, np.float64).T + bias
 
 
 # --- targets: standardised on the training objects -----------------------------------------------
@@ -55,7 +56,7 @@ class _FakeTeacher:
 
 def test_prepare_standardises_each_roles_teacher_and_the_pixels():
     config = replace(CONFIG, n_per_class=3, test_per_class=1, n_views=2, render_size=16, n_points=64,
-                     n_groups=4, group_size=8)
+                     n_groups=4, group_size=8, teachers=("lejepa", "lejepa-init"), default_teacher="lejepa")
     # named as the configured roles (default "lejepa", second "lejepa-init")
     teachers = {"lejepa": _FakeTeacher("lejepa", lambda im: 3.0 * im[:, 6:10, 6:10].reshape(len(im), -1) + 7.0),
                 "lejepa-init": _FakeTeacher("lejepa-init", lambda im: im.mean(axis=(1, 2)))}
@@ -86,7 +87,7 @@ class _BindingTeacher(_FakeTeacher):
 
 def test_a_trained_teacher_is_bound_to_the_training_objects_views_only():
     config = replace(CONFIG, n_per_class=3, test_per_class=1, n_views=2, render_size=16, n_points=64,
-                     n_groups=4, group_size=8)
+                     n_groups=4, group_size=8, teachers=("lejepa", "lejepa-init"), default_teacher="lejepa")
     t = _BindingTeacher("lejepa", lambda im: im.mean(axis=(1, 2)))
     prep = cd.prepare(config, {"lejepa": t, "lejepa-init": _FakeTeacher("lejepa-init", lambda im: 2 * im.mean(axis=(1, 2)))})
     renders = prep.world.renders
@@ -106,48 +107,70 @@ def test_prepare_refuses_roles_missing_from_the_candidates():
 # --- the predictor reads the side information -----------------------------------------------------
 
 
-def test_conditioned_predictor_closed_form_uses_the_side_information():
-    pred = ConditionedPredictor(6, 4, 9, 3, mx.random.key(0))
+def test_conditioned_predictor_closed_form_uses_each_side_input():
+    pred = ConditionedPredictor(6, 4, 8, 9, 3, mx.random.key(0))
     rng = np.random.default_rng(1)
     feature = rng.normal(size=(5, 2, 6)).astype(np.float32)
-    cond = rng.normal(size=(5, 2, 4)).astype(np.float32)
-    x = np.concatenate([feature, cond], -1).astype(np.float64)
-    h = np.maximum(_linear(pred.fc2, np.maximum(_linear(pred.fc1, x), 0)), 0)
-    want = _linear(pred.out, h)
-    got = np.array(pred(mx.array(feature), mx.array(cond)))
+    pose = rng.normal(size=(5, 2, 4)).astype(np.float32)
+    colour = rng.random(size=(5, 2, 8)).astype(np.float32)
+    pre = _linear(pred.fc1, feature) + _linear(pred.pose_in, pose) + _linear(pred.colour_in, colour)
+    want = _linear(pred.out, np.maximum(_linear(pred.fc2, np.maximum(pre, 0)), 0))
+    got = np.array(pred(mx.array(feature), mx.array(pose), mx.array(colour)))
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
-    other = np.array(pred(mx.array(feature), mx.array(cond + 1.0)))
-    assert np.abs(other - got).max() > 1e-3  # another pose/colour gives another prediction
-    g = mx.grad(lambda c: mx.sum(pred(mx.array(feature), c) ** 2))(mx.array(cond))
-    assert np.abs(np.array(g)).max() > 0  # the loss's gradient reaches the conditioning input
+    for moved in ((pose + 1.0, colour), (pose, colour[..., ::-1].copy())):  # each input changes the prediction
+        other = np.array(pred(mx.array(feature), *map(mx.array, moved)))
+        assert np.abs(other - got).max() > 1e-3
+    for i in (0, 1):  # the loss's gradient reaches both inputs
+        g = mx.grad(lambda x: mx.sum(pred(mx.array(feature), *([x, mx.array(colour)] if i == 0
+                                                                 else [mx.array(pose), x])) ** 2))(
+            mx.array([pose, colour][i]))
+        assert np.abs(np.array(g)).max() > 0
 
 
-def test_unconditioned_predictor_refuses_side_information_and_vice_versa():
-    with pytest.raises(ValueError, match="takes 0 side-information"):
-        ConditionedPredictor(6, 0, 8, 3, mx.random.key(0))(mx.zeros((2, 6)), mx.zeros((2, 4)))
-    with pytest.raises(ValueError, match="takes 4 side-information"):
-        ConditionedPredictor(6, 4, 8, 3, mx.random.key(0))(mx.zeros((2, 6)))
+def test_pose_only_predictor_has_no_colour_weights_and_refuses_colour():
+    pred = ConditionedPredictor(6, 4, 0, 8, 3, mx.random.key(0))
+    assert "colour_in" not in pred and "pose_in" in pred
+    with pytest.raises(ValueError, match="takes 0 colour values; got 8"):
+        pred(mx.zeros((2, 6)), mx.zeros((2, 4)), mx.zeros((2, 8)))
+    with pytest.raises(ValueError, match="takes 4 pose values; got 0"):
+        ConditionedPredictor(6, 4, 8, 8, 3, mx.random.key(0))(mx.zeros((2, 6)), None, mx.zeros((2, 8)))
+    with pytest.raises(ValueError, match="takes 0 pose values; got 4"):
+        ConditionedPredictor(6, 0, 0, 8, 3, mx.random.key(0))(mx.zeros((2, 6)), mx.zeros((2, 4)))
 
 
 def test_student_loss_is_the_mse_of_the_conditioned_prediction():
-    model = cj.Student(CONFIG, 4, 3, mx.random.key(2))
+    model = cj.make_student(CONFIG, 4, 8, 3, mx.random.key(2))
     rng = np.random.default_rng(3)
     groups = rng.normal(size=(6, G, K, 3)).astype(np.float32)
     centres = rng.normal(size=(6, G, 3)).astype(np.float32)
-    cond = rng.normal(size=(6, V, 4)).astype(np.float32)
+    pose = rng.normal(size=(6, V, 4)).astype(np.float32)
+    colour = rng.random(size=(6, V, 8)).astype(np.float32)
     target = rng.normal(size=(6, V, 3)).astype(np.float32)
     keep = mx.array(visible_groups(np.random.default_rng(0), 6, G, 0.5))
-    loss, _ = cj.student_loss(model, mx.array(groups), mx.array(centres), keep, mx.array(cond), mx.array(target))
-    f = np.array(model.encoder.features(mx.array(groups), mx.array(centres), keep), np.float64)
+    args = (mx.array(groups), mx.array(centres), keep)
+    loss, _ = cj.student_loss(model, *args, mx.array(pose), mx.array(colour), mx.array(target))
+    f = np.array(model.encoder.features(*args), np.float64)
     z = (f - f.mean(0)) / np.sqrt(f.var(0) + 1e-5)  # standardised over the batch
-    x = np.concatenate([np.broadcast_to(z[:, None], (6, V, z.shape[1])), cond], -1)
     p = model.predictor
-    want = _linear(p.out, np.maximum(_linear(p.fc2, np.maximum(_linear(p.fc1, x), 0)), 0))
+    pre = _linear(p.fc1, np.broadcast_to(z[:, None], (6, V, z.shape[1]))) + _linear(p.pose_in, pose) + _linear(
+        p.colour_in, colour)
+    want = _linear(p.out, np.maximum(_linear(p.fc2, np.maximum(pre, 0)), 0))
     assert loss.item() == pytest.approx(float(np.mean((want - target) ** 2)), rel=1e-4)
     # a different pose for the same objects changes the loss: the conditioning is used
-    shifted, _ = cj.student_loss(model, mx.array(groups), mx.array(centres), keep, mx.array(cond + 2.0),
-                                 mx.array(target))
+    shifted, _ = cj.student_loss(model, *args, mx.array(pose + 2.0), mx.array(colour), mx.array(target))
     assert abs(shifted.item() - loss.item()) > 1e-4
+
+
+def test_ceiling_loss_is_the_cross_entropy_of_the_predictor_read_as_a_class_head():
+    model = cj.make_student(CONFIG, 0, 0, 5, mx.random.key(4))
+    rng = np.random.default_rng(5)
+    groups = mx.array(rng.normal(size=(6, G, K, 3)).astype(np.float32))
+    centres = mx.array(rng.normal(size=(6, G, 3)).astype(np.float32))
+    labels = np.array([0, 1, 2, 3, 4, 0])
+    loss, _ = cj.ceiling_loss(model, groups, centres, None, None, None, mx.array(labels))
+    logits = np.array(model.predictor(cj.batch_standardise(model.encoder.features(groups, centres))), np.float64)
+    logp = logits - np.log(np.exp(logits).sum(1, keepdims=True))
+    assert loss.item() == pytest.approx(float(-logp[np.arange(6), labels].mean()), rel=1e-5)
 
 
 # --- masking drops groups before the encoder ----------------------------------------------------
@@ -213,32 +236,37 @@ def _objects(data, groups):
 
 
 @pytest.mark.parametrize("arm", ["cond_none", "cond_pose", "cond_pose_colour", "pixels", "mask_0.5", "mask_0.75",
-                                 "second_pose"])
+                                 "second_pose", "ceiling"])
 def test_training_batches_hold_training_objects_their_targets_and_conditioning(arm, monkeypatch):
     captured = _Captured()
     monkeypatch.setattr(cj, "fit", captured)
     data = _sweep_data()
     cj.run_arm(CONFIG, arm, 0, data)
     recipe = cj.ARMS[arm]
+    inputs = cj.CONDITIONING[recipe.conditioning]
     for step in range(captured.steps):
-        groups, centres, keep, cond, target = captured.batch(step)
+        groups, centres, keep, pose, colour, target = captured.batch(step)
         obj = _objects(data, groups)
         assert len(obj) == CONFIG.batch and len(set(obj)) == CONFIG.batch
         assert set(obj) <= set(data.train), "a held-out object was trained on"
         np.testing.assert_array_equal(np.array(centres), data.centres[obj])
-        key = "pixels" if recipe.objective == "pixels" else recipe.teacher
-        np.testing.assert_array_equal(np.array(target), data.targets[key][obj])
-        side = {"none": None, "pose": data.pose[obj],
-                "pose+colour": np.concatenate([data.pose[obj], data.colour[obj]], -1)}[recipe.conditioning]
-        if side is None:
-            assert cond is None
+        if recipe.objective == "labels":  # the ceiling reads the training objects' labels, nothing else
+            want = data.labels[obj]
         else:
-            np.testing.assert_array_equal(np.array(cond), side)
+            want = data.targets["pixels" if recipe.objective == "pixels" else recipe.teacher][obj]
+        np.testing.assert_array_equal(np.array(target), want)
+        for name, given, values in (("pose", pose, data.pose), ("colour", colour, data.colour)):
+            if name in inputs:
+                np.testing.assert_array_equal(np.array(given), values[obj])
+            else:
+                assert given is None, f"{arm} was given {name}"
         if recipe.mask == 0:
             assert keep is None
         else:
             assert keep.shape == (CONFIG.batch, G - round(recipe.mask * G))
-    assert captured.model.predictor.out.weight.shape[0] == data.targets[key].shape[-1]
+    out = len(np.unique(data.labels)) if recipe.objective == "labels" else want.shape[-1]
+    assert captured.model.predictor.out.weight.shape[0] == out
+    assert captured.loss_fn is (cj.ceiling_loss if recipe.objective == "labels" else cj.student_loss)
 
 
 @pytest.mark.parametrize("arm", ["untrained", "cond_pose_colour"])

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from jepabook.crossjepa.groups import farthest_point_sample, group_points
-from jepabook.crossjepa.point_transformer import ConditionedPredictor, PointTransformer, visible_groups
+from jepabook.crossjepa.model import ConditionedPredictor, PointTransformer, visible_groups
 
 
 def test_farthest_point_sample_on_a_line():
@@ -91,9 +91,13 @@ def test_keep_equals_running_on_the_kept_groups():
 
 
 def test_predictor_checks_its_side_information():
-    pred = ConditionedPredictor(8, 4, 16, 5, mx.random.key(1))
+    pred = ConditionedPredictor(8, 4, 0, 16, 5, mx.random.key(1))
     assert pred(mx.zeros((3, 8)), mx.ones((3, 4))).shape == (3, 5)
-    with pytest.raises(ValueError, match="takes 4 side-information values; got 0"):
+    with pytest.raises(ValueError, match="takes 4 pose values; got 0"):
         pred(mx.zeros((3, 8)))
+    with pytest.raises(ValueError, match="takes 0 colour values; got 8"):
+        pred(mx.zeros((3, 8)), mx.ones((3, 4)), mx.ones((3, 8)))
+    with pytest.raises(ValueError, match="colour_dim must be an integer >= 0"):
+        ConditionedPredictor(8, 4, -1, 16, 5, mx.random.key(1))
     # the side input matters: a different pose gives a different prediction
     assert np.abs(np.array(pred(mx.zeros((1, 8)), mx.ones((1, 4))) - pred(mx.zeros((1, 8)), -mx.ones((1, 4))))).max() > 0

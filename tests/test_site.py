@@ -4,6 +4,7 @@ bibliography labels, the duplicate-script filter."""
 import re
 
 import pytest
+from scipy import stats
 
 from jepabook.core.claims import Check, CheckResult, Claim, ClaimResult
 from jepabook.core.render import ClaimsTable, claim_anchor
@@ -20,17 +21,68 @@ def _results(names, a=(2.0, 2.1, 2.2, 2.3, 2.4)):
     return [ClaimResult.of(_claim(n), {"a": list(a), "b": [1.0] * len(a)}) for n in names]
 
 
-def test_the_verdict_is_the_second_column_and_measurement_and_rule_have_cells_of_their_own():
+def test_three_columns_claim_verdict_number_and_the_rest_folds_into_a_detail_row():
     check = CheckResult.of(Check("toy.c", "toy", "x small", "ref", "x", Below("x", 1.0), shown=("x",)), {"x": [0.1, 0.2]})
     html = ClaimsTable(_results(["one"]), [check])._repr_html_()
     for table in re.findall(r"<table class='(?:claims|checks)-table'>.*?</table>", html):
-        heads = re.findall(r"<th[^>]*>(.*?)</th>", table)
-        assert heads[1] in ("verdict", "result")
+        heads = re.findall(r"<th class='\w+'>(.*?)</th>", table)
+        assert heads in (["claim", "verdict", "ours"], ["check", "result", "measured"])
         cells = re.findall(r"<td class='(\w+)'", table)
-        assert cells[:4] == ["claim", "verdict", "ours", "rule"]
-    assert f"<tr id='{claim_anchor('toy.one')}'>" in html and f"<tr id='{claim_anchor('toy.c')}'>" in html
+        assert cells == ["claim", "verdict", "ours"]  # one row of main cells; the detail row spans them
+        assert table.count("<tr class='claim-detail'><td colspan='3'><details>") == 1
+    assert f"<tr id='{claim_anchor('toy.one')}' class='claim-row'>" in html
+    assert f"<tr id='{claim_anchor('toy.c')}' class='claim-row'>" in html
     row = re.search(r"<td class='ours'>(.*?)</td>", html).group(1)
-    assert "rule" not in row and "a 2.2" in row  # the measurement alone; the rule is the next cell
+    assert row == "difference +1.20; p\u00a0<\u00a00.001".replace("<", "&lt;")  # the one number, unbroken
+    detail = re.search(r"<dl class='claim-facts'>(.*?)</dl>", html).group(1)
+    facts = dict(re.findall(r"<dt>(.*?)</dt><dd>(.*?)</dd>", detail))
+    assert list(facts) == ["statement", "rule", "fair test?", "measured", "metric", "noise", "paper", "laptop"]
+    assert facts["rule"] == "a &gt; b (paired)" and facts["fair test?"] == "no gate declared"
+    assert facts["measured"].startswith("a 2.20 ± 0.16")
+
+
+def test_label_rule_text_and_gate_are_read_where_a_claim_has_them(monkeypatch):
+    from types import SimpleNamespace
+
+    from jepabook.core.render import Row
+
+    result = _results(["one"])[0]
+    labelled = SimpleNamespace(**{f: getattr(result.claim, f) for f in ("id", "statement", "paper", "laptop",
+                                                                          "metric", "rule", "digits", "precondition")},
+                               label="trained beats untrained", rule_text="trained > untrained (paired)")
+    gate = SimpleNamespace(holds=False, kind="headroom", allowed_mean=6.3, allowed_lcb=2.5, detectable=8.9,
+                           fixed=False, text="headroom above untrained")
+    r = SimpleNamespace(claim=labelled, verdict="not testable here", measured=result.measured, p=result.p, gate=gate,
+                        ours=result.ours, noise_text=result.noise_text, precondition_text=lambda coarse=False: "")
+    row = Row.of_result(r)
+    assert (row.label, row.rule) == ("trained beats untrained", "trained > untrained (paired)")
+    assert row.decided == "toy allows ≤ 2.50, seeds detect ≥ 8.90"
+    assert row.gate.startswith("not a fair test: headroom above untrained: allowed 6.30 (lower bound 2.50)")
+    plain = Row.of_result(result)  # today's claims: no label, no rule text, no gate
+    assert (plain.label, plain.rule, plain.gate) == ("toy.one", "a > b (paired)", "no gate declared")
+
+
+def test_findings_box_names_each_claim_its_verdict_and_the_number_that_decided_it():
+    from jepabook.core.rules import AllOf, Above
+
+    good = ClaimResult.of(_claim("good"), {"a": [2.0, 2.1, 2.2, 2.3, 2.4], "b": [1.0] * 5})
+    weak = ClaimResult.of(_claim("weak"), {"a": [1.0, 2.0, 0.5, 1.5, 1.4], "b": [1.0] * 5})
+    wrong = ClaimResult.of(_claim("wrong", AllOf((Greater("a", "b"), Above("a", 3.0)))),
+                           {"a": [2.0, 2.1, 2.2, 2.3, 2.4], "b": [1.0] * 5})
+    blocked = ClaimResult.of(Claim("toy.blocked", "toy", "s", "p", "—", "m", Greater("a", "b"), shown=("a", "b"),
+                                   precondition=Above("b", 2.0)), {"a": [2.0, 2.1, 2.2], "b": [1.0, 1.1, 0.9]})
+    box = ClaimsTable([good, weak, wrong, blocked]).findings()
+    p_weak = stats.ttest_1samp([0.0, 1.0, -0.5, 0.5, 0.4], 0.0, alternative="greater").pvalue  # paired, one-sided
+    assert repr(box).splitlines() == [
+        "Findings: 4 claims: 1 reproduced, 1 direction only, 1 not reproduced, 1 not testable here",
+        "[reproduced] toy.good: difference +1.20; p < 0.001",
+        f"[direction only] toy.weak: difference +0.28; p = {p_weak:.3f}",
+        "[not reproduced] toy.wrong: 2.20 (needs > 3)",  # the failing part of the rule, not the passing one
+        "[not testable here] toy.blocked: precondition fails: 1.00 (needs > 2)"]
+    html = box._repr_html_()
+    assert html.count("<li>") == 4 and f"href='#{claim_anchor('toy.good')}'" in html
+    assert f"p\u00a0=\u00a0{p_weak:.3f}" in html  # never broken between p and its value
+    assert ClaimsTable([good], coarse=True).findings().rows[0].decided == "difference +1.2; p < 0.05"
 
 
 def test_summary_counts_every_verdict_and_the_checks():
@@ -55,12 +107,13 @@ def test_a_long_table_comes_in_collapsed_groups_with_their_counts():
                                         {"a": [2.0, 2.1], "b": [1.0, 1.0]}) for ch in ("basics", "ijepa") for i in range(5)])
     assert [k for k, _ in mixed.groups()] == ["basics", "ijepa"]  # a ledger groups by chapter
     short = ClaimsTable(_results(names[:3]))._repr_html_()
-    assert "<details" not in short and short.count("<table class='claims-table'>") == 1
+    assert "<details class='claims-group'" not in short and short.count("<table class='claims-table'>") == 1
 
 
-def test_the_plain_text_table_is_unchanged_in_form():
+def test_the_plain_text_table_is_short_and_says_what_decided():
     text = repr(ClaimsTable(_results(["one"])))
-    assert text.splitlines()[0] == "[reproduced] toy.one: one holds"
+    assert text.splitlines() == ["[reproduced] toy.one: one holds", "    decided by: difference +1.20; p < 0.001",
+                                 "    ours: a 2.20 ± 0.16; b 1.00 ± 0.00 (n=5)", "    rule: a > b (paired)"]
 
 
 def test_site_config_adds_buttons_only_with_a_github_repository():
@@ -115,3 +168,11 @@ def test_one_copy_of_each_inline_script():
                             _JavaScript("x.js"), _JavaScript("x.js", defer="defer")]}
     _one_of_each_script(None, "page", "page.html", ctx, None)
     assert len(ctx["script_files"]) == 3
+
+
+def test_numbers_and_relations_in_a_cell_never_break():
+    from jepabook.core.tables import _cell
+
+    assert _cell("difference -1.3e-02; p = 0.05") == "difference \u22121.3e\u221202; p\u00a0=\u00a00.05"
+    assert _cell("(-2) > 1") == "(\u22122)\u00a0&gt;\u00a01"
+    assert _cell("ranges 3-4 and x-ray stay") == "ranges 3-4 and x-ray stay"  # a hyphen between words stays one

@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         module = load(args.chapter)
         if args.profile not in PROFILE_NAMES:
             raise ValueError(f"profile must be one of {', '.join(map(repr, PROFILE_NAMES))}; got {args.profile!r}")
-        seeds = parse_seeds(published_seeds(args.profile) if args.seeds is None else args.seeds)
+        seeds = parse_seeds(published_seeds(args.profile, args.chapter) if args.seeds is None else args.seeds)
         if args.workers is not None and args.workers < 1:
             raise ValueError(f"workers must be a positive integer; got {args.workers!r}")
     except ValueError as err:
@@ -137,7 +137,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.profile == "full":
         print(full_run_cost(args.chapter, len(seeds)), file=sys.stderr, flush=True)
-    result = module.run(args.profile, seeds, progress=sys.stderr.isatty(), workers=args.workers)
+    # progress: a bar on a terminal, one line per finished task when stderr is a file or a pipe
+    result = module.run(args.profile, seeds, progress=None, workers=args.workers)
     record = result.record
     print(record.table())
     timing = ", ".join(f"{k} {v:.1f} s" for k, v in record.timing_s.items())

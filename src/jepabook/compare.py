@@ -9,10 +9,11 @@ record with the committed one. The exit status is 0 when every verdict agrees, 1
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
+
+from jepabook.core import records
 
 __all__ = ["ClaimAgreement", "compare_records", "load_record", "printed"]
 
@@ -34,7 +35,8 @@ class ClaimAgreement:
 
 
 def load_record(path: str | Path) -> dict:
-    return json.loads(Path(path).read_text(encoding="utf-8"))
+    """The record in ``path``, checked by :func:`jepabook.core.records.load_record`."""
+    return records.load_record(path)
 
 
 def printed(values: list[float], sig: int = 3) -> str:
@@ -57,7 +59,7 @@ def compare_records(a: dict, b: dict, sig: int = 3) -> list[ClaimAgreement]:
     for key in ("chapter", "profile", "seeds"):
         if a.get(key) != b.get(key):
             raise ValueError(f"records differ in {key!r}: {a.get(key)!r} vs {b.get(key)!r}; compare like with like")
-    items_a, items_b = a["claims"] + a.get("checks", []), b["claims"] + b.get("checks", [])
+    items_a, items_b = records.stored_items(a), records.stored_items(b)
     ids_a, ids_b = [c["id"] for c in items_a], [c["id"] for c in items_b]
     if ids_a != ids_b:
         raise ValueError(f"records hold different claims: {sorted(set(ids_a) ^ set(ids_b))}")
@@ -71,8 +73,8 @@ def compare_records(a: dict, b: dict, sig: int = 3) -> list[ClaimAgreement]:
             id=ca["id"],
             identical=all(x == y or (math.isnan(x) and math.isnan(y)) for x, y in pairs),
             same_printed=all(printed(ma[arm], sig) == printed(mb[arm], sig) for arm in ma),
-            verdict_a=ca.get("verdict", ca.get("status")),  # a check has a status (pass/fail)
-            verdict_b=cb.get("verdict", cb.get("status")),
+            verdict_a=records.item_verdict(ca),  # a check's is its status (pass/fail)
+            verdict_b=records.item_verdict(cb),
             max_rel_diff=max((_rel(x, y) for x, y in pairs), default=0.0),
         ))
     return out

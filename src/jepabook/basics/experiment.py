@@ -20,6 +20,7 @@ import mlx.nn as nn
 import mlx.optimizers as optim
 import numpy as np
 
+from jepabook.core.config import ShownAsTable
 from jepabook.core import streams
 from jepabook.core.experiment import Chapter, ChapterResult, Plan, run_chapter
 from jepabook.blocks.ema import ema_step_response
@@ -46,7 +47,7 @@ ARM_METRICS = {
 
 
 @dataclass(frozen=True)
-class BasicsConfig:
+class BasicsConfig(ShownAsTable):
     """Everything Chapter 1's runs depend on."""
 
     n_points: int = 4096
@@ -257,7 +258,7 @@ def _measure(config: BasicsConfig, seeds: list[int], plan: Plan, outputs: list[A
 CHAPTER = Chapter("basics", PROFILES, _plan, _measure)
 
 
-def run(profile: str = "full", seeds=None, progress: bool = False, workers: int | None = None,
+def run(profile: str = "full", seeds=None, progress: bool | str | None = None, workers: int | None = None,
         executor=None, **overrides) -> BasicsRun:
     """Run Chapter 1 at ``profile`` over ``seeds`` (default: the profile's published seeds);
     ``overrides`` replace config fields (for exploration); ``executor`` runs the tasks elsewhere."""

@@ -25,6 +25,7 @@ from typing import Any
 from jepabook.core.claims import MissingMetric, judge
 from jepabook.core.config import parse_seeds, pick_profile, published_seeds
 from jepabook.core.parallel import run_tasks
+from jepabook.core.progress import RunProgress, describe_task, progress_mode
 from jepabook.core.results import ChapterRun
 
 __all__ = ["Chapter", "ChapterResult", "Plan", "configure", "run_chapter"]
@@ -91,7 +92,7 @@ def configure(profiles: Mapping[str, Any], profile: str, overrides: Mapping[str,
     return dataclasses.replace(base, **overrides)
 
 
-def run_chapter(chapter: Chapter, profile: str = "full", seeds=None, progress: bool = False,
+def run_chapter(chapter: Chapter, profile: str = "full", seeds=None, progress: bool | str | None = None,
                 workers: int | None = None, executor: Executor | None = None, extra: Mapping | None = None,
                 **overrides) -> ChapterResult:
     """Run ``chapter`` at ``profile`` over ``seeds`` (default: the profile's published seeds).
@@ -99,13 +100,22 @@ def run_chapter(chapter: Chapter, profile: str = "full", seeds=None, progress: b
     ``overrides`` replace config fields; ``extra`` goes to the chapter's ``plan`` (e.g. teachers);
     ``executor`` (any :class:`concurrent.futures.Executor`) runs the tasks, else a local process pool
     of ``workers`` processes.
+
+    ``progress`` (see :func:`jepabook.core.progress.progress_mode`; default automatic) shows one
+    labelled count of finished tasks for the whole run, with elapsed time and time left: a bar on a
+    terminal or in a notebook, a plain line per task in a log, nothing under papermill and nbval.
+    The tasks themselves show nothing (their bars, one per worker, overwrote each other).
     """
     config = configure(chapter.profiles, profile, overrides)
-    seed_list = parse_seeds(published_seeds(profile) if seeds is None else seeds)
+    seed_list = parse_seeds(published_seeds(profile, chapter.key) if seeds is None else seeds)
     start = time.perf_counter()
-    plan = chapter.plan(config, seed_list, progress, **dict(extra or {}))
+    mode = progress_mode(progress)
+    plan = chapter.plan(config, seed_list, False, **dict(extra or {}))
     t_tasks = time.perf_counter()
-    outputs = run_tasks(plan.fn, plan.tasks, workers, executor=executor)
+    label = f"{chapter.key} ({profile}, {len(seed_list)} seed{'s' * (len(seed_list) != 1)})"
+    with RunProgress(label, len(plan.tasks), mode) as bar:
+        outputs = run_tasks(plan.fn, plan.tasks, workers, executor=executor,
+                            on_done=lambda i: bar.done(describe_task(plan.tasks[i])))
     t_measure = time.perf_counter()
     result = chapter.measure(config, seed_list, plan, outputs)
     module = chapter.claims_module()

@@ -13,7 +13,7 @@ import multiprocessing as mp
 import os
 import sys
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 
 __all__ = ["DaskExecutor", "dask_executor", "default_workers", "run_tasks"]
 
@@ -46,8 +46,12 @@ def _as_executor(executor) -> Executor:
     return executor
 
 
-def run_tasks(fn: Callable, tasks: Sequence[tuple], workers: int | None = None, executor=None) -> list:
+def run_tasks(fn: Callable, tasks: Sequence[tuple], workers: int | None = None, executor=None,
+              on_done: Callable[[int], None] | None = None) -> list:
     """``[fn(*t) for t in tasks]``, in task order.
+
+    ``on_done(i)`` is called in this process as each task ``i`` finishes, in the order they finish
+    (what a progress display counts).
 
     With ``executor``, any :class:`concurrent.futures.Executor` (a ``ProcessPoolExecutor``, Dask's
     ``Client.get_executor()``, :func:`dask_executor`) or a ``distributed.Client``, every task is
@@ -63,20 +67,31 @@ def run_tasks(fn: Callable, tasks: Sequence[tuple], workers: int | None = None, 
         if workers is not None:
             raise ValueError(f"pass workers or executor, not both (the executor decides how many "
                              f"run at once); got workers={workers!r}")
-        return _gather([executor.submit(fn, *t) for t in tasks])
+        return _gather([executor.submit(fn, *t) for t in tasks], on_done)
     workers = default_workers() if workers is None else workers
     if not (isinstance(workers, int) and workers >= 1):
         raise ValueError(f"workers must be a positive integer; got {workers!r}")
     workers = min(workers, len(tasks))
     if workers <= 1:
-        return [fn(*t) for t in tasks]
+        out = []
+        for i, t in enumerate(tasks):
+            out.append(fn(*t))
+            if on_done is not None:
+                on_done(i)
+        return out
     with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
-        return list(pool.map(fn, *zip(*tasks)))
+        return _gather([pool.submit(fn, *t) for t in tasks], on_done)
 
 
-def _gather(futures: list[Future]) -> list:
-    """The futures' results in order; on the first failure the rest are cancelled, then it is raised."""
+def _gather(futures: list[Future], on_done: Callable[[int], None] | None = None) -> list:
+    """The futures' results in order, calling ``on_done(i)`` as each finishes; on the first failure
+    the rest are cancelled, then it is raised."""
     try:
+        if on_done is not None:
+            index = {id(f): i for i, f in enumerate(futures)}
+            for f in as_completed(futures):
+                f.result()  # a failure is raised here, as soon as it happens
+                on_done(index[id(f)])
         return [f.result() for f in futures]
     except BaseException:
         for f in futures:

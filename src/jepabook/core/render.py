@@ -1,9 +1,9 @@
-"""How claims, checks and verdicts are written: numbers, badges and the claims table.
+"""How claims, checks and verdicts are written: numbers, badges, and the one number that decided a verdict.
 
-Every table of the book (a chapter's claims and checks, the ledger, the deviations) formats its
-numbers and draws its verdict badges with this module, so that a value or a badge reads the same
-everywhere. :class:`ClaimsTable` is what a chapter prints: plain text for terminals and nbval, HTML
-on the site.
+Every table of the book (a chapter's claims and checks and its findings box, the ledger, the
+deviations) formats its numbers and draws its verdict badges with this module, so that a value or a
+badge reads the same everywhere. The tables are built from these pieces in
+:mod:`jepabook.core.tables` (:class:`~jepabook.core.tables.ClaimsTable` is what a chapter prints).
 
 Explained in Chapter 1 (JEPA basics); Chapter 6 uses it for the ledger.
 """
@@ -18,9 +18,22 @@ from html import escape
 import numpy as np
 
 from jepabook.core.rules import (ALPHA, DIRECTION_ONLY, FAIL, NOT_REPRODUCED, NOT_TESTABLE, PASS, REPRODUCED, SKIPPED,
-                                 VERDICTS, BoundEveryRun)
+                                 VERDICTS, BoundEveryRun, Greater, SpreadGreater, Within)
 
-__all__ = ["BADGE_COLOURS", "ClaimsTable", "badge", "claim_anchor", "count_line", "fmt_p", "fmt_value", "mean_sd"]
+__all__ = ["BADGE_COLOURS", "ClaimsTable", "Findings", "Row", "badge", "claim_anchor", "count_line", "decided", "fmt_p",
+           "fmt_value", "gate_text", "mean_sd", "rows_html", "rule_number"]
+
+#: the tables themselves live in :mod:`jepabook.core.tables` (which draws them with this module's
+#: formatting); they are importable from here as well
+_TABLES = ("ClaimsTable", "Findings", "Row", "rows_html")
+
+
+def __getattr__(name: str):
+    if name in _TABLES:
+        from jepabook.core import tables
+
+        return getattr(tables, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 def claim_anchor(item_id: str) -> str:
     """The HTML id of a claim's or check's row in its chapter's table: ``"ijepa.learns"`` ->
@@ -72,121 +85,98 @@ def badge(text: str, colour: str | None = None) -> str:
             f"border-radius:4px;white-space:nowrap'>{escape(text)}</span>")
 
 
-class ClaimsTable:
-    """The claims table a chapter prints (and its checks, apart): plain text for terminals and nbval,
-    HTML in the book.
+# --- the one number that decided a verdict -------------------------------------------------------
 
-    ``coarse`` prints every value one digit shorter, p only as the side of 5 % it falls on, and no
-    standard error or detectable effect (see :meth:`ClaimResult.noise_text`). The
-    small ``ci`` profile uses it: its short runs are regression tests, and one digit less keeps what
-    they print the same on CPUs whose BLAS kernels round differently (training turns last-bit
-    differences into ~1e-4 relative ones, a few per cent on an unstable run); nothing is published
-    from them.
-    """
+def _get(obj, key, default=None):
+    """``obj[key]`` of a stored dict, ``obj.key`` of a live object (a gate is either)."""
+    return obj.get(key, default) if isinstance(obj, Mapping) else getattr(obj, key, default)
 
-    columns = ("claim", "verdict", "ours (mean ± sd over seeds)", "rule", "noise", "paper", "laptop")
-    check_columns = ("check", "result", "measured (mean ± sd over seeds)", "rule", "reference")
 
-    def __init__(self, results: Sequence, checks: Sequence = (), coarse: bool = False):
-        self.results = list(results)
-        self.checks = list(checks)
-        self.coarse = coarse
+def _mean(measured: Mapping[str, Sequence[float]], arm: str) -> float:
+    return float(np.mean(measured[arm]))
 
-    def rows(self) -> list[tuple[str, ...]]:
-        """One tuple per claim, in the order of :attr:`columns`."""
-        return [(r.claim.id, r.verdict, r.ours(self.coarse), r.claim.rule.describe(), r.noise_text(self.coarse),
-                 r.claim.paper, r.claim.laptop) for r in self.results]
 
-    def counts(self) -> dict[str, int]:
-        """How many claims got each verdict, and how many checks passed and failed."""
-        out = {v: sum(r.verdict == v for r in self.results) for v in VERDICTS}
-        out.update({f"checks {s}": sum(c.status == s for c in self.checks) for s in (PASS, FAIL)})
-        return out
+def _deciding_part(rule, measured: Mapping[str, Sequence[float]]):
+    """The part of a composite rule that decided: the first part that fails on the means, else the
+    part with the largest p-value (the weakest evidence); a simple rule is its own part."""
+    parts = getattr(rule, "parts", None)
+    if parts is None:
+        return rule
+    parts = parts()
+    failing = [part for part in parts if not part.on_means(measured)]
+    return _deciding_part(failing[0] if failing else max(parts, key=lambda part: part.p_value(measured)), measured)
 
-    def __repr__(self) -> str:
-        lines = []
-        for r in self.results:
-            lines += [f"[{r.verdict}] {r.claim.id}: {r.claim.statement}",
-                      f"    paper: {r.claim.paper} | laptop: {r.claim.laptop}",
-                      f"    ours: {r.ours(self.coarse)}"]
-            if r.verdict != SKIPPED:
-                lines.append(f"    noise: {r.noise_text(self.coarse)}")
-            if r.precondition_text():
-                lines.append(f"    {r.precondition_text(self.coarse)}")
-            lines.append(f"    rule: {r.claim.rule.describe()}")
-        if self.checks:
-            lines.append("checks (properties of the code or a construction; not reproductions):")
-            for c in self.checks:
-                lines += [f"[{c.status}] {c.check.id}: {c.check.statement}",
-                          f"    measured: {c.ours(self.coarse)} | rule (every seed): {c.check.rule.describe()}"]
-        return "\n".join(lines)
 
-    #: a table with more claims than this is shown in groups (:meth:`groups`), each collapsed under a
-    #: line with its verdict counts
-    group_above = 8
+def rule_number(rule, measured: Mapping[str, Sequence[float]], digits: int, coarse: bool = False) -> str:
+    """The measured quantity ``rule`` tests, without metric names: ``"difference +2.6"`` for a paired
+    comparison, ``"0.19 (needs < 0.1)"`` for a threshold, ``"4 of 5 runs within the bound"``; the
+    part that decided for a composite rule (:func:`_deciding_part`). ``""`` for a rule it cannot read."""
+    try:
+        part = _deciding_part(rule, measured)
+        f = lambda v: fmt_value(v, digits, coarse)  # noqa: E731
+        if isinstance(part, Greater):
+            margin = f" (needs > {part.margin:.3g})" if part.margin else ""
+            diff = _mean(measured, part.a) - _mean(measured, part.b)
+            return f"difference {'+' if diff >= 0 else ''}{f(diff)}{margin}"
+        if hasattr(part, "threshold") and hasattr(part, "symbol"):
+            return f"{f(_mean(measured, part.arm))} (needs {part.symbol} {part.threshold:.3g})"
+        if isinstance(part, Within):
+            return f"{f(_mean(measured, part.arm))} (needs {part.target:.3g} ± {part.tol:.3g})"
+        if isinstance(part, SpreadGreater):
+            sd = [float(np.std(measured[arm], ddof=1)) for arm in (part.a, part.b)]
+            return f"sd {f(sd[0])} against {f(sd[1])}"
+        if isinstance(part, BoundEveryRun):
+            ok = np.asarray(measured[part.value]) <= np.asarray(measured[part.bound]) + part.slack
+            return f"{int(ok.sum())} of {ok.size} runs within the bound"
+    except (KeyError, ValueError, TypeError):
+        pass  # a rule this module does not know, or arms not measured: the p-value alone speaks
+    return ""
 
-    def summary(self) -> str:
-        """One line of counts: ``"3 claims: 2 reproduced, 0 direction only, 1 not reproduced; 4 of 4
-        checks pass"``. The three main verdicts are always named; the others only when they occur."""
-        return count_line(self.results, self.checks)
 
-    def _claim_rows(self, results) -> str:
-        rows = []
-        for r in results:
-            c = r.claim
-            pre = r.precondition_text(self.coarse)
-            pre = f"<br><small class='precondition'>{escape(pre)}</small>" if pre else ""
-            rows.append(
-                f"<tr id='{claim_anchor(c.id)}'><td class='claim'><b>{escape(c.id)}</b><br>{escape(c.statement)}{pre}</td>"
-                f"<td class='verdict'>{badge(r.verdict)}</td>"
-                f"<td class='ours'>{escape(r.ours(self.coarse))}</td>"
-                f"<td class='rule'><small>{escape(c.rule.describe())}</small></td>"
-                f"<td class='noise'><small>{escape(r.noise_text(self.coarse))}</small></td>"
-                f"<td class='paper'>{escape(c.paper)}</td><td class='laptop'>{escape(c.laptop)}</td></tr>")
-        return "".join(rows)
+def gate_text(gate, digits: int = 2, coarse: bool = False) -> str:
+    """A claim's fair-test gate in words and numbers (``gate`` an object or a stored dict; ``None``:
+    "no gate declared"): whether the toy allows an effect the seeds could detect."""
+    if gate is None:
+        return "no gate declared"
+    f = lambda key: _gate_value(gate, key, digits, coarse)  # noqa: E731
+    state = "fair test" if _get(gate, "holds") else "not a fair test"
+    numbers = f"allowed {f('allowed_mean')} (lower bound {f('allowed_lcb')}) against detectable {f('detectable')}"
+    fixed = "; one fixed value for every seed" if _get(gate, "fixed") else ""
+    text = _get(gate, "text") or ""
+    return f"{state}: {text + ': ' if text else ''}{numbers}{fixed}"
 
-    def _table(self, cls: str, columns, body: str) -> str:
-        head = "".join(f"<th style='text-align:left'>{escape(c)}</th>" for c in columns)
-        return (f"<div class='claims-scroll'><table class='{cls}'><thead><tr>{head}</tr></thead>"
-                f"<tbody>{body}</tbody></table></div>")
 
-    def groups(self) -> list[tuple[str, list[ClaimResult]]]:
-        """The claims in runs of the same group, in table order: the first word of their name
-        (``lejepa.t1_spiral`` -> ``t1``), or their chapter when the table spans several (a ledger)."""
-        out: list[tuple[str, list[ClaimResult]]] = []
-        by_chapter = len({r.claim.id.split(".", 1)[0] for r in self.results}) > 1
-        for r in self.results:
-            key = r.claim.id.split(".", 1)[0] if by_chapter else r.claim.id.split(".", 1)[-1].split("_", 1)[0]
-            if out and out[-1][0] == key:
-                out[-1][1].append(r)
-            else:
-                out.append((key, [r]))
-        return out
+def _gate_value(gate, key: str, digits: int, coarse: bool) -> str:
+    value = _get(gate, key)
+    return fmt_value(math.nan if value is None else float(value), digits, coarse)
 
-    def _repr_html_(self) -> str:
-        """The verdict is the second column, so that a phone shows it next to the claim; measurement,
-        rule and noise have a cell each. A table longer than :attr:`group_above` claims comes in
-        collapsed groups, each under its counts; every row keeps its ``claim_anchor`` id."""
-        parts = [f"<p class='claims-summary'><b>Verdicts</b>: {escape(self.summary())}</p>"]
-        if len(self.results) > self.group_above:
-            for key, results in self.groups():
-                parts.append(f"<details class='claims-group'><summary><b>{escape(key)}</b>: "
-                             f"{escape(count_line(results, ()))}</summary>"
-                             f"{self._table('claims-table', self.columns, self._claim_rows(results))}</details>")
-        elif self.results:
-            parts.append(self._table("claims-table", self.columns, self._claim_rows(self.results)))
-        if self.checks:
-            rows = "".join(
-                f"<tr id='{claim_anchor(c.check.id)}'><td class='claim'><b>{escape(c.check.id)}</b><br>"
-                f"{escape(c.check.statement)}</td><td class='verdict'>{badge(c.status)}</td>"
-                f"<td class='ours'>{escape(c.ours(self.coarse))}</td>"
-                f"<td class='rule'><small>{escape(c.check.rule.describe())} (every seed)</small></td>"
-                f"<td class='paper'>{escape(c.check.reference)}</td></tr>" for c in self.checks)
-            parts.append("<p><b>Checks</b>: properties of the code or of a constructed example; they pass or fail "
-                         "and are not counted as reproductions.</p>")
-            parts.append(self._table("checks-table", self.check_columns, rows))
-        return f"<div class='claims'>{''.join(parts)}</div>"
 
+def _gate_failing_number(gate, digits: int, coarse: bool) -> str:
+    """A failed gate's two numbers: the effect the toy allows (its lower bound) and what the seeds detect."""
+    return (f"toy allows ≤ {_gate_value(gate, 'allowed_lcb', digits, coarse)}, "
+            f"seeds detect ≥ {_gate_value(gate, 'detectable', digits, coarse)}")
+
+
+def decided(result, coarse: bool = False) -> str:
+    """The one number that decided ``result``'s verdict (a :class:`~jepabook.core.claims.ClaimResult`):
+    the effect and p for ``reproduced`` and ``direction only``; the failing gate or precondition for
+    ``not testable here``; the effect that went the wrong way for ``not reproduced``."""
+    c = result.claim
+    digits = max(c.digits - 1, 0) if coarse else c.digits
+    if result.verdict == SKIPPED:
+        return "not run: " + ", ".join(result.missing)
+    gate = getattr(result, "gate", None)
+    if result.verdict == NOT_TESTABLE:
+        if gate is not None and not _get(gate, "holds"):
+            return _gate_failing_number(gate, digits, coarse)
+        if c.precondition is not None:
+            number = rule_number(c.precondition, result.measured, 2 if not coarse else 1, coarse)
+            return f"precondition fails: {number}" if number else "precondition fails"
+        return "not testable"
+    number = rule_number(c.rule, result.measured, digits, coarse)
+    if result.verdict == NOT_REPRODUCED:
+        return number or fmt_p(result.p, coarse)
+    return f"{number}; {fmt_p(result.p, coarse)}" if number else fmt_p(result.p, coarse)
 
 
 def count_line(results: Sequence, checks: Sequence) -> str:
@@ -196,9 +186,9 @@ def count_line(results: Sequence, checks: Sequence) -> str:
     n = len(results)
     text = f"{n} claim{'s' if n != 1 else ''}: " + ", ".join(f"{sum(r.verdict == v for r in results)} {v}" for v in shown)
     if checks:
-        passed = sum(c.status == PASS for c in checks)
+        passed = sum(c.verdict == PASS for c in checks)
         text += f"; {passed} of {len(checks)} check{'s' if len(checks) != 1 else ''} pass"
-        skipped = sum(c.status == SKIPPED for c in checks)
+        skipped = sum(c.verdict == SKIPPED for c in checks)
         if skipped:
             text += f" ({skipped} skipped)"
     return text

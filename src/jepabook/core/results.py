@@ -1,7 +1,9 @@
 """A chapter run's record: the JSON every chapter writes to ``results/`` and Chapter 6 reads back.
 
+Read back with :mod:`jepabook.core.records` (file names, loading, the verdict of a stored item).
 Schema (one object): ``chapter``, ``profile``, ``seeds``, ``platform`` (device, mlx version, ...),
-``timing_s`` (named phases, seconds), ``claims`` (see :meth:`jepabook.core.claims.ClaimResult.to_json`),
+``timing_s`` (named phases, seconds), ``claims`` (see :meth:`jepabook.core.claims.ClaimResult.to_json`,
+plus ``decided``: the one number that decided the verdict, as the tables print it),
 ``checks`` (:meth:`jepabook.core.claims.CheckResult.to_json`) and ``config``.
 """
 
@@ -17,7 +19,8 @@ from pathlib import Path
 from typing import IO
 
 from jepabook.core.claims import CheckResult, ClaimResult
-from jepabook.core.render import ClaimsTable
+from jepabook.core.render import decided
+from jepabook.core.tables import ClaimsTable, Findings
 
 __all__ = ["ChapterRun", "checkout_path", "platform_info", "published_dir", "results_dir", "write_atomic",
            "write_json_atomic"]
@@ -125,6 +128,11 @@ class ChapterRun:
         """The claims table; one digit coarser at the ``ci`` profile (see :class:`ClaimsTable`)."""
         return ClaimsTable(self.claims, self.checks, coarse=self.profile == "ci")
 
+    def findings(self) -> Findings:
+        """The box the chapter opens with: each claim in plain words, its verdict and the one number
+        that decided it (:class:`jepabook.core.render.Findings`)."""
+        return self.table().findings()
+
     def to_json(self) -> dict:
         return {
             "chapter": self.chapter,
@@ -132,7 +140,7 @@ class ChapterRun:
             "seeds": list(self.seeds),
             "platform": self.platform,
             "timing_s": {k: round(v, 3) for k, v in self.timing_s.items()},
-            "claims": [c.to_json() for c in self.claims],
+            "claims": [{**c.to_json(), "decided": decided(c)} for c in self.claims],
             "checks": [c.to_json() for c in self.checks],
             "config": self.config,
         }
@@ -142,11 +150,10 @@ class ChapterRun:
         ``results/<chapter>-<profile>-seeds-<s1>-<s2>....json``: a run on other seeds never replaces
         the record that the tests and the book read."""
         from jepabook.core.config import published_seeds
+        from jepabook.core.records import record_path
 
-        name = f"{self.chapter}-{self.profile}"
-        if not publish and tuple(self.seeds) != published_seeds(self.profile):
-            name += "-seeds-" + "-".join(map(str, self.seeds))
-        return results_dir() / f"{name}.json"
+        other = not publish and tuple(self.seeds) != published_seeds(self.profile, self.chapter)
+        return record_path(self.chapter, self.profile, self.seeds if other else None, known=False)
 
     def save(self, path: str | os.PathLike | None = None, publish: bool = False) -> Path:
         """Write the record to ``path`` (default :meth:`default_path`), atomically."""

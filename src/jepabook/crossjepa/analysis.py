@@ -15,9 +15,10 @@ from mlx.utils import tree_flatten
 
 from jepabook.core import streams
 from jepabook.crossjepa.data import SweepData, class_share
-from jepabook.crossjepa.experiment import CrossJEPAConfig, Student
+from jepabook.crossjepa.experiment import CrossJEPAConfig, make_student
 
-__all__ = ["cost_summary", "fresh_features", "paired_gain", "probe_se", "spread_ratio", "student_parameters",
+__all__ = ["PILOT_GATES", "cost_summary", "fresh_features", "headroom_table", "paired_gain", "pilot_rows", "probe_se",
+           "spread_ratio", "student_parameters",
            "teacher_class_share", "teacher_table"]
 
 Measured = Mapping[str, Sequence[float]]
@@ -42,9 +43,11 @@ def spread_ratio(features: np.ndarray) -> float:
     return float(np.abs(f.mean(0)).mean() / f.std(0).mean())
 
 
-def student_parameters(config: CrossJEPAConfig, cond_dim: int, out_dim: int, seed: int = 0) -> dict[str, int]:
-    """Parameter counts of the student's encoder and predictor (``cond_dim`` side inputs, ``out_dim`` outputs)."""
-    student = Student(config, cond_dim, out_dim, mx.random.key(seed))
+def student_parameters(config: CrossJEPAConfig, pose_dim: int, colour_dim: int, out_dim: int,
+                       seed: int = 0) -> dict[str, int]:
+    """Parameter counts of the student's encoder and predictor (``pose_dim`` and ``colour_dim`` side
+    inputs, ``out_dim`` outputs)."""
+    student = make_student(config, pose_dim, colour_dim, out_dim, mx.random.key(seed))
     count = lambda module: int(sum(v.size for _, v in tree_flatten(module.parameters())))  # noqa: E731
     return {"encoder": count(student.encoder), "predictor": count(student.predictor)}
 
@@ -55,7 +58,7 @@ def fresh_features(config: CrossJEPAConfig, data: SweepData, seed: int = 0) -> n
     The weights are the ones seed ``seed``'s arms start from (stream ``(seed, "init")``); the
     predictor's sizes do not enter the encoder's.
     """
-    student = Student(config, 12, data.targets["default"].shape[-1], streams.key(seed, "init"))
+    student = make_student(config, 4, 8, data.targets["default"].shape[-1], streams.key(seed, "init"))
     return np.array(student.encoder.features(mx.array(data.groups), mx.array(data.centres)))
 
 
@@ -98,4 +101,37 @@ def teacher_table(decodability: Mapping[str, Mapping[str, float]], pixel_class_s
     nan = float("nan")
     rows.append({"teacher": "pixel target (pooled pixels)", "class_share": float(pixel_class_share),
                  "class_acc": nan, "pose_r2": nan, "colour_r2": nan, "role": "objective baseline"})
+    return rows
+
+
+def headroom_table(metrics: Measured, seeds: Sequence[int], recipe: str = "cond_pose_colour") -> list[dict]:
+    """Per seed: the untrained student, the recipe and the supervised ceiling (probe accuracy, %), the
+    recipe's gain over untrained, the headroom (ceiling − untrained) and the share of it the recipe closed."""
+    rows = []
+    for i, seed in enumerate(seeds):
+        u, r, c = (float(metrics[a][i]) for a in ("untrained", recipe, "ceiling"))
+        rows.append({"seed": int(seed), "untrained": u, "recipe": r, "ceiling": c, "gain": r - u,
+                     "headroom": c - u, "closed": (r - u) / (c - u) if c != u else float("nan")})
+    return rows
+
+
+#: the three gates a teacher must pass on held-out objects (issue 29), as the pilot records them
+PILOT_GATES = ("class_acc_above_untrained", "class_share_above_pixels", "pose_r2_at_least_0.3")
+
+
+def pilot_rows(record: Mapping) -> list[dict]:
+    """One row per (world draw, candidate teacher) of a teacher pilot record
+    (``benchmarks/pilot_crossjepa_teacher.py``): the teacher's single-view class accuracy against the
+    untrained student's (seed mean), its class share against the pixel target's, its pose R², and
+    whether it passed all three gates."""
+    rows = []
+    for draw in record["draws"]:
+        untrained = float(np.mean(draw["arms"]["untrained"]["acc"]))
+        for name, t in draw["teachers"].items():
+            if name == "pixels":
+                continue
+            rows.append({"draw": draw["draw"], "teacher": t.get("label", name), "class_acc": t["class_acc"],
+                         "untrained": untrained, "class_share": t["class_share"],
+                         "pixel_share": draw["pixel_class_share"], "pose_r2": t["pose_r2"],
+                         "passes": all(t["gates"][g] for g in PILOT_GATES)})
     return rows

@@ -1,41 +1,42 @@
 """The claims Chapter 4 tests, each with the rule that decides its verdict.
 
 Fixed before any full-profile run, from the CrossJEPA abstract (arXiv:2511.18424) and the laptop
-validation's tables: where either reports an ordering (a monotone gain with conditioning, a winner
-between objectives, no gain from masking), the rule asks for that ordering among our seed-paired
-probe accuracies (%, held-out objects). The paper's ablation tables were not available, so its
-column states only what the abstract says. ``cond_pose_colour`` is the full recipe (pose + colour
+validation's tables: where either reports an ordering (a gain with conditioning, a winner between
+objectives, no gain from masking), the rule asks for that ordering among our seed-paired probe
+accuracies (%, held-out objects). The paper's ablation tables were not available, so its column
+states only what the abstract says. ``cond_pose_colour`` is the full recipe (pose + colour
 conditioning, teacher targets, no masking) and doubles as the "mask 0" and "teacher objective" row.
 
-Re-registered for issue 13, before the full run that judges them: the default teacher is now the
-self-trained LeJEPA ViT and the second teacher the same network untrained (the extension row asks
-whether the mechanism depends on what the teacher knows); the objective claim gained a
-precondition (the teacher's target must be more about the class than the pixel target, else
-"predict embeddings, not pixels" compares two functions of the same pixels). The rules themselves
-are unchanged.
+Re-registered for issue 13 (a self-trained teacher, the objective claim's class-share precondition)
+and for verdicts version 3 (issue 25: the fair-test gates, masking as non-inferiority, absorbs a check).
 
-Re-registered for verdicts version 3 (issue 25), before the runs that judge them:
+Re-registered for issue 29, before the runs that judge them:
 
-- every claim about the default teacher's student is gated on the teacher knowing the class better
-  than the untrained student does, beyond noise (:class:`~jepabook.core.gate.TeacherKnows`: the
-  teacher's single-view class accuracy against the untrained student's probe); the extension row on
-  its own teacher;
-- the ablations (conditioning, masking) are also gated on the recipe's gain over the untrained
-  student exceeding what their seeds can detect (:class:`~jepabook.core.gate.RecipeGain`);
-- "masking is not needed" is a non-inferiority: the unmasked recipe is not worse than any masking
-  ratio by more than :data:`MASKING_MARGIN` points (fixed here), paired; strict superiority would
-  fail the laptop's own 81.7 = 81.7;
-- "the side channel absorbs pose and colour" (more informative predictor inputs lower the training
-  loss) holds by construction of a regression with more inputs, so it is a check, not a claim.
+- the default teacher is a network trained with labels on renders of its own objects (the
+  self-trained one knew the class no better than the untrained student); ten seeds at ``full``;
+- "learns" is gated on the teacher knowing the class better than the untrained student
+  (:class:`~jepabook.core.gate.TeacherKnows`) and on the headroom to the per-seed supervised ceiling
+  (:class:`~jepabook.core.gate.Headroom`: the same student trained with the probe's labels);
+- the conditioning claim is split as the paper makes it, pose and colour being separate predictor
+  inputs: ``none < pose`` (needs a teacher that encodes pose) and ``pose < pose + colour`` (needs a
+  teacher that encodes colour, the same threshold), so a pose effect is not hidden by an absent
+  colour effect;
+- ``crossjepa.spread`` is dropped: a Pitman–Morgan test of two spreads at the probe's noise has
+  almost no power at five seeds, nor at ten; the spreads are still printed in the chapter;
+- "heavy masking hurts" is also read against the untrained student (an extension of ours): ending
+  below the whole cloud may mean learning less, or damage (below untrained);
+- the extension row (a random teacher) tests the pose input alone, gated on that recipe's own gain
+  over the untrained student (a random teacher knows no class, so the distillation gate is not its
+  question).
 """
 
 from __future__ import annotations
 
 from jepabook.core.claims import Check, Claim, shown_values
-from jepabook.core.gate import RecipeGain, TeacherKnows
-from jepabook.core.rules import Above, AllOf, Greater, Increasing, NotInferior, SpreadGreater
+from jepabook.core.gate import Headroom, RecipeGain, TeacherKnows
+from jepabook.core.rules import Above, AllOf, Greater, Increasing, NotInferior
 
-__all__ = ["CHECKS", "CLAIMS", "MASKING_MARGIN", "POSE_R2_MIN", "claims_for", "measured_for"]
+__all__ = ["CHECKS", "CLAIMS", "COLOUR_R2_MIN", "MASKING_MARGIN", "POSE_R2_MIN", "claims_for", "measured_for"]
 
 #: "masking is not needed": a masking ratio may beat the unmasked recipe by less than this (points of
 #: probe accuracy) and the claim still holds; about one seed standard deviation of the recipe in the
@@ -45,15 +46,17 @@ MASKING_MARGIN = 3.0
 #: the student can learn the class from the teacher only if the teacher knows it better than the
 #: untrained student already does (beyond noise)
 _TEACHER = TeacherKnows(teacher="teacher_class_acc", student="untrained")
+#: "training helps" can show only if the supervised ceiling stands above the untrained student by more
+#: than the seeds can detect, seed by seed
+_HEADROOM = Headroom(floor="untrained", ceiling="ceiling")
 #: an ablation of the recipe can show only if the recipe gains more than its seeds can detect
 _RECIPE = RecipeGain(recipe="cond_pose_colour", control="untrained")
 
 #: the teacher must encode pose this well (held-out R² from single views) before conditioning on pose
-#: can help by absorbing it: the precondition of the conditioning and spread claims
+#: can help by absorbing it
 POSE_R2_MIN = 0.3
-_POSE_TEXT = f"the teacher encodes pose: held-out R² ≥ {POSE_R2_MIN:g}"
-
-_SHARE_TEXT = "the teacher's target is more about the class than the pixel target: class share above the pixels'"
+#: and colour as well (the same threshold) before conditioning on colour can
+COLOUR_R2_MIN = 0.3
 
 _PAPER_COND = "conditioning on pose + colour is part of the method (ablation not available)"
 
@@ -65,45 +68,45 @@ CLAIMS = [
         "student untrained.",
         paper="94.2 (ModelNet40 linear probe, 8.5 M-parameter encoder)",
         laptop="—",
-        metric="probe accuracy (%) on held-out objects, full recipe vs untrained",
+        metric="probe accuracy (%) on held-out objects, full recipe vs untrained (supervised ceiling shown)",
         rule=Greater("cond_pose_colour", "untrained"),
-        shown=("cond_pose_colour", "untrained"),
+        shown=("cond_pose_colour", "untrained", "ceiling"),
         digits=1,
-        gate=_TEACHER,
+        gate=(_TEACHER, _HEADROOM),
         label="the student learns from the teacher",
         rule_text="full recipe > untrained student (paired)",
     ),
     Claim(
-        id="crossjepa.conditioning",
+        id="crossjepa.conditioning_pose",
         chapter="crossjepa",
-        statement="Giving the predictor target-only side information improves the student: none < pose < pose + colour.",
+        statement="Giving the predictor the camera pose, which only the target depends on, improves the student.",
         paper=_PAPER_COND,
-        laptop="76.9 ± 5.8 < 78.6 ± 3.1 < 81.9 ± 2.4",
-        metric="probe accuracy (%) per predictor conditioning",
-        rule=Increasing(("cond_none", "cond_pose", "cond_pose_colour")),
-        shown=("cond_none", "cond_pose", "cond_pose_colour"),
+        laptop="76.9 ± 5.8 (none) < 78.6 ± 3.1 (pose)",
+        metric="probe accuracy (%), no conditioning vs pose",
+        rule=Greater("cond_pose", "cond_none"),
+        shown=("cond_none", "cond_pose"),
         digits=1,
         precondition=Above("teacher_pose_r2", POSE_R2_MIN),
-        precondition_text=_POSE_TEXT,
+        precondition_text=f"the teacher encodes pose: held-out R² ≥ {POSE_R2_MIN:g}",
         gate=(_TEACHER, _RECIPE),
-        label="side information helps the student",
-        rule_text="none < pose < pose + colour (each step paired)",
+        label="the pose input helps the student",
+        rule_text="none < pose (paired)",
     ),
     Claim(
-        id="crossjepa.spread",
+        id="crossjepa.conditioning_colour",
         chapter="crossjepa",
-        statement="The seed-to-seed spread shrinks when pose and colour are given to the predictor.",
-        paper="lower-variance gradients (argued)",
-        laptop="sd 5.8 (none) → 2.4 (pose + colour)",
-        metric="probe accuracy (%) over seeds, no conditioning vs pose + colour (variances paired by seed)",
-        rule=SpreadGreater("cond_none", "cond_pose_colour"),
-        shown=("cond_none", "cond_pose_colour"),
+        statement="Adding the view's colour histogram to the pose improves the student further.",
+        paper=_PAPER_COND,
+        laptop="78.6 ± 3.1 (pose) < 81.9 ± 2.4 (pose + colour)",
+        metric="probe accuracy (%), pose vs pose + colour",
+        rule=Greater("cond_pose_colour", "cond_pose"),
+        shown=("cond_pose", "cond_pose_colour"),
         digits=1,
-        precondition=Above("teacher_pose_r2", POSE_R2_MIN),
-        precondition_text=_POSE_TEXT,
-        gate=_TEACHER,
-        label="side information steadies the seeds",
-        rule_text="sd over seeds, no conditioning > pose + colour (paired, Pitman–Morgan)",
+        precondition=Above("teacher_colour_r2", COLOUR_R2_MIN),
+        precondition_text=f"the teacher encodes colour: held-out R² of the hue ≥ {COLOUR_R2_MIN:g}",
+        gate=(_TEACHER, _RECIPE),
+        label="the colour input helps further",
+        rule_text="pose < pose + colour (paired)",
     ),
     Claim(
         id="crossjepa.objective",
@@ -116,7 +119,8 @@ CLAIMS = [
         shown=("cond_pose_colour", "pixels"),
         digits=1,
         precondition=Greater("teacher_class_share", "pixel_class_share"),
-        precondition_text=_SHARE_TEXT,
+        precondition_text="the teacher's target is more about the class than the pixel target: class share "
+        "above the pixels'",
         gate=_TEACHER,
         label="teacher targets beat pixel targets",
         rule_text="teacher-embedding targets > pixel targets (paired)",
@@ -128,7 +132,8 @@ CLAIMS = [
         paper="masking is not required",
         laptop="0.0: 81.7 ± 2.0; 0.3: 81.7 ± 2.0; 0.5: 80.6 ± 6.2; 0.75: 76.9 ± 5.8",
         metric="probe accuracy (%) for masking ratio 0, 0.3, 0.5, 0.75 of the point groups",
-        rule=AllOf(tuple(NotInferior("cond_pose_colour", m, MASKING_MARGIN) for m in ("mask_0.3", "mask_0.5", "mask_0.75"))),
+        rule=AllOf(tuple(NotInferior("cond_pose_colour", m, MASKING_MARGIN)
+                         for m in ("mask_0.3", "mask_0.5", "mask_0.75"))),
         shown=("cond_pose_colour", "mask_0.3", "mask_0.5", "mask_0.75"),
         digits=1,
         gate=(_TEACHER, _RECIPE),
@@ -138,34 +143,48 @@ CLAIMS = [
     Claim(
         id="crossjepa.masking_heavy",
         chapter="crossjepa",
-        statement="Heavy masking (0.75) hurts.",
+        statement="Heavy masking (0.75) hurts: the student ends below the one fed the whole cloud.",
         paper="—",
         laptop="81.7 ± 2.0 (0.0) vs 76.9 ± 5.8 (0.75)",
         metric="probe accuracy (%), masking ratio 0 vs 0.75",
         rule=Greater("cond_pose_colour", "mask_0.75"),
-        shown=("cond_pose_colour", "mask_0.75"),
+        shown=("cond_pose_colour", "mask_0.75", "untrained"),
         digits=1,
         gate=(_TEACHER, _RECIPE),
         label="heavy masking hurts",
         rule_text="no masking > masking 0.75 (paired)",
     ),
     Claim(
-        id="crossjepa.second_teacher",
+        id="crossjepa.masking_heavy_learns",
         chapter="crossjepa",
-        statement="Extension (ours): with a random teacher (the same ViT untrained), conditioning still helps: "
-        "none < pose < pose + colour.",
+        statement="Extension (ours): heavy masking (0.75) still teaches the student something: it ends above "
+        "the untrained student, so 'hurts' means learning less, not damage.",
         paper="—",
         laptop="—",
-        metric="probe accuracy (%) per predictor conditioning, second teacher",
-        rule=Increasing(("second_none", "second_pose", "second_pose_colour")),
-        shown=("second_none", "second_pose", "second_pose_colour"),
+        metric="probe accuracy (%), masking ratio 0.75 vs untrained",
+        rule=Greater("mask_0.75", "untrained"),
+        shown=("mask_0.75", "untrained"),
+        digits=1,
+        gate=_TEACHER,
+        label="heavy masking still learns",
+        rule_text="masking 0.75 > untrained student (paired)",
+    ),
+    Claim(
+        id="crossjepa.second_teacher",
+        chapter="crossjepa",
+        statement="Extension (ours): with a random teacher (a ViT at its initialisation), the pose input still "
+        "helps.",
+        paper="—",
+        laptop="—",
+        metric="probe accuracy (%), no conditioning vs pose, random teacher",
+        rule=Greater("second_pose", "second_none"),
+        shown=("second_none", "second_pose"),
         digits=1,
         precondition=Above("second_teacher_pose_r2", POSE_R2_MIN),
         precondition_text=f"the random teacher encodes pose: held-out R² ≥ {POSE_R2_MIN:g}",
-        gate=(TeacherKnows(teacher="second_teacher_class_acc", student="untrained"),
-              RecipeGain(recipe="second_pose_colour", control="untrained")),
-        label="side information helps with a random teacher",
-        rule_text="none < pose < pose + colour (each step paired), second teacher",
+        gate=RecipeGain(recipe="second_pose", control="untrained"),
+        label="the pose input helps with a random teacher",
+        rule_text="none < pose (paired), random teacher",
     ),
 ]
 

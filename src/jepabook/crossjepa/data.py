@@ -31,8 +31,9 @@ from jepabook.blocks.probes import linear_accuracy, linear_r2
 from jepabook.crossjepa.shapes3d import World, colour_histogram, make_world, pose_features
 from jepabook.crossjepa.teachers import CacheInfo, PixelTeacher, RandomConvTeacher, avg_pool, cache_path, embed_cached
 
-__all__ = ["OFFLINE_TEACHERS", "TRAINED_TEACHERS", "CountingTeacher", "Prepared", "SweepData", "candidate_teachers", "class_share",
-           "decodability", "prepare", "stratified_split"]
+__all__ = ["LABELLED_TEACHERS", "OFFLINE_TEACHERS", "TRAINED_TEACHERS", "Built", "CountingTeacher", "Prepared",
+           "SweepData", "build_world", "candidate_teachers", "class_share", "decodability", "labelled_views", "prepare",
+           "stratified_split"]
 
 OFFLINE_TEACHERS = {"random-conv": RandomConvTeacher,
                     "random-conv-grey": lambda: RandomConvTeacher(grey=True, name="random-conv-grey"),
@@ -43,8 +44,12 @@ OFFLINE_TEACHERS = {"random-conv": RandomConvTeacher,
 #: trained by LeJEPA, and the same network at its initialisation
 TRAINED_TEACHERS = ("lejepa", "lejepa-init")
 
+#: the teacher trained with class labels on renders of its own objects
+#: (:class:`jepabook.crossjepa.label_teacher.LabelledTeacher`)
+LABELLED_TEACHERS = ("labelled",)
 
-def candidate_teachers(names: tuple[str, ...], dinov2_path: str | None = None, spec=None) -> dict:
+
+def candidate_teachers(names: tuple[str, ...], dinov2_path: str | None = None, spec=None, labelled_spec=None) -> dict:
     """Teacher objects by name; ``dinov2-small`` needs ``dinov2_path`` (a local safetensors file);
     ``lejepa`` / ``lejepa-init`` use ``spec`` (a :class:`~jepabook.crossjepa.vit_teacher.TeacherSpec`;
     ``lejepa-init`` with ``steps=0``)."""
@@ -57,6 +62,10 @@ def candidate_teachers(names: tuple[str, ...], dinov2_path: str | None = None, s
 
             spec = spec or TeacherSpec()
             out[name] = ViTTeacher(spec if name == "lejepa" else replace(spec, steps=0), name=name)
+        elif name in LABELLED_TEACHERS:
+            from jepabook.crossjepa.label_teacher import LabelledSpec, LabelledTeacher
+
+            out[name] = LabelledTeacher(labelled_spec or LabelledSpec(), name=name)
         elif name == "dinov2-small":
             if not dinov2_path:
                 raise ValueError("teacher 'dinov2-small' needs a local checkpoint: set JEPABOOK_DINOV2 to the path "
@@ -174,6 +183,38 @@ class Prepared:
     teacher_calls: dict[str, int] = field(default_factory=dict)
 
 
+@dataclass
+class Built:
+    """The student's world and its grouped clouds, with the seconds each took."""
+
+    world: World
+    groups: np.ndarray
+    centres: np.ndarray
+    timing: dict[str, float]
+
+
+def build_world(config) -> Built:
+    """The world of ``config`` (a :class:`jepabook.crossjepa.experiment.CrossJEPAConfig`), every cloud grouped once."""
+    t0 = time.perf_counter()
+    world = make_world(config.n_per_class, config.n_points, config.n_views, config.render_size, config.world_seed,
+                       config.colour_bias, light=config.light)
+    t1 = time.perf_counter()
+    groups, centres = group_points(world.clouds, config.n_groups, config.group_size)
+    return Built(world, groups, centres, {"world": t1 - t0, "grouping": time.perf_counter() - t1})
+
+
+def labelled_views(config, objects_per_class: int) -> tuple[np.ndarray, np.ndarray, str]:
+    """The labelled teacher's own views ``(m·V, H, W, 3)``, their class labels and their world's fingerprint.
+
+    Its objects are numbered after the student's (``first_index = n_per_class``) in the same draw and
+    rendered the same way, so it never sees one of the student's objects.
+    """
+    own = make_world(objects_per_class, config.n_points, config.n_views, config.render_size, config.world_seed,
+                     config.colour_bias, light=config.light, first_index=config.n_per_class)
+    return (own.renders.reshape((-1,) + own.renders.shape[2:]), np.repeat(own.labels, config.n_views),
+            own.fingerprint())
+
+
 #: a teacher with at least this many training steps still to run sends the teacher phase to the pool
 #: (Chapter 4's ViT teacher: 600 steps, ~110 s; starting two workers and sending them the views: ~8 s)
 POOL_MIN_STEPS = 100
@@ -194,8 +235,9 @@ def teacher_pass(teacher, flat: np.ndarray, data_hash: str, views: tuple[int, in
     return e, info, scores, getattr(teacher, "calls", 0)
 
 
-def prepare(config, teachers: dict, workers: int | None = 1, executor=None) -> Prepared:
-    """Build the world, run (or read back) each teacher's pass, score it, and assign the two roles.
+def prepare(config, teachers: dict, workers: int | None = 1, executor=None, built: Built | None = None) -> Prepared:
+    """Build the world (or take ``built``), run (or read back) each teacher's pass, score it, and assign
+    the two roles.
 
     ``config`` is a :class:`jepabook.crossjepa.experiment.CrossJEPAConfig` (its ``default_teacher`` and
     ``second_teacher`` name the roles); ``teachers`` maps candidate names to teacher objects (see
@@ -207,11 +249,8 @@ def prepare(config, teachers: dict, workers: int | None = 1, executor=None) -> P
     missing = sorted(set(roles.values()) - set(teachers))
     if missing:
         raise ValueError(f"teachers {missing} of the roles {roles} are not among the candidates {sorted(teachers)}")
-    t0 = time.perf_counter()
-    world = make_world(config.n_per_class, config.n_points, config.n_views, config.render_size, config.world_seed,
-                       config.colour_bias, light=config.light)
-    t1 = time.perf_counter()
-    groups, centres = group_points(world.clouds, config.n_groups, config.group_size)
+    built = built or build_world(config)
+    world, groups, centres = built.world, built.groups, built.centres
     t2 = time.perf_counter()
     n, v = world.renders.shape[:2]
     train, test = stratified_split(world.labels, config.test_per_class, config.world_seed)
@@ -220,8 +259,13 @@ def prepare(config, teachers: dict, workers: int | None = 1, executor=None) -> P
     embeddings, cache, scores = {}, {}, {}
     fingerprint = world.fingerprint()
     train_views = world.renders[train].reshape((-1,) + world.renders.shape[2:])
+    own_world_seconds = 0.0
     for teacher in teachers.values():
-        if hasattr(teacher, "bind"):  # trained on the training objects' views only (no labels)
+        if getattr(teacher, "needs_labelled_views", False):  # its own objects, numbered after the student's
+            start = time.perf_counter()
+            teacher.bind(*labelled_views(config, teacher.spec.objects_per_class))
+            own_world_seconds += time.perf_counter() - start
+        elif hasattr(teacher, "bind"):  # trained on the training objects' views only (no labels)
             teacher.bind(train_views, f"{fingerprint}:train:{hashlib.sha256(train.tobytes()).hexdigest()}")
     # one task per teacher (training, pass, scores), the teacher that trains first: independent, so
     # they share the pool's cores, and each is computed as it would be here (same bits). Only worth a
@@ -244,7 +288,7 @@ def prepare(config, teachers: dict, workers: int | None = 1, executor=None) -> P
     data = SweepData(world.labels, train, test, groups, centres, pose,
                      colour_histogram(world.renders).astype(np.float32), targets)
     colour_only = 100 * linear_accuracy(_hue_circle(world.hues), world.labels, train, test)
-    timing = {"world": t1 - t0, "grouping": t2 - t1, "teachers_and_scores": t3 - t2,
+    timing = {**built.timing, "teachers_and_scores": t3 - t2, "teacher_world": own_world_seconds,
               **{f"teacher_pass_{k}": c.teacher_seconds for k, c in cache.items()},
               **{f"teacher_train_{k}": c.train_seconds for k, c in cache.items() if c.train_seconds}}
     return Prepared(data, world, roles, scores, cache, colour_only, timing,

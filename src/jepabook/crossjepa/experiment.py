@@ -7,24 +7,30 @@ Explained in Chapter 4 (CrossJEPA). The pipeline:
    poses. The world is fixed (``world_seed``); the run seeds vary the student's initialisation, its
    batches and its masks.
 2. The teacher pass (:mod:`jepabook.crossjepa.data`): every candidate teacher embeds every view
-   once, through the disk cache; each is scored, and the candidate whose embedding is most about
-   the class becomes the *default* teacher, the least the *second* (the extension row).
-3. The sweep: one *arm* is one recipe — objective (teacher embedding or pixels), predictor
-   conditioning (none, pose, pose + colour), masking ratio, teacher. Every arm trains the same
-   student for the same steps on the same batches (per seed) and is scored by a logistic-regression
-   probe of the frozen student's global feature, trained on the training objects and tested on
-   held-out objects. Training reads cached arrays only; no teacher object reaches it.
+   once, through the disk cache, and is scored. The roles are named in the configuration: the
+   *default* teacher (trained with labels on its own objects, :mod:`jepabook.crossjepa.label_teacher`;
+   it trains in a worker while the world is built) and the *second* (a random ViT, the extension row).
+3. The sweep: one *arm* is one recipe — objective (teacher embedding, pixels, or labels for the
+   supervised ceiling), predictor conditioning (none, pose, pose + colour), masking ratio, teacher.
+   :func:`train_arm` trains the same student for the same steps on the same batches (per seed);
+   :func:`run_arm` scores it by a logistic-regression probe of the frozen student's global feature,
+   trained on the training objects and tested on held-out objects. Training reads cached arrays
+   only; no teacher object reaches it.
 
 Design choices of ours (the paper's loss and predictor were not available): targets are the
 teacher's embeddings standardised per dimension over the training views, the loss is their mean
-squared error, the predictor is a two-hidden-layer MLP on ``[student feature ‖ side information]``.
-The pixel baseline is the same model and budget regressing the view's standardised pixels.
+squared error, the predictor is a two-hidden-layer MLP on the student feature with the pose and the
+colour histogram as separate inputs (:mod:`jepabook.crossjepa.model`). The pixel baseline is the same
+model and budget regressing the view's standardised pixels; the ceiling the same model trained on
+the probe's labels.
 """
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import os
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 
 import mlx.core as mx
@@ -34,34 +40,51 @@ import numpy as np
 from mlx.utils import tree_flatten
 
 from jepabook.core import streams
-from jepabook.core.config import pick_profile
+from jepabook.core.config import ShownAsTable, pick_profile
 from jepabook.core.experiment import Chapter, ChapterResult, Plan, run_chapter
-from jepabook.crossjepa.data import (OFFLINE_TEACHERS, TRAINED_TEACHERS, CountingTeacher, Prepared, SweepData,
-                                     candidate_teachers, prepare)
+from jepabook.core.parallel import default_workers
+from jepabook.crossjepa.data import (LABELLED_TEACHERS, OFFLINE_TEACHERS, TRAINED_TEACHERS, CountingTeacher, Prepared,
+                                     SweepData, build_world, candidate_teachers, labelled_views, prepare)
+from jepabook.crossjepa.label_teacher import LabelledSpec
 from jepabook.crossjepa.shapes3d import LIGHT_FRAMES
 from jepabook.crossjepa.vit_teacher import TeacherSpec
-from jepabook.crossjepa.point_transformer import ConditionedPredictor, PointTransformer, visible_groups
+from jepabook.crossjepa.model import PointTransformer, Student, visible_groups
 from jepabook.blocks.probes import linear_accuracy
-from jepabook.core.training import constant_then_cosine, fit
+from jepabook.core.training import TrainLog, constant_then_cosine, fit
 
-__all__ = ["ARMS", "ARM_METRICS", "TEACHER_METRICS", "CHAPTER", "LAPTOP_SIZE", "Arm", "arm_metrics", "ArmResult", "CrossJEPAConfig", "CrossJEPARun", "PROFILES", "Student",
-           "batch_standardise", "dinov2_seconds_per_view", "encoder_parameters", "run", "run_arm", "step_seconds",
-           "student_loss"]
+__all__ = ["ARMS", "ARM_METRICS", "CHAPTER", "CONDITIONING", "LAPTOP_SIZE", "TEACHER_METRICS", "Arm", "ArmResult",
+           "CrossJEPAConfig", "CrossJEPARun", "PROFILES", "Student", "arm_metrics", "batch_standardise", "ceiling_loss",
+           "dinov2_seconds_per_view", "encoder_features", "encoder_parameters", "make_student", "run", "run_arm",
+           "step_seconds", "student_loss", "train_arm"]
 
 # the laptop validation's student size (~1.1 M parameters), for the step-time comparison
 LAPTOP_SIZE = {"width": 192, "depth": 4, "heads": 4, "mlp_ratio": 2.0}
 
-CONDITIONING = ("none", "pose", "pose+colour")  # pose: 4 values (sin/cos); colour: an 8-bin histogram
+#: the predictor's side inputs per conditioning (pose: 4 values, sin/cos; colour: an 8-bin hue histogram);
+#: pose and colour are separate inputs of the predictor, so each claim adds exactly one of them
+CONDITIONING = {"none": (), "pose": ("pose",), "pose+colour": ("pose", "colour")}
+
+
+OBJECTIVES = ("teacher", "pixels", "labels", "none")
 
 
 @dataclass(frozen=True)
 class Arm:
-    """One recipe. ``objective``: "teacher" | "pixels" | "none" (untrained); ``teacher``: "default" | "second"."""
+    """One recipe. ``objective``: "teacher" | "pixels" | "labels" (the supervised ceiling) | "none"
+    (untrained); ``conditioning``: a key of :data:`CONDITIONING`; ``teacher``: "default" | "second"."""
 
     objective: str = "teacher"
     conditioning: str = "pose+colour"
     mask: float = 0.0
     teacher: str = "default"
+
+    def __post_init__(self):
+        for field_name, allowed in (("objective", OBJECTIVES), ("conditioning", tuple(CONDITIONING)),
+                                    ("teacher", ("default", "second"))):
+            if getattr(self, field_name) not in allowed:
+                raise ValueError(f"{field_name} must be one of {list(allowed)}; got {getattr(self, field_name)!r}")
+        if not (0.0 <= self.mask < 1.0):
+            raise ValueError(f"mask must be in [0, 1) (the fraction of point groups dropped); got {self.mask!r}")
 
 
 ARMS = {
@@ -70,17 +93,17 @@ ARMS = {
     "cond_pose": Arm(conditioning="pose"),
     "cond_pose_colour": Arm(),  # the full recipe: also the "teacher objective" and "mask 0" row
     "pixels": Arm(objective="pixels"),
+    "ceiling": Arm(objective="labels", conditioning="none"),
     "mask_0.3": Arm(mask=0.3),
     "mask_0.5": Arm(mask=0.5),
     "mask_0.75": Arm(mask=0.75),
     "second_none": Arm(conditioning="none", teacher="second"),
     "second_pose": Arm(conditioning="pose", teacher="second"),
-    "second_pose_colour": Arm(teacher="second"),
 }
 
 
 @dataclass(frozen=True)
-class CrossJEPAConfig:
+class CrossJEPAConfig(ShownAsTable):
     """Everything Chapter 4's runs depend on (student sizes chosen from the step-time budget; see the chapter)."""
 
     # 96 training objects per class as before; 224 held out per class (1792 in all), so a seed's probe
@@ -106,10 +129,11 @@ class CrossJEPAConfig:
     lr: float = 1e-3
     weight_decay: float = 0.05
     # the candidates scored in the teacher table; the two roles are named, never picked from the scores
-    teachers: tuple[str, ...] = ("lejepa", "lejepa-init", "random-conv-grey", "random-conv", "pixels")
-    default_teacher: str = "lejepa"
+    teachers: tuple[str, ...] = ("labelled", "lejepa-init", "pixels")
+    default_teacher: str = "labelled"
     second_teacher: str = "lejepa-init"
-    teacher: TeacherSpec = TeacherSpec()
+    teacher: TeacherSpec = TeacherSpec()  # the self-trained (LeJEPA) candidate and its untrained twin
+    labelled: LabelledSpec = LabelledSpec()  # the labelled candidate: its own objects and its training
     arms: tuple[str, ...] = tuple(ARMS)
 
     def __post_init__(self):
@@ -127,7 +151,7 @@ class CrossJEPAConfig:
         unknown = [a for a in self.arms if a not in ARMS]
         if unknown:
             raise ValueError(f"unknown arms {unknown}; allowed: {sorted(ARMS)}")
-        known = sorted(OFFLINE_TEACHERS) + list(TRAINED_TEACHERS) + ["dinov2-small"]
+        known = sorted(OFFLINE_TEACHERS) + list(TRAINED_TEACHERS) + list(LABELLED_TEACHERS) + ["dinov2-small"]
         bad = [t for t in self.teachers if t not in known]
         if bad or len(self.teachers) < 2:
             raise ValueError(f"teachers must name at least two of {known}; got {self.teachers!r}")
@@ -138,6 +162,8 @@ class CrossJEPAConfig:
             raise ValueError(f"light must be one of {LIGHT_FRAMES}; got {self.light!r}")
         if not isinstance(self.teacher, TeacherSpec):
             raise ValueError(f"teacher must be a TeacherSpec; got {self.teacher!r}")
+        if not isinstance(self.labelled, LabelledSpec):
+            raise ValueError(f"labelled must be a LabelledSpec; got {self.labelled!r}")
 
 
 PROFILES = {
@@ -146,18 +172,15 @@ PROFILES = {
     # accuracy by 0.5 points rather than 3.1; training still sees 8 objects per class, as before.
     "ci": CrossJEPAConfig(n_per_class=32, test_per_class=24, n_views=2, render_size=32, steps=3, batch=8,
                           width=32, depth=1, n_groups=8, group_size=16, n_points=128, pred_hidden=32,
-                          teacher=TeacherSpec(width=32, depth=1, proj_dim=16, steps=3, batch=16, slices=32)),
+                          teacher=TeacherSpec(width=32, depth=1, proj_dim=16, steps=3, batch=16, slices=32),
+                          labelled=LabelledSpec(objects_per_class=8, hidden=(64, 32), steps=20, batch=16)),
 }
 
 
-class Student(nn.Module):
-    """The point transformer and its predictor: the only trained parts."""
-
-    def __init__(self, config: CrossJEPAConfig, cond_dim: int, out_dim: int, key: mx.array):
-        super().__init__()
-        k_enc, k_pred = mx.random.split(key)
-        self.encoder = PointTransformer(config.width, config.depth, config.heads, config.mlp_ratio, k_enc)
-        self.predictor = ConditionedPredictor(2 * config.width, cond_dim, config.pred_hidden, out_dim, k_pred)
+def make_student(config: CrossJEPAConfig, pose_dim: int, colour_dim: int, out_dim: int, key: mx.array) -> Student:
+    """The :class:`~jepabook.crossjepa.model.Student` of ``config``'s sizes."""
+    return Student(config.width, config.depth, config.heads, config.mlp_ratio, config.pred_hidden, pose_dim,
+                   colour_dim, out_dim, key)
 
 
 def batch_standardise(z: mx.array, eps: float = 1e-5) -> mx.array:
@@ -171,19 +194,66 @@ def batch_standardise(z: mx.array, eps: float = 1e-5) -> mx.array:
     return (z - mu) / mx.sqrt(mx.var(z, axis=0, keepdims=True) + eps)
 
 
-def student_loss(model: Student, groups, centres, keep, cond, target):
+def student_loss(model: Student, groups, centres, keep, pose, colour, target):
     """Mean squared error between the predictor's outputs and the (standardised) targets of every view.
 
     The encoder runs once per object; its feature is paired with each of the object's views
-    (``cond`` ``(b, V, c)`` or None, ``target`` ``(b, V, d)``), so one step learns from ``b·V`` targets.
+    (``pose`` ``(b, V, 4)`` and ``colour`` ``(b, V, 8)``, each or both None; ``target`` ``(b, V, d)``),
+    so one step learns from ``b·V`` targets.
     """
     z = batch_standardise(model.encoder.features(groups, centres, keep))
     z = mx.broadcast_to(z[:, None], (z.shape[0], target.shape[1], z.shape[1]))
-    pred = model.predictor(z, cond)
+    pred = model.predictor(z, pose, colour)
     return mx.mean((pred - target) ** 2), {}
 
 
-def _features(encoder: PointTransformer, data: SweepData, chunk: int = 256) -> np.ndarray:
+def ceiling_loss(model: Student, groups, centres, keep, pose, colour, labels):
+    """Cross-entropy of the predictor, read as a class head, on the student's feature: the supervised
+    ceiling trains the same student and predictor on the labels of the probe's training objects."""
+    z = batch_standardise(model.encoder.features(groups, centres, keep))
+    return mx.mean(nn.losses.cross_entropy(model.predictor(z, pose, colour), labels)), {}
+
+
+def train_arm(config: CrossJEPAConfig, name: str, seed: int, data: SweepData,
+              progress: bool = False) -> tuple[Student, TrainLog | None]:
+    """Chapter 4's recipe: the student of arm ``name`` trained from ``seed`` (``untrained``: as initialised).
+
+    Every arm of a seed starts from the same weights (stream ``(seed, "init")``) and draws the same
+    objects at every step (stream ``(seed, "batches")``), so arms differ only in what the arm changes.
+    """
+    arm = ARMS[name]
+    inputs = CONDITIONING[arm.conditioning]
+    pose = mx.array(data.pose) if "pose" in inputs else None
+    colour = mx.array(data.colour) if "colour" in inputs else None
+    if arm.objective == "labels":  # the supervised ceiling: class labels of the training objects
+        loss, target = ceiling_loss, mx.array(data.labels.astype(np.int32))
+        out_dim = int(data.labels.max()) + 1
+    else:
+        loss, target = student_loss, mx.array(data.targets["pixels" if arm.objective == "pixels" else arm.teacher])
+        out_dim = target.shape[-1]
+    model = make_student(config, 0 if pose is None else pose.shape[-1], 0 if colour is None else colour.shape[-1],
+                    out_dim, streams.key(seed, "init"))
+    if arm.objective == "none":
+        return model, None
+    groups, centres = mx.array(data.groups), mx.array(data.centres)
+    rng, mask_rng = streams.rng(seed, "batches"), streams.rng(seed, "masks")
+
+    def batch(step):  # objects with all their views, the groups the mask keeps, their side inputs and targets
+        r = mx.array(rng.choice(data.train, config.batch, replace=False))
+        keep = (mx.array(visible_groups(mask_rng, config.batch, config.n_groups, arm.mask)) if arm.mask > 0
+                else None)
+        return (groups[r], centres[r], keep, None if pose is None else pose[r],
+                None if colour is None else colour[r], target[r])
+
+    optimizer = optim.AdamW(learning_rate=constant_then_cosine(config.lr, config.steps, 0.5),
+                            weight_decay=config.weight_decay)
+    log = fit(model, loss, batch, optimizer, config.steps, log_every=10, progress=progress,
+              hint=f"Lower lr (now {config.lr}).")
+    return model, log
+
+
+def encoder_features(encoder: PointTransformer, data: SweepData, chunk: int = 256) -> np.ndarray:
+    """``(n, 2·width)`` global features of every object, as the probe reads them."""
     g, c = mx.array(data.groups), mx.array(data.centres)
     return np.concatenate([np.array(encoder.features(g[i:i + chunk], c[i:i + chunk]))
                            for i in range(0, len(g), chunk)])
@@ -202,44 +272,15 @@ class ArmResult:
     seconds: float = 0.0
 
 
-def _side_information(arm: Arm, data: SweepData) -> np.ndarray | None:
-    if arm.conditioning not in CONDITIONING:
-        raise ValueError(f"conditioning must be one of {sorted(CONDITIONING)}; got {arm.conditioning!r}")
-    if arm.conditioning == "none":
-        return None
-    if arm.conditioning == "pose":
-        return data.pose
-    return np.concatenate([data.pose, data.colour], axis=-1)
-
-
 def run_arm(config: CrossJEPAConfig, name: str, seed: int, data: SweepData, progress: bool = False) -> ArmResult:
-    """Train arm ``name`` from ``seed`` (nothing for ``untrained``) and probe the frozen encoder."""
+    """Train arm ``name`` from ``seed`` (:func:`train_arm`) and probe the frozen encoder on held-out objects."""
     start = time.perf_counter()
-    arm = ARMS[name]
-    target = data.targets["pixels" if arm.objective == "pixels" else arm.teacher]
-    side = _side_information(arm, data)
-    model = Student(config, 0 if side is None else side.shape[-1], target.shape[-1], streams.key(seed, "init"))
+    model, log = train_arm(config, name, seed, data, progress)
     result = ArmResult(name, seed, float("nan"))
-    if arm.objective != "none":
-        rng = streams.rng(seed, "batches")  # the same batches and views for every arm of a seed
-        groups, centres, target_mx = mx.array(data.groups), mx.array(data.centres), mx.array(target)
-        side_mx = None if side is None else mx.array(side)
-        mask_rng = streams.rng(seed, "masks")
-
-        def batch(i):
-            r = mx.array(rng.choice(data.train, config.batch, replace=False))  # objects; all their views
-            keep = (mx.array(visible_groups(mask_rng, config.batch, config.n_groups, arm.mask))
-                    if arm.mask > 0 else None)
-            cond = None if side_mx is None else side_mx[r]
-            return groups[r], centres[r], keep, cond, target_mx[r]
-
-        optimizer = optim.AdamW(learning_rate=constant_then_cosine(config.lr, config.steps, 0.5),
-                                weight_decay=config.weight_decay)
-        log = fit(model, student_loss, batch, optimizer, config.steps, log_every=10, progress=progress,
-                  hint=f"Lower lr (now {config.lr}).")
+    if log is not None:
         result.loss_steps, result.loss = log.step, log.parts["loss"]
         result.final_loss = float(np.mean(log.parts["loss"][-3:]))
-    feats = _features(model.encoder, data)
+    feats = encoder_features(model.encoder, data)
     result.acc = 100 * linear_accuracy(feats, data.labels, data.train, data.test)
     result.seconds = time.perf_counter() - start
     return result
@@ -253,12 +294,12 @@ ARM_METRICS = {
     "cond_pose": {"acc": "cond_pose", "loss": "loss_cond_pose"},
     "cond_pose_colour": {"acc": "cond_pose_colour", "loss": "loss_cond_pose_colour"},
     "pixels": {"acc": "pixels", "loss": "loss_pixels"},
+    "ceiling": {"acc": "ceiling", "loss": "loss_ceiling"},
     "mask_0.3": {"acc": "mask_0.3", "loss": "loss_mask_0.3"},
     "mask_0.5": {"acc": "mask_0.5", "loss": "loss_mask_0.5"},
     "mask_0.75": {"acc": "mask_0.75", "loss": "loss_mask_0.75"},
     "second_none": {"acc": "second_none", "loss": "loss_second_none"},
     "second_pose": {"acc": "second_pose", "loss": "loss_second_pose"},
-    "second_pose_colour": {"acc": "second_pose_colour", "loss": "loss_second_pose_colour"},
 }
 
 
@@ -291,12 +332,33 @@ def arm_metrics(results: dict[str, list[ArmResult]]) -> dict[str, list[float]]:
     return out
 
 
+def pretrain_teacher(config: CrossJEPAConfig, name: str) -> float:
+    """A pool task: train candidate ``name`` on its own labelled views into the weight cache (seconds).
+
+    The labelled teacher needs nothing from the student's world, so it trains in a worker while the
+    world is built here; :func:`~jepabook.crossjepa.data.prepare` then reads its weights back.
+    """
+    teacher = candidate_teachers((name,), labelled_spec=config.labelled)[name]
+    teacher.bind(*labelled_views(config, config.labelled.objects_per_class))
+    teacher.embed(teacher.images[:1])  # trains (or reads back) the weights
+    return teacher.train_seconds
+
+
 def _plan(config: CrossJEPAConfig, seeds: list[int], progress: bool, teachers: dict | None = None,
           dinov2_path: str | None = None, workers: int | None = None, executor=None) -> Plan:
-    counted = {k: CountingTeacher(t) for k, t in
-               (teachers if teachers is not None
-                else candidate_teachers(config.teachers, dinov2_path, config.teacher)).items()}
-    prep = prepare(config, counted, workers, executor)  # the teachers in the same pool as the arms
+    chosen = (teachers if teachers is not None
+              else candidate_teachers(config.teachers, dinov2_path, config.teacher, config.labelled))
+    own = [n for n in chosen if n in LABELLED_TEACHERS and teachers is None]
+    if own and executor is None and (workers or default_workers()) > 1:  # it trains while the world is built
+        with ProcessPoolExecutor(max_workers=len(own), mp_context=mp.get_context("spawn")) as pool:
+            jobs = [pool.submit(pretrain_teacher, config, n) for n in own]
+            built = build_world(config)
+            for job in jobs:
+                job.result()
+    else:
+        built = build_world(config)
+    counted = {k: CountingTeacher(t) for k, t in chosen.items()}
+    prep = prepare(config, counted, workers, executor, built)  # the teachers in the same pool as the arms
     prep.teacher_calls = {"teacher_pass": sum(t.calls for t in counted.values())}
     order = sorted(config.arms, key=lambda a: (ARMS[a].objective == "none", ARMS[a].mask))  # costliest first
     tasks = [(config, a, s, prep.data, progress) for a in order for s in seeds]
@@ -324,8 +386,8 @@ def _measure(config: CrossJEPAConfig, seeds: list[int], plan: Plan, flat: list[A
 CHAPTER = Chapter("crossjepa", PROFILES, _plan, _measure)
 
 
-def run(profile: str = "full", seeds=None, progress: bool = False, workers: int | None = None, executor=None,
-        teachers: dict | None = None, dinov2_path: str | None = None, **overrides) -> CrossJEPARun:
+def run(profile: str = "full", seeds=None, progress: bool | str | None = None, workers: int | None = None,
+        executor=None, teachers: dict | None = None, dinov2_path: str | None = None, **overrides) -> CrossJEPARun:
     """Run Chapter 4 at ``profile`` over ``seeds`` (default: the profile's published seeds); ``overrides``
     replace config fields.
 
@@ -363,12 +425,13 @@ def step_seconds(config: CrossJEPAConfig, repeats: int = 3, seed: int = 0) -> di
     out = {}
     for label, sizes in (("ours", {}), ("laptop size", LAPTOP_SIZE)):
         c = replace(config, **sizes)
-        model = Student(c, 12, 256, streams.key(seed, "init"))
-        keys = streams.keys(seed, "inputs", num=4)
+        model = make_student(c, 4, 8, 256, streams.key(seed, "init"))
+        keys = streams.keys(seed, "inputs", num=5)
         inputs = (mx.random.normal((c.batch, c.n_groups, c.group_size, 3), key=keys[0]),
                   mx.random.normal((c.batch, c.n_groups, 3), key=keys[1]), None,
-                  mx.random.normal((c.batch, c.n_views, 12), key=keys[2]),
-                  mx.random.normal((c.batch, c.n_views, 256), key=keys[3]))
+                  mx.random.normal((c.batch, c.n_views, 4), key=keys[2]),
+                  mx.random.normal((c.batch, c.n_views, 8), key=keys[3]),
+                  mx.random.normal((c.batch, c.n_views, 256), key=keys[4]))
         optimizer = optim.AdamW(learning_rate=c.lr, weight_decay=c.weight_decay)
         fit(model, student_loss, lambda i: inputs, optimizer, 2)
         start = time.perf_counter()

@@ -701,13 +701,17 @@ def make_world(
     colour_bias: float = 0.3,
     dense_points: int = 4000,
     light: str = "camera",
+    first_index: int = 0,
 ) -> World:
     """Build ``n_per_class`` objects of every class (class-major order) with clouds, poses and renders.
 
     Object ``j`` of class ``k`` depends only on ``(seed, k, j)``: its shape, colour and rotation do
     not change with ``n_per_class``, ``n_views``, ``n_points``, ``dense_points`` or ``size``.
     Poses: azimuth uniform in [0, 2π), elevation uniform in [−π/3, π/3]. ``light``: see
-    :func:`_render_views` (``"world"``: the shading tells where the camera stood).
+    :func:`_render_views` (``"world"``: the shading tells where the camera stood). ``first_index``:
+    the objects are numbers ``first_index .. first_index + n_per_class − 1`` of each class, so two
+    calls with ranges that do not overlap give disjoint objects of the same draw (the labelled
+    teacher's objects start where the student's end).
     """
     if light not in LIGHT_FRAMES:
         raise ValueError(f"light must be one of {LIGHT_FRAMES}; got {light!r}")
@@ -718,6 +722,7 @@ def make_world(
     seed = _check_int("seed", seed, 0)
     colour_bias = _check_float("colour_bias", colour_bias, 0.0, 1.0)
     dense_points = _check_int("dense_points", dense_points, 16)
+    first_index = _check_int("first_index", first_index, 0)
     n = n_per_class * len(CLASSES)
     labels = np.repeat(np.arange(len(CLASSES), dtype=np.int64), n_per_class)
     hues, rotations = np.empty(n), np.empty((n, 3, 3))
@@ -727,7 +732,7 @@ def make_world(
     params = []
     radius = splat_radius(dense_points, size)
     for i, label in enumerate(labels.tolist()):
-        rngs = _object_rngs(seed, label, i % n_per_class)
+        rngs = _object_rngs(seed, label, first_index + i % n_per_class)
         p = sample_params(label, rngs["params"])
         params.append(p)
         hues[i] = _object_hue(label, colour_bias, rngs["colour"])

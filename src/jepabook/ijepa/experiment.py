@@ -42,6 +42,7 @@ from jepabook.blocks.masks import (Masks, block_masks, context_count, context_st
 from jepabook.blocks.probes import effective_rank, linear_accuracy, train_test_split
 from jepabook.blocks.vit import ViT, gather_tokens, patchify
 from jepabook.core import streams
+from jepabook.core.config import ShownAsTable
 from jepabook.core.experiment import Chapter, ChapterResult, Plan, run_chapter
 from jepabook.core.training import TrainLog, fit, warmup_then_cosine
 from jepabook.ijepa.images import make_shapes
@@ -156,7 +157,7 @@ MASK_METRICS = {
 
 
 @dataclass(frozen=True)
-class IJEPAConfig:
+class IJEPAConfig(ShownAsTable):
     """Everything Chapter 2's runs depend on (sizes from the pilots, ``results/pilots/ijepa.md``)."""
 
     image_size: int = 32
@@ -529,7 +530,7 @@ def _measure(config: IJEPAConfig, seeds: list[int], plan: Plan, flat: list[ArmRe
 CHAPTER = Chapter("ijepa", PROFILES, _plan, _measure)
 
 
-def run(profile: str = "full", seeds=None, progress: bool = False, workers: int | None = None,
+def run(profile: str = "full", seeds=None, progress: bool | str | None = None, workers: int | None = None,
         executor=None, **overrides) -> IJEPARun:
     """Run Chapter 2 at ``profile`` over ``seeds`` (default: the profile's published seeds);
     ``overrides`` replace config fields (``arms=`` runs a subset; claims on arms not run are skipped)."""

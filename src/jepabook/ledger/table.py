@@ -6,144 +6,71 @@ verdict its chapter computed. A chapter that is planned but not built shows as s
 
 from __future__ import annotations
 
-import json
-import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+import dataclasses
+from collections.abc import Mapping
 from html import escape
-from pathlib import Path
 
 import numpy as np
 
-from jepabook.core.chapters import CHAPTERS, STEMS, TITLES
-from jepabook.core.render import badge, claim_anchor, count_line, fmt_p, fmt_value, mean_sd
+from jepabook.core.chapters import STEMS, TITLES
+from jepabook.core.claims import ClaimResult
+from jepabook.core.records import book_chapters, load_records, record_path
+from jepabook.core.render import claim_anchor, count_line, decided, fmt_p
+from jepabook.core.tables import Row, rows_html
 from jepabook.core.rules import DIRECTION_ONLY, FAIL, NOT_REPRODUCED, NOT_TESTABLE, PASS, REPRODUCED, SKIPPED
-from jepabook.core.config import PROFILE_NAMES
-from jepabook.core.results import published_dir
+from jepabook.ledger.pooled import Pooled
 
-__all__ = ["COUNTED", "CheckRow", "ClaimRow", "LedgerTable", "book_chapters", "check_rows", "claim_rows",
-           "counts", "counts_figure", "load_records", "record_path"]
+# book_chapters, load_records and record_path live in jepabook.core.records; kept here for the chapters' code
+__all__ = ["COUNTED", "LedgerTable", "book_chapters", "check_rows", "claim_rows", "counts", "counts_figure",
+           "load_records", "record_path"]
 
 #: the verdicts the ledger counts, in the order it shows them (skipped claims are counted apart)
 COUNTED = (REPRODUCED, DIRECTION_ONLY, NOT_REPRODUCED, NOT_TESTABLE)
 
 
-def book_chapters() -> list[str]:
-    """Chapter keys with experiments, in the book's order (by notebook number)."""
-    return sorted(CHAPTERS, key=lambda c: STEMS[c])
-
-
-def record_path(chapter: str, profile: str, seeds: Sequence[int] | None = None,
-                results: str | Path | None = None) -> Path:
-    """``results/<chapter>-<profile>.json``, or the record of a run on other ``seeds``."""
-    if chapter not in CHAPTERS:
-        raise ValueError(f"chapter must be one of {', '.join(map(repr, CHAPTERS))}; got {chapter!r}")
-    if profile not in PROFILE_NAMES:
-        raise ValueError(f"profile must be one of {', '.join(map(repr, PROFILE_NAMES))}; got {profile!r}")
-    name = f"{chapter}-{profile}" + ("" if seeds is None else "-seeds-" + "-".join(map(str, seeds)))
-    return Path(results or published_dir()) / f"{name}.json"
-
-
-def load_records(profile: str = "full", results: str | Path | None = None,
-                 chapters: Sequence[str] | None = None) -> dict[str, dict]:
-    """Every chapter's published record at ``profile``, in book order; a missing one is an error that
-    says how to make it."""
-    out = {}
-    for chapter in chapters or book_chapters():
-        path = record_path(chapter, profile, results=results)
-        if not path.is_file():
-            raise FileNotFoundError(f"{path} is missing: run `make chapter NB={STEMS[chapter]} PROFILE={profile}` "
-                                    f"(or `python -m jepabook run {chapter} --profile {profile}`)")
-        record = json.loads(path.read_text(encoding="utf-8"))
-        if record.get("chapter") != chapter or record.get("profile") != profile:
-            raise ValueError(f"{path} holds chapter {record.get('chapter')!r} at profile {record.get('profile')!r}; "
-                             f"expected {chapter!r} at {profile!r}")
-        out[chapter] = record
-    return out
-
-
-def _fmt(v: float | None, digits: int) -> str:
-    """A stored number as the chapters' claims tables print it (a missing one as "—")."""
-    return fmt_value(math.nan if v is None else float(v), digits)
-
-
-def _ours(item: Mapping, coarse: bool) -> str:
-    """``arm mean ± sd`` for the arms the chapter's table shows, at its digits (one fewer if ``coarse``),
-    formatted by the same code as the chapter's own table."""
-    measured = item["measured"]
-    digits = int(item.get("digits", 2))
-    digits = max(digits - 1, 0) if coarse else digits
-    return mean_sd(measured, [a for a in item.get("shown", measured) if a in measured], digits, coarse)
-
-
-@dataclass(frozen=True)
-class ClaimRow:
-    """One claim of one chapter, as its record stores it."""
-
-    chapter: str
-    id: str
-    statement: str
-    paper: str
-    laptop: str
-    ours: str
-    n: int
-    se: float | None
-    detectable: float | None
-    p: float | None
-    digits: int
-    verdict: str
-    precondition: str
-
-    @property
-    def link(self) -> str:
-        """The claim's row in its chapter's table, relative to the ledger's page."""
-        return f"{STEMS[self.chapter]}.html#{claim_anchor(self.id)}"
-
-    def noise(self, coarse: bool = False) -> str:
-        if self.verdict == SKIPPED:
-            return "—"
-        p = "—" if self.p is None else fmt_p(self.p, coarse)
-        if coarse:
-            return p
-        return f"SE {_fmt(self.se, self.digits)}; detectable ≥ {_fmt(self.detectable, self.digits)}; {p}"
-
-
-@dataclass(frozen=True)
-class CheckRow:
-    chapter: str
-    id: str
-    statement: str
-    reference: str
-    measured: str
-    rule: str
-    status: str
-
-    @property
-    def link(self) -> str:
-        return f"{STEMS[self.chapter]}.html#{claim_anchor(self.id)}"
-
-
-def claim_rows(records: Mapping[str, Mapping], coarse: bool = False) -> list[ClaimRow]:
+def claim_rows(records: Mapping[str, Mapping], coarse: bool = False, pooled: Mapping[str, Pooled] | None = None,
+               claims: Mapping | None = None) -> list[Row]:
+    """Every stored claim as the chapters' tables show it (:class:`jepabook.core.render.Row`), linked
+    to its row in its chapter's table; with ``pooled``, the verification seeds' verdict and the
+    pooled one are facts of its detail row. A record written before records stored the deciding
+    number gets it from ``claims`` (id → the code's claim), when the code judges the stored values
+    as the record did."""
     rows = []
     for chapter, record in records.items():
-        n = len(record["seeds"])
         for c in record["claims"]:
-            pre = c.get("precondition")
-            pre_text = ""
-            if pre is not None:
-                pre_text = f"precondition ({pre.get('text') or pre['rule']}): {'holds' if pre['holds'] else 'FAILS'}"
-            rows.append(ClaimRow(
-                chapter=chapter, id=c["id"], statement=c["statement"], paper=c["paper"], laptop=c["laptop"],
-                ours="" if c["verdict"] == SKIPPED else _ours(c, coarse), n=n, se=c.get("se"),
-                detectable=c.get("detectable"), p=c.get("p"), digits=int(c.get("digits", 2)),
-                verdict=c["verdict"], precondition=pre_text))
+            if "decided" not in c and claims and c["id"] in claims:
+                c = {**c, **_deciding_number(claims[c["id"]], c, coarse)}
+            row = Row.of_stored(c, coarse, href=_link(chapter, c["id"]), n=len(record["seeds"]))
+            if pooled and c["id"] in pooled:
+                row = dataclasses.replace(row, extra=_pooled_facts(pooled[c["id"]], coarse))
+            rows.append(row)
     return rows
 
 
-def check_rows(records: Mapping[str, Mapping], coarse: bool = False) -> list[CheckRow]:
-    return [CheckRow(chapter=chapter, id=c["id"], statement=c["statement"], reference=c["reference"],
-                     measured="" if c["status"] == SKIPPED else _ours(c, coarse), rule=c["rule"], status=c["status"])
+def _deciding_number(claim, item: Mapping, coarse: bool) -> dict:
+    """``{"decided": ...}`` computed by ``claim`` from the stored values, or ``{}`` when the code's
+    verdict on them is not the stored one (the record was made by other rules)."""
+    if item["verdict"] == SKIPPED or any(a not in item["measured"] for a in claim.reads()):
+        return {}
+    result = ClaimResult.of(claim, {a: item["measured"][a] for a in claim.reads()})
+    return {"decided": decided(result, coarse)} if result.verdict == item["verdict"] else {}
+
+
+def check_rows(records: Mapping[str, Mapping], coarse: bool = False) -> list[Row]:
+    return [Row.of_stored(c, coarse, href=_link(chapter, c["id"]), n=len(record["seeds"]))
             for chapter, record in records.items() for c in record.get("checks", [])]
+
+
+def _link(chapter: str, item_id: str) -> str:
+    """The claim's row in its chapter's table, relative to the ledger's page."""
+    return f"{STEMS[chapter]}.html#{claim_anchor(item_id)}"
+
+
+def _pooled_facts(p: Pooled, coarse: bool) -> tuple[tuple[str, str], ...]:
+    if p.pooled is None:
+        return (("other seeds", p.other), ("pooled seeds", f"not pooled: {p.reason}"))
+    return (("other seeds", p.other), ("pooled seeds", f"{p.pooled} ({fmt_p(p.p, coarse)}, n = {p.n}); "
+                                                       "a second analysis, not the verdict"))
 
 
 def counts(records: Mapping[str, Mapping]) -> dict[str, dict[str, int]]:
@@ -167,12 +94,18 @@ def counts(records: Mapping[str, Mapping]) -> dict[str, dict[str, int]]:
 
 
 class LedgerTable:
-    """Every claim of the book (and, apart, every check): plain text for nbval, HTML for the site."""
+    """Every claim of the book (and, apart, every check): plain text for nbval, HTML for the site.
+    The same three columns as a chapter's table (claim, verdict, the number that decided it); the
+    fair test, rule, noise, paper, laptop and, with ``pooled``, the other and pooled seeds' verdicts
+    fold into each claim's detail row."""
 
-    def __init__(self, records: Mapping[str, Mapping], coarse: bool = False):
+    def __init__(self, records: Mapping[str, Mapping], coarse: bool = False,
+                 pooled: Mapping[str, Pooled] | None = None, claims: Mapping | None = None):
         self.records = dict(records)
         self.coarse = coarse
-        self.claims = claim_rows(records, coarse)
+        self.by_chapter = {chapter: claim_rows({chapter: record}, coarse, pooled, claims)
+                           for chapter, record in records.items()}
+        self.claims = [row for rows in self.by_chapter.values() for row in rows]
         self.checks = check_rows(records, coarse)
 
     def summary(self) -> str:
@@ -182,53 +115,33 @@ class LedgerTable:
     def __repr__(self) -> str:
         lines = []
         for r in self.claims:
-            lines.append(f"[{r.verdict}] {r.id}: paper {r.paper} | laptop {r.laptop}")
+            lines.append(f"[{r.verdict}] {r.id}: {r.decided}")
             if r.verdict != SKIPPED:
-                lines.append(f"    ours ({r.n} seeds): {r.ours}")
-                lines.append(f"    noise: {r.noise(self.coarse)}")
-            if r.precondition:
+                lines.append(f"    fair test? {r.gate}")
+            if r.precondition.endswith("FAILS"):  # a precondition that holds is in the detail row only
                 lines.append(f"    {r.precondition}")
         if self.checks:
             lines.append("checks (not counted as reproductions):")
-            lines += [f"[{c.status}] {c.id}: {c.measured}" for c in self.checks]
+            lines += [f"[{c.verdict}] {c.id}: {c.measured}" for c in self.checks]
         return "\n".join(lines)
 
-    _COLS = "<colgroup><col style='width:26%'><col style='width:19%'><col style='width:20%'><col style='width:21%'>" \
-            "<col style='width:14%'></colgroup>"
-
     def _chapter_html(self, chapter: str) -> str:
-        rows = [r for r in self.claims if r.chapter == chapter]
+        rows = self.by_chapter[chapter]
         c = counts({chapter: self.records[chapter]})[chapter]
         tally = " · ".join(f"{c[v]} {v}" for v in (*COUNTED, SKIPPED) if c[v])
         n = len(self.records[chapter]["seeds"])
-        head = "".join(f"<th>{h}</th>" for h in ("claim", "verdict", "paper · laptop", "ours (mean ± sd)", "noise"))
-        body = []
-        for r in rows:
-            pre = f"<br>{escape(r.precondition)}" if r.precondition else ""
-            ours = "<br>".join(escape(part) for part in r.ours.split("; "))
-            body.append(
-                f"<tr><td><a href='{r.link}'><b>{escape(r.id.split('.', 1)[1])}</b></a><br>"
-                f"<small>{escape(r.statement)}</small></td><td class='verdict'>{badge(r.verdict)}</td>"
-                f"<td><small><b>paper</b> {escape(r.paper)}<br><b>laptop</b> {escape(r.laptop)}</small></td>"
-                f"<td style='overflow-wrap:anywhere'><small>{ours}{pre}</small></td>"
-                f"<td style='overflow-wrap:anywhere'><small>{escape(r.noise(self.coarse))}</small></td></tr>")
-        return (f"<details open><summary><b>{escape(TITLES.get(chapter, chapter))}</b>: {escape(tally)} "
-                f"(n = {n} seeds)</summary>"
-                f"<table class='ledger-table claims-table' style='table-layout:fixed;width:100%'>{self._COLS}"
-                f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></details>")
+        return (f"<details open class='ledger-chapter'><summary><b>{escape(TITLES.get(chapter, chapter))}</b>: "
+                f"{escape(tally)} (n = {n} seeds)</summary>"
+                f"<div class='claims-scroll'>{rows_html(rows, cls='claims-table ledger-table', anchors=False)}</div>"
+                f"</details>")
 
     def _repr_html_(self) -> str:
         html = "".join(self._chapter_html(chapter) for chapter in self.records)
         if self.checks:
-            head = "".join(f"<th>{h}</th>" for h in ("check", "result", "reference", "measured", "rule (every seed)"))
-            rows = [f"<tr><td><a href='{c.link}'><b>{escape(c.id)}</b></a><br><small>{escape(c.statement)}</small></td>"
-                    f"<td class='verdict'>{badge(c.status)}</td><td><small>{escape(c.reference)}</small></td>"
-                    f"<td style='overflow-wrap:anywhere'><small>{'<br>'.join(map(escape, c.measured.split('; ')))}</small></td>"
-                    f"<td style='overflow-wrap:anywhere'><small>{escape(c.rule)}</small></td></tr>" for c in self.checks]
             html += ("<p><b>Checks</b>: properties of the code or of a constructed example. They pass or fail and "
-                     "are never counted as reproductions.</p>"
-                     f"<table class='ledger-table checks-table' style='table-layout:fixed;width:100%'>{self._COLS}"
-                     f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
+                     "are never counted as reproductions.</p><div class='claims-scroll'>"
+                     f"{rows_html(self.checks, ('check', 'result', 'measured'), 'checks-table ledger-table', False)}"
+                     "</div>")
         return html
 
 

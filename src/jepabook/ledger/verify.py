@@ -16,16 +16,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jepabook.core.config import PROFILE_NAMES, pick_profile
+from jepabook.core.results import published_dir
+from jepabook.core.records import item_verdict, load_record, load_records, record_path
 
-__all__ = ["VERIFY_SEEDS", "Agreement", "agreement", "load_verification", "report", "summary", "verify_seeds"]
+__all__ = ["VERIFY_SEEDS", "Agreement", "agreement", "control_report", "load_controls", "load_verification", "report",
+           "summary", "verify_seeds"]
 
 #: the seeds Chapter 6's verification runs use: disjoint from the published ones, as many at ``full``
 VERIFY_SEEDS = {"full": (5, 6, 7, 8, 9), "ci": (3, 4, 5)}
+#: chapters with more published seeds (:data:`jepabook.core.config.CHAPTER_SEEDS`) verify on as many others
+CHAPTER_VERIFY_SEEDS = {"crossjepa": {"full": tuple(range(10, 20))}}
 
 
-def verify_seeds(profile: str) -> tuple[int, ...]:
-    """The verification seeds of ``profile`` (disjoint from its published seeds: tested)."""
-    return pick_profile(VERIFY_SEEDS, profile)
+def verify_seeds(profile: str, chapter: str | None = None) -> tuple[int, ...]:
+    """The verification seeds of ``profile`` for ``chapter`` (disjoint from its published seeds: tested)."""
+    default = pick_profile(VERIFY_SEEDS, profile)
+    return CHAPTER_VERIFY_SEEDS.get(chapter, {}).get(profile, default)
 
 
 @dataclass(frozen=True)
@@ -44,13 +50,17 @@ class Agreement:
         return self.published == self.other
 
 
-def _verdict(item: Mapping) -> str:
-    return item["verdict"] if item.get("kind", "claim") == "claim" else item["status"]
+def unmatched(published: Mapping, other: Mapping) -> list[str]:
+    """The claims and checks that only one of the two records holds (one was made by older code)."""
+    ids = [{c["id"] for c in r.get(f, [])} for r in (published, other) for f in ("claims", "checks")]
+    return sorted((ids[0] | ids[1]) ^ (ids[2] | ids[3]))
 
 
-def agreement(published: Mapping, other: Mapping) -> list[Agreement]:
+def agreement(published: Mapping, other: Mapping, strict: bool = True) -> list[Agreement]:
     """Claim by claim, then check by check: the two records' verdicts. The records must be the same
-    chapter at the same profile, hold the same claims, and come from different runs (any seeds)."""
+    chapter at the same profile and come from different runs (any seeds); with ``strict`` they must
+    also hold the same claims, otherwise only the items both hold are compared (:func:`unmatched`
+    names the rest)."""
     for key in ("chapter", "profile"):
         if published.get(key) != other.get(key):
             raise ValueError(f"records differ in {key!r}: {published.get(key)!r} vs {other.get(key)!r}")
@@ -58,11 +68,15 @@ def agreement(published: Mapping, other: Mapping) -> list[Agreement]:
     for field in ("claims", "checks"):
         a, b = published.get(field, []), other.get(field, [])
         ids_a, ids_b = [c["id"] for c in a], [c["id"] for c in b]
-        if ids_a != ids_b:
+        if not strict:
+            common = set(ids_a) & set(ids_b)
+            a = [c for c in a if c["id"] in common]
+            b = sorted((c for c in b if c["id"] in common), key=lambda c: [x["id"] for x in a].index(c["id"]))
+        elif ids_a != ids_b:
             raise ValueError(f"the records hold different {field}: {sorted(set(ids_a) ^ set(ids_b))}; "
                              "rerun the chapter on the current code")
         for ca, cb in zip(a, b):
-            out.append(Agreement(ca["id"], "claim" if field == "claims" else "check", _verdict(ca), _verdict(cb),
+            out.append(Agreement(ca["id"], "claim" if field == "claims" else "check", item_verdict(ca), item_verdict(cb),
                                  ca.get("p"), cb.get("p")))
     return out
 
@@ -95,21 +109,45 @@ def report(rows: Sequence[Agreement], published_seeds: Sequence[int], other_seed
 def load_verification(chapter: str, profile: str = "full", results: str | Path | None = None):
     """(published record, verification record, agreement rows) from ``results/``, or ``None`` for the
     verification when its record is missing."""
-    from jepabook.ledger.table import load_records, record_path
-
+    if results is None:
+        results = published_dir()
     published = load_records(profile, results, [chapter])[chapter]
-    path = record_path(chapter, profile, verify_seeds(profile), results)
+    seeds = verify_seeds(profile, chapter)
+    path = record_path(chapter, profile, seeds, results)
     if not path.is_file():
         return published, None, None
-    other = json.loads(path.read_text(encoding="utf-8"))
-    return published, other, agreement(published, other)
+    other = load_record(path, chapter, profile, seeds)
+    return published, other, agreement(published, other, strict=False)
+
+
+def load_controls(results: str | Path | None = None) -> dict[str, dict]:
+    """Every committed control run, ``results/<chapter>-control.json`` (a chapter's run once at its
+    paper's size, made by a stated command, never by ``make book``), by chapter."""
+    from jepabook.core.results import published_dir
+
+    folder = published_dir() if results is None else Path(results)
+    return {path.name.removesuffix("-control.json"): json.loads(path.read_text(encoding="utf-8"))
+            for path in sorted(folder.glob("*-control.json"))}
+
+
+def control_report(record: Mapping) -> str:
+    """What a control run was, the command that made it, and each claim it could judge with its
+    verdict and measured values (one seed: values, not a test)."""
+    ctl = record.get("control", {})
+    lines = [f"{ctl.get('what', record.get('chapter', '?'))}", f"  made by: {ctl.get('command', '?')}"]
+    for item in record.get("claims", []):
+        if item.get("verdict") == "skipped":
+            continue
+        values = ", ".join(f"{k} {v[0]:.3f}" for k, v in item.get("measured", {}).items()
+                           if isinstance(v, list) and len(v) == 1 and isinstance(v[0], (int, float)))
+        lines.append(f"  {item['id']}: {item['verdict']}" + (f" ({values})" if values else ""))
+    return "\n".join(lines)
 
 
 def main(chapter: str, profile: str, seeds: str | None, record: str | None, workers: int | None) -> int:
     """The ``verify`` command: run (or read) the other-seeds record, compare it with the published one."""
     from jepabook.core.chapters import load
     from jepabook.core.config import parse_seeds
-    from jepabook.ledger.table import load_records
 
     if profile not in PROFILE_NAMES:
         raise ValueError(f"profile must be one of {', '.join(map(repr, PROFILE_NAMES))}; got {profile!r}")
@@ -118,9 +156,9 @@ def main(chapter: str, profile: str, seeds: str | None, record: str | None, work
     if record is not None:
         if seeds is not None:
             raise ValueError("give --seeds or --record, not both: --record compares a run already made")
-        other = json.loads(Path(record).read_text(encoding="utf-8"))
+        other = load_record(record, chapter, profile)
     else:
-        run_seeds = parse_seeds(verify_seeds(profile) if seeds is None else seeds)
+        run_seeds = parse_seeds(verify_seeds(profile, chapter) if seeds is None else seeds)
         result = module.run(profile, run_seeds, workers=workers)
         print(f"wrote {result.record.save()}")
         other = result.record.to_json()

@@ -20,12 +20,42 @@ from jepabook.lejepa.experiment import LeJEPAConfig, eval_world
 from jepabook.lejepa.learner import Learner, encoder
 from jepabook.lejepa.worlds import copula_ceiling
 
-__all__ = ["PAPER_STEPS", "alpha_sweep", "bound_summary", "cost_summary", "curve", "curve_change", "encoder_parameters",
+__all__ = ["CONTROL_COMMAND", "PAPER_STEPS", "alpha_sweep", "control_summary", "load_control", "bound_summary", "cost_summary", "curve", "curve_change", "encoder_parameters", "max_drift",
            "eval_mean_sq_norm", "grid_means", "mean_sq_norm", "paper_ratio", "regime_summary", "run_metric",
            "start_cov_trace", "t1_mean"]
 
 #: the paper's training length, every run
 PAPER_STEPS = 20_000
+
+
+#: the command that makes the paper-size control record (never run by ``make book``)
+CONTROL_COMMAND = "PYTHONPATH=src nice -n 10 python benchmarks/lejepa_control.py --seed 0"
+
+
+def load_control(results=None) -> dict | None:
+    """The paper-size control record ``results/lejepa-control.json`` (T1 and T2 at width 256 and 20,000
+    steps, one seed; written by ``benchmarks/lejepa_control.py``), or None where it has not been run."""
+    import json
+    from pathlib import Path
+
+    from jepabook.core.results import published_dir
+
+    path = (published_dir() if results is None else Path(results)) / "lejepa-control.json"
+    if not path.exists():
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def control_summary(record: dict | None) -> str:
+    """One sentence on the control record: its T1 R² by mixing and its T2 fixed-grid R² by α, or how to
+    make it when it is missing."""
+    if record is None:
+        return f"not run yet (about an hour on 2 cores; the command: {CONTROL_COMMAND})"
+    ctl = record["control"]
+    runs = ctl["runs"]
+    t1 = ", ".join(f"{tag.split('/')[1]} {v['r2_hz']:.3f}" for tag, v in runs.items() if names.kind(tag) == "t1")
+    t2 = ", ".join(f"α = {a:g}: {v:.3f}" for a, v in zip(ctl["t2_alphas"], ctl["t2_r2grid"]))
+    return f"{ctl['what']}: T1 R² {t1}; T2 fixed-grid R² {t2} (made by: {ctl['command']})"
 
 
 def run_metric(run, tag: str, key: str) -> list[float]:
@@ -52,23 +82,32 @@ def curve_change(run, tag: str, since: float = 0.5) -> float:
     return float(np.mean(np.abs(r2[:, -1] - r2[:, i])))
 
 
+def max_drift(run, tags: Sequence[str], key: str = "drift") -> float:
+    """The largest seed mean, over runs ``tags``, of the convergence test's change ``key`` (``"drift"``:
+    R² on the evaluation points; ``"grid_drift"``: on the fixed grid)."""
+    return float(max(np.mean(run_metric(run, t, key)) for t in tags))
+
+
 def t1_mean(run, key: str, exclude: Sequence[str] = ("spiral",)) -> float:
     """Mean of the T1 runs' metric ``key`` over every seed and every mixing but ``exclude``."""
     c = run.config
     return float(np.mean([s.runs[names.t1_tag(m)].metrics[key] for s in run.seeds for m in c.mixings if m not in exclude]))
 
 
-def alpha_sweep(run, tolerance: float = 0.01, world: str = "additive") -> dict:
+def alpha_sweep(run, tolerance: float = 0.01, world: str = "additive", quantity: str = "r2") -> dict:
     """The T2 sweep in ``world`` ("additive": the claims' world; "copula": the extension, whose α = 2 run
-    is the shared Gaussian one): per-α seed mean and sd of R²(h → z), the α of the best mean, the αs
+    is the shared Gaussian one) of ``quantity`` (``"r2"``: R²(h → z) on each law's own evaluation
+    points; ``"r2grid"``: on the official fixed grid, what the claims read): per-α seed mean and sd, the α of the best mean, the αs
     within ``tolerance`` of it (the plateau), the worst mean, and each α's loss-optimum ceiling
     (1 everywhere in the additive world's reading; :func:`~jepabook.lejepa.worlds.copula_ceiling`)."""
     c = run.config
+    if quantity not in ("r2", "r2grid"):
+        raise ValueError(f"quantity must be 'r2' or 'r2grid'; got {quantity!r}")
     if world == "additive":
-        alphas, metric = tuple(c.alphas), names.t2_metric
+        alphas, metric = tuple(c.alphas), lambda a: names.t2_metric(a, quantity)  # noqa: E731
     elif world == "copula":
         alphas = tuple(sorted((*c.copula_alphas, 2.0)))
-        metric = lambda a: names.t2_metric(a) if a == 2.0 else names.t2c_metric(a)  # noqa: E731
+        metric = lambda a: names.t2_metric(a, quantity) if a == 2.0 else names.t2c_metric(a, quantity)  # noqa: E731
     else:
         raise ValueError(f"world must be 'additive' or 'copula'; got {world!r}")
     per_alpha = [run.per_seed(metric(a)) for a in alphas]
@@ -123,13 +162,18 @@ def grid_means(run, kind: str) -> np.ndarray:
 def regime_summary(run) -> dict[str, float]:
     """The regime map's quoted numbers: ``collapse_cov`` (largest final tr Cov(h) at the smallest λ over
     ρ), ``strong_r2`` (largest R² at the largest λ over ρ), ``strong_cov`` (smallest tr Cov there) and
-    ``max_settle`` / ``max_settle_lam`` / ``max_settle_rho`` (the cell whose R² still moved most over
-    its last quarter, mean over seeds of its size, and where it is)."""
+    ``max_settle`` / ``max_settle_lam`` / ``max_settle_rho`` (the cell whose R² moved most over its
+    continuation at the constant rate, mean over seeds of the size, and where it is; over the cells
+    that carry the test)."""
     c = run.config
+
+    def drift(lam, r):
+        name = names.grid_metric(lam, r, "settle")
+        return float(np.mean(np.abs(run.per_seed(name)))) if name in run.metrics else np.nan
+
     r2, cov = grid_means(run, "r2"), grid_means(run, "cov")
-    settle = np.array([[float(np.mean(np.abs(run.per_seed(names.grid_metric(lam, r, "settle"))))) for r in c.grid_rhos]
-                       for lam in c.grid_lams])
-    i, j = np.unravel_index(int(np.argmax(settle)), settle.shape)
+    settle = np.array([[drift(lam, r) for r in c.grid_rhos] for lam in c.grid_lams])
+    i, j = np.unravel_index(int(np.nanargmax(settle)), settle.shape)
     return {"collapse_cov": float(cov[0].max()), "strong_r2": float(r2[-1].max()), "strong_cov": float(cov[-1].min()),
             "max_settle": float(settle[i, j]), "max_settle_lam": float(c.grid_lams[i]),
             "max_settle_rho": float(c.grid_rhos[j])}

@@ -39,6 +39,29 @@ those whose bound is below the trivial one (the error of h = 0, which every enco
 how tight the bound is there (error / bound); the shrinkage claim's precondition is that the trained
 cloud is an isotropic Gaussian (the ``sigreg_floor`` rule, judged beyond noise); the settling
 precondition reads ``drift``, the absolute last-quarter change, per seed.
+
+Re-registered for the chapter's fair-test issue (issue 31), committed before the runs that judge them:
+
+- **Settled** now means a convergence test, not a flat tail under an annealed rate: every run a claim
+  reads goes on for a quarter of its steps at the constant peak rate after training, and has settled
+  when its R² moved by less than :data:`SETTLED` there (``drift``; T2 on the fixed grid,
+  ``griddrift``). Every T1 claim, both T2 claims, the good and fragile bands and the moment claim take
+  "every run it reads settled" as a precondition (judged beyond noise, as every precondition).
+- **T2 on the paper's metric**: R²(h → z) on the official code's fixed uniform grid of 100 × 100
+  latents over [−3, 3]² (``r2grid``; the official figure plots ``r2_hz_grid``), the same points for
+  every α, so the sweep compares laws on equal footing; the per-α reading on each law's own samples is
+  kept beside it. Thresholds unchanged (0.95, peak at α = 2).
+- **T1 on the coupling flow** follows the official scaling protocol: 3 restarts per seed, the one of
+  lowest final training loss kept (mean over the last quarter's logged steps, where the code reads one
+  batch).
+- **The good band**, like the fragile one, needs its cells out of the identity trap (R² above the raw
+  observations' by 0.1): a cell still in the trap is not testable here, with the trap measured.
+- **The moment term across λ**: over the sweep λ ∈ ``moment_lams`` (1e-4, 3e-5, 1e-5), R² with the term
+  averaged over λ beats R² without it averaged over λ, paired by seed; the precondition is that the
+  sweep reaches the stall (pure SIGReg collapses at its smallest λ) and that both arms settled (each
+  arm's R² averaged over λ moved by less than :data:`SETTLED` over the continuations). A run whose cloud
+  stays collapsed (tr Cov < 0.02 before and after) counts as settled: its R² reads float32 rounding
+  (a pilot on seed 1000 saw such R² jump by 0.026 on a cloud of tr Cov 2e-8).
 """
 
 from __future__ import annotations
@@ -52,7 +75,7 @@ from jepabook.core.claims import Check, Claim, MissingMetric, shown_values
 from jepabook.core.rules import Above, AllOf, Below, BoundEveryRun, Greater, PeakAt, Within
 
 __all__ = ["QUADRATURE_FLOOR", "SETTLED", "T3_SLACK", "analytic_shrinkage", "claims_for", "measured_for",
-           "raw_r2"]
+           "raw_r2", "settled"]
 
 # every claims module exposes the same two functions: claims_for(config) and measured_for(item, result)
 
@@ -63,7 +86,7 @@ GOOD_LAMS = (1e-3, 1e-2)
 #: error at collapse reads n exactly; what is left is the finite sample's cross-terms (ε and δ from 10 k
 #: points) and float32 encoder outputs, a few thousandths at most.
 T3_SLACK = 0.005
-#: a grid cell has settled when its R² moved by less than this over the last quarter of its run
+#: a run has settled when its R² moved by less than this over its continuation at the constant peak rate
 SETTLED = 0.02
 
 
@@ -94,6 +117,14 @@ def raw_r2(config, rho: float | None = None) -> float:
     return r2_linear(mixing(c.grid_mixing)(z), z)
 
 
+def settled(drifts: tuple[str, ...]) -> dict:
+    """The convergence precondition on the runs whose continuation changes are ``drifts``: each moved by
+    less than :data:`SETTLED` (as ``precondition`` and ``precondition_text`` keywords of a claim)."""
+    return {"precondition": AllOf(tuple(Below(a, SETTLED) for a in drifts)),
+            "precondition_text": f"settled: R² moved < {SETTLED:g} over a continuation of a quarter of the run's "
+            "steps at the constant peak rate"}
+
+
 def claims_for(config) -> list[Claim]:
     """The claims for one configuration (the grid claims read the λ and ρ values it ran)."""
     c = config
@@ -103,33 +134,41 @@ def claims_for(config) -> list[Claim]:
     for m in (x for x in c.mixings if x != "spiral"):
         enc = " (the official code's matched encoder)" if m == "coupling" and c.coupling_encoder == "matched" else ""
         r2 = names.t1_metric(m)
+        restarts = (f"; best of {c.coupling_restarts} restarts by final loss"
+                    if m == "coupling" and c.coupling_restarts > 1 else "")
         out.append(mk(f"t1_{m}", statement=f"T1: LeJEPA recovers the latents behind the {m} mixing up to rotation{enc}.",
                       paper="recovered up to rotation", laptop=laptop_t1.get(m, "—"),
-                      metric="R²(h → z) of the affine least-squares map, 10 k evaluation points",
-                      rule=Above(r2, 0.95), shown=(r2,), digits=3,
+                      metric=f"R²(h → z) of the affine least-squares map, 10 k evaluation points{restarts}",
+                      rule=Above(r2, 0.95), shown=(r2, names.t1_metric(m, "drift")), digits=3,
+                      **settled((names.t1_metric(m, "drift"),)),
                       label=f"T1 recovers the {m} latents", rule_text="R²(h → z) > 0.95"))
     if "spiral" in c.mixings:
         spiral, parabolic = names.t1_metric("spiral"), names.t1_metric("parabolic")
         both = "parabolic" in c.mixings
         rule = AllOf((Above(spiral, 0.8), Greater(parabolic, spiral))) if both else Above(spiral, 0.8)
+        drifts = tuple(names.t1_metric(x, "drift") for x in (("spiral", "parabolic") if both else ("spiral",)))
         out.append(mk("t1_spiral", statement="T1: the measure-preserving spiral is recovered too, and is the hardest.",
                       paper="recovered up to rotation", laptop="0.849 ± 0.039", metric="R²(h → z)", rule=rule,
-                      shown=(spiral, parabolic) if both else (spiral,), digits=3,
+                      shown=((spiral, parabolic) if both else (spiral,)) + drifts, digits=3, **settled(drifts),
                       label="T1 recovers the spiral, the hardest",
                       rule_text="R²(h → z) > 0.8, and below the parabolic shear's (paired)" if both
                       else "R²(h → z) > 0.8"))
-    arms = tuple(names.t2_metric(a) for a in c.alphas)
+    arms = tuple(names.t2_metric(a, "r2grid") for a in c.alphas)
+    t2_settled = settled(tuple(names.t2_metric(a, "griddrift") for a in c.alphas))
+    grid_text = (f"R²(h → z) on the official code's fixed grid ({c.grid_points}² latents over "
+                 f"[−{c.grid_extent:g}, {c.grid_extent:g}]²)")
     out.append(mk("t2_peak", statement="T2: recovery peaks at the Gaussian, α = 2.",
                   paper="sharp peak at α = 2 (figure)",
                   laptop="0.5: 0.964, 1: 0.989, 1.5: 0.997, 2: 0.998, 3: 0.991, 5: 0.978",
-                  metric=f"R²(h → z), additive-noise world (the official code's) on the {c.alpha_mixing} mixing",
-                  rule=PeakAt(arms, names.t2_metric(2.0)), shown=arms, digits=3,
-                  label="T2 peaks at the Gaussian", rule_text="R² at α = 2 > R² at every other α (each paired)"))
+                  metric=f"{grid_text}, additive-noise world (the official code's) on the {c.alpha_mixing} mixing",
+                  rule=PeakAt(arms, names.t2_metric(2.0, "r2grid")), shown=arms, digits=3, **t2_settled,
+                  label="T2 peaks at the Gaussian",
+                  rule_text="fixed-grid R² at α = 2 > at every other α (each paired)"))
     out.append(mk("t2_plateau", statement="T2: with SIGReg the peak is a broad plateau, not a knife edge.",
                   paper="broad plateau for SIGReg", laptop="min 0.964 over α ∈ [0.5, 5]",
-                  metric="R²(h → z) at every α, additive-noise world",
-                  rule=AllOf(tuple(Above(a, 0.95) for a in arms)), shown=arms, digits=3,
-                  label="T2 is a broad plateau", rule_text="R² > 0.95 at every α"))
+                  metric=f"{grid_text} at every α, additive-noise world",
+                  rule=AllOf(tuple(Above(a, 0.95) for a in arms)), shown=arms, digits=3, **t2_settled,
+                  label="T2 is a broad plateau", rule_text="fixed-grid R² > 0.95 at every α"))
     out.append(mk("t3_bound", statement="T3: the Procrustes error never exceeds D + (ε + D)².",
                   paper="all runs but two near-zero outliers", laptop="30 of 30 runs",
                   metric="per informative run (every α = 2 run of the chapter, all seeds, whose bound is below the "
@@ -167,8 +206,11 @@ def claims_for(config) -> list[Claim]:
                       "latents at every ρ.", paper="R² 0.93–1.00 at λ 1e-3…1e-2, ρ 0.5–0.99",
                       laptop="observed", metric=f"R²(h → z) ({world})",
                       rule=AllOf(tuple(Above(a, 0.9) for a in arms_g)), shown=arms_g, digits=3,
-                      precondition=AllOf(tuple(Below(a, SETTLED) for a in drift_g)),
-                      precondition_text=f"every cell settled: R² moved < {SETTLED:g} over its last quarter",
+                      precondition=AllOf(tuple(Below(a, SETTLED) for a in drift_g) +
+                                         tuple(Above(a, raw + 0.1) for a in arms_g)),
+                      precondition_text=f"every cell settled (R² moved < {SETTLED:g} over a continuation of a "
+                      f"quarter of its steps at the constant peak rate) and out of the identity trap "
+                      f"(R² > raw {raw:.3f} + 0.1)",
                       label="a middle band of λ recovers the latents",
                       rule_text=f"R² > 0.9 at every ρ for λ = {', '.join(f'{x:g}' for x in good)}"))
     if FRAGILE_LAM in c.grid_lams and len(rhos) >= 3:
@@ -180,7 +222,8 @@ def claims_for(config) -> list[Claim]:
                       metric=f"R²(h → z) per ρ ({world})", rule=PeakAt(arms_f, mid),
                       shown=arms_f, digits=3,
                       precondition=AllOf(tuple(Below(a, SETTLED) for a in drift_f) + (Above(mid, raw + 0.1),)),
-                      precondition_text=f"every cell settled (R² moved < {SETTLED:g} over its last quarter) and the "
+                      precondition_text=f"every cell settled (R² moved < {SETTLED:g} over a continuation of a quarter "
+                      f"of its steps at the constant peak rate) and the "
                       f"middle ρ has left the identity trap (R² > raw {raw:.3f} + 0.1)",
                       label=f"λ = {FRAGILE_LAM:g} is fragile in ρ",
                       rule_text="R² at the middle ρ > at the smallest and the largest ρ (each paired)"))
@@ -214,17 +257,25 @@ def claims_for(config) -> list[Claim]:
                   f"{QUADRATURE_FLOOR} (the floor claim's rule), which the optimum s(λ) assumes",
                   label="the cloud shrinks to the loss's optimum", rule_text=f"scale within 0.02 of s(λ) = {s_star:.3f}"))
     lam_m = min(c.moment_lams)
-    cov_p, cov_m = names.moment_metric("pure", lam_m, "cov"), names.moment_metric("moments", lam_m, "cov")
-    r2_p, r2_m = names.moment_metric("pure", lam_m), names.moment_metric("moments", lam_m)
-    out.append(mk("moments_needed", statement=f"Pure SIGReg stalls at collapse (λ = {lam_m:g}, ρ = {c.moment_rho:g}); "
-                  "a moment-matching term of the same weight on SIGReg's scale rescues the run.",
+    cov_p = names.moment_metric("pure", lam_m, "cov")
+    per_lam = tuple(names.moment_metric(arm, lam) for lam in c.moment_lams for arm in ("pure", "moments"))
+    lams_text = ", ".join(f"{lam:g}" for lam in c.moment_lams)
+    out.append(mk("moments_needed", statement=f"Where pure SIGReg stalls (λ swept down to collapse, ρ = "
+                  f"{c.moment_rho:g}), a moment-matching term of the same weight on SIGReg's scale recovers more "
+                  "of the latents.",
                   paper="— (the paper uses pure SIGReg)",
                   laptop="moment term added because the pure loss stalled at collapse",
-                  metric=f"tr Cov(h) and R²(h → z), pure SIGReg vs SIGReg + moments ({c.moment_mixing}, {c.steps} steps)",
-                  rule=Above(r2_m, 0.9), shown=(cov_p, cov_m, r2_p, r2_m), digits=3,
-                  precondition=Below(cov_p, 0.02),
-                  precondition_text="pure SIGReg collapses there (tr Cov < 0.02)",
-                  label="a moment term rescues a stalled run", rule_text="R² with the moment term > 0.9"))
+                  metric=f"R²(h → z) with and without the term, averaged over λ ∈ {{{lams_text}}} per seed "
+                  f"({c.moment_mixing}, {c.steps} steps); per λ shown",
+                  rule=Greater("moments_sweep_r2", "pure_sweep_r2"),
+                  shown=("moments_sweep_r2", "pure_sweep_r2") + per_lam + (cov_p,), digits=3,
+                  precondition=AllOf((Below(cov_p, 0.02), Below("moments_sweep_drift", SETTLED),
+                                      Below("pure_sweep_drift", SETTLED))),
+                  precondition_text=f"the sweep reaches the stall (pure SIGReg collapses at λ = {lam_m:g}: tr Cov "
+                  f"< 0.02) and both arms settled: each arm's R² averaged over λ moved < {SETTLED:g} over the "
+                  "runs' continuations (a run that stays collapsed counts as settled: its R² reads rounding)",
+                  label="a moment term rescues stalled runs",
+                  rule_text=f"mean R² over λ ∈ {{{lams_text}}} with the term > without (paired by seed)"))
     # a check of the estimator, not a reproduction: exact Gaussian samples read the same way
     out.append(Check(id="lejepa.sigreg_floor_gaussian", chapter="lejepa",
                      statement="SIGReg read on exact N(0, I) samples sits at the quadrature's floor.",

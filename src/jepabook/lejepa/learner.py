@@ -94,6 +94,8 @@ class TrainSpec:
     steps: int = 2000
     pairs: str = "additive"
     encoder: str = "mlp"
+    restart: int = 0  # which of a seed's restarts (0: the seed's own streams; k > 0: streams named restart=k)
+    continue_steps: int = 0  # the convergence test: steps at the constant peak rate after the run (0: none)
 
     def __post_init__(self):
         mixing(self.mixing)
@@ -113,6 +115,10 @@ class TrainSpec:
             raise ValueError(f"moment_weight must be >= 0; got {self.moment_weight!r}")
         if not (isinstance(self.steps, int) and self.steps >= 1):
             raise ValueError(f"steps must be a positive integer; got {self.steps!r}")
+        for name in ("restart", "continue_steps"):
+            v = getattr(self, name)
+            if not (isinstance(v, int) and not isinstance(v, bool) and v >= 0):
+                raise ValueError(f"{name} must be an integer >= 0; got {v!r}")
 
 
 class MatchedCoupling(nn.Module):
@@ -150,10 +156,17 @@ def encoder(learner: Learner, key: mx.array, dim: int = 2, kind: str = "mlp", la
     return MLP(dims, key, activation=ACTIVATIONS[learner.activation])
 
 
-def init_key(seed: int) -> mx.array:
-    """The key of a run's initial weights (stream ``(seed, "init")``): :func:`train` starts from
-    ``encoder(learner, init_key(seed))``, and so does any untrained control of the same run."""
-    return streams.key(seed, "init")
+def _stream(restart: int, *names: str) -> tuple[str, ...]:
+    """A stream's names for restart ``restart``: restart 0 is the seed's own stream (unchanged bits),
+    restart k > 0 appends ``restart=k`` (independent draws, the official code's ``seed + 1000·k``)."""
+    return names if restart == 0 else (*names, f"restart={restart}")
+
+
+def init_key(seed: int, restart: int = 0) -> mx.array:
+    """The key of a run's initial weights (stream ``(seed, "init")``, restart k: ``(seed, "init",
+    "restart=k")``): :func:`train` starts from ``encoder(learner, init_key(seed, spec.restart))``, and
+    so does any untrained control of the same run."""
+    return streams.key(seed, *_stream(restart, "init"))
 
 
 def moment_matching(projections: mx.array) -> mx.array:
@@ -187,37 +200,58 @@ def lejepa_loss(lam: float, num_slices: int, moment_weight: float = 0.0, fast_tr
 
 
 def train(learner: Learner, spec: TrainSpec, seed: int, progress: bool = False, checkpoints: int = 1,
-          on_checkpoint=None) -> tuple[nn.Module, TrainLog]:
+          on_checkpoint=None, on_trained=None) -> tuple[nn.Module, TrainLog]:
     """Train an encoder from ``seed`` on fresh pairs of the world ``spec`` every step.
 
     Streams: ``init`` (:func:`init_key`), ``batches`` (the pairs), ``directions`` (SIGReg's slices);
-    every spec trained from one seed shares them. ``checkpoints`` > 1 splits the run into that many
-    equal pieces (the schedule and the streams run on unchanged) and calls ``on_checkpoint(model,
-    steps_done)`` after each: a convergence curve at no change to the training (the log also records
-    each piece's last step).
+    every spec trained from one seed shares them (a restart k > 0 has its own, named ``restart=k``).
+    ``checkpoints`` > 1 splits the run into that many equal pieces (the schedule and the streams run
+    on unchanged) and calls ``on_checkpoint(model, steps_done)`` after each: a convergence curve at no
+    change to the training (the log also records each piece's last step).
+
+    ``spec.continue_steps`` > 0 is the convergence test: after the run, ``on_trained(model)`` is called
+    (measure the trained encoder there), then training goes on for that many steps at the constant
+    peak rate ``learner.lr``, the optimizer's state kept, the pairs from the same stream and SIGReg's
+    slices from ``continuation_directions``. The returned model is then the continued one and the log
+    covers the run only. A flat end under an annealed rate shows nothing (the rate is near zero); a
+    continuation at a rate that can move the weights shows whether more training would change them.
     """
     if not (isinstance(checkpoints, int) and 1 <= checkpoints <= spec.steps):
         raise ValueError(f"checkpoints must be an integer in [1, {spec.steps}]; got {checkpoints!r}")
-    model = encoder(learner, init_key(seed), kind=spec.encoder)
-    schedule = constant_then_cosine(learner.lr, spec.steps, learner.constant_fraction)
+    model = encoder(learner, init_key(seed, spec.restart), kind=spec.encoder)
+    annealed = constant_then_cosine(learner.lr, spec.steps, learner.constant_fraction)
+    if spec.continue_steps:
+        # the optimizer's step counter runs on past spec.steps, where the annealed rate is 0: hold lr there
+        schedule = lambda step: mx.where(mx.array(step) < spec.steps, annealed(step), learner.lr)  # noqa: E731
+    else:
+        schedule = annealed
     optimizer = optim.AdamW(learning_rate=schedule, weight_decay=learner.weight_decay)
-    rng = streams.rng(seed, "batches")
+    rng = streams.rng(seed, *_stream(spec.restart, "batches"))
     g = mixing(spec.mixing)
-    direction_keys = streams.keys(seed, "directions", num=spec.steps)
+    direction_keys = streams.keys(seed, *_stream(spec.restart, "directions"), num=spec.steps)
     loss_fn = lejepa_loss(spec.lam, learner.num_slices, spec.moment_weight, learner.fast_trig)
+    hint = f"Lower lr (now {learner.lr})."
+
+    def batches(keys, offset: int):
+        def batch(step: int):
+            z, z_next = pairs(rng, learner.batch, spec.rho, 2, spec.alpha, spec.pairs)
+            return mx.array(g(z), dtype=mx.float32), mx.array(g(z_next), dtype=mx.float32), keys[offset + step]
+        return batch
+
     bounds = np.linspace(0, spec.steps, checkpoints + 1).astype(int)
     log = TrainLog()
     for lo, hi in zip(bounds[:-1], bounds[1:]):
-        def batch(step: int, lo=int(lo)):
-            z, z_next = pairs(rng, learner.batch, spec.rho, 2, spec.alpha, spec.pairs)
-            return mx.array(g(z), dtype=mx.float32), mx.array(g(z_next), dtype=mx.float32), direction_keys[lo + step]
-
-        piece = fit(model, loss_fn, batch, optimizer, int(hi - lo), learner.log_every, progress,
-                    hint=f"Lower lr (now {learner.lr}).")
+        piece = fit(model, loss_fn, batches(direction_keys, int(lo)), optimizer, int(hi - lo), learner.log_every,
+                    progress, hint=hint)
         for i, step in enumerate(piece.step):
             log.record(int(lo) + step, {k: v[i] for k, v in piece.parts.items()})
         if on_checkpoint is not None:
             on_checkpoint(model, int(hi))
+    if spec.continue_steps:
+        if on_trained is not None:
+            on_trained(model)
+        keys = streams.keys(seed, *_stream(spec.restart, "continuation_directions"), num=spec.continue_steps)
+        fit(model, loss_fn, batches(keys, 0), optimizer, spec.continue_steps, learner.log_every, progress, hint=hint)
     return model, log
 
 
@@ -244,7 +278,10 @@ def step_seconds(learner: Learner, steps: int = 20, seed: int = 0, repeats: int 
             best = min(best, time.perf_counter() - start)
         return best
 
-    step = max(timed(5 + steps) - timed(5), 0.0) / steps
+    long, short = timed(5 + steps), timed(5)
+    step = (long - short) / steps
+    if step <= 0:  # a busy shared machine can time the short run slower than the long one: bound from above
+        step = long / (5 + steps)
     x = mx.random.normal((2 * learner.batch, 2), key=streams.key(seed, "inputs"))
     fn = mx.compile(mx.grad(lambda z, k: mx.mean(epps_pulley(z @ random_directions(k, 2, learner.num_slices),
                                                              fast_trig=learner.fast_trig))))

@@ -6,6 +6,8 @@
   environment, and Jupyter Book's build gives it two, so every page declared ``const THEBE_JS_URL``
   twice, a JavaScript error;
 - the favicon, so that browsers do not ask for a missing ``/favicon.ico``;
+- one book title in the browser's title bar: the root page's title is the book's, and the theme
+  wrote "JEPA, rebuilt small — JEPA, rebuilt small" (``templates/layout.html``);
 - a first visit's colour mode ("auto"), which the theme otherwise logs as a console error;
 - the bibliography style ``jepabook`` (``bibtex_default_style``): the list is labelled the way the
   text cites, "Assran et al., 2023", not with alpha labels ("ADM+23"), and sorted by author and year;
@@ -19,10 +21,12 @@ from __future__ import annotations
 from pathlib import Path
 
 STATIC = Path(__file__).resolve().parent / "static"
+TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
 def _add_static(app, config) -> None:
     config.html_static_path = [*config.html_static_path, str(STATIC)]
+    config.templates_path = [*config.templates_path, str(TEMPLATES)]
     if not config.html_favicon:
         config.html_favicon = str(STATIC / "favicon.svg")
 

@@ -28,6 +28,7 @@ import numpy as np
 from jepabook.blocks.masks import VJEPA_GENERATORS, multiblock3d_collate
 from jepabook.blocks.probes import effective_rank, linear_accuracy, train_test_split
 from jepabook.blocks.vit import ViT
+from jepabook.core.config import ShownAsTable
 from jepabook.core import streams
 from jepabook.core.experiment import Chapter, ChapterResult, Plan, run_chapter
 from jepabook.core.training import constant_then_cosine, fit
@@ -105,7 +106,7 @@ MASK_METRICS = {
 
 
 @dataclass(frozen=True)
-class VJEPAConfig:
+class VJEPAConfig(ShownAsTable):
     """Everything Chapter 3's runs depend on (sizes chosen from the measured step time; see the chapter)."""
 
     frames: int = 4  # the issue's fallback from 8: the 8-frame step was 3× slower on the 2-core box
@@ -417,7 +418,7 @@ def _measure(config: VJEPAConfig, seeds: list[int], plan: Plan, flat: list[ArmRe
 CHAPTER = Chapter("vjepa", PROFILES, _plan, _measure)
 
 
-def run(profile: str = "full", seeds=None, progress: bool = False, workers: int | None = None,
+def run(profile: str = "full", seeds=None, progress: bool | str | None = None, workers: int | None = None,
         executor=None, **overrides) -> VJEPARun:
     """Run Chapter 3 at ``profile`` over ``seeds`` (default: the profile's published seeds);
     ``overrides`` replace config fields (``arms=`` runs a subset; claims on arms not run are skipped)."""

@@ -1,6 +1,7 @@
-"""A tiny point-cloud transformer in the Point-BERT / Point-MAE mould, and CrossJEPA's predictor.
+"""Chapter 4's networks: a tiny point-cloud transformer in the Point-BERT / Point-MAE mould, CrossJEPA's
+predictor, and the student that holds both.
 
-Explained in Chapter 4 (CrossJEPA).
+Explained in Chapter 4 (CrossJEPA). Every constructor takes sizes, never a configuration.
 
 - The clouds arrive already cut into local groups (:mod:`jepabook.crossjepa.groups`).
 - :class:`PointTransformer`: a mini-PointNet per group (a shared per-point MLP, max over the group,
@@ -8,8 +9,11 @@ Explained in Chapter 4 (CrossJEPA).
   2's :class:`~jepabook.blocks.vit.Block`), a final LayerNorm. Masking drops groups *before* the encoder,
   as in Point-MAE, so a masked run also costs less. The global feature a probe reads is
   ``[mean ‖ max]`` of the output tokens (there is no class token).
-- :class:`ConditionedPredictor`: an MLP from the global feature, concatenated with optional side
-  information (camera pose, colour histogram), to the target (a teacher embedding or pixels).
+- :class:`ConditionedPredictor`: an MLP from the global feature to the target (a teacher embedding
+  or pixels). The camera pose and the view's colour histogram are two separate, optional inputs,
+  each with its own input weights added into the first hidden layer, so an arm can give the
+  predictor either, both or neither.
+- :class:`Student`: the encoder and the predictor, the only trained parts.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import numpy as np
 from jepabook.blocks.nets import init_linears
 from jepabook.blocks.vit import Block, gather_tokens
 
-__all__ = ["ConditionedPredictor", "PointTransformer", "visible_groups"]
+__all__ = ["ConditionedPredictor", "PointTransformer", "Student", "visible_groups"]
 
 
 def visible_groups(rng: np.random.Generator, batch: int, n_groups: int, ratio: float) -> np.ndarray:
@@ -79,24 +83,50 @@ class PointTransformer(nn.Module):
 
 
 class ConditionedPredictor(nn.Module):
-    """``[feature ‖ side information] → hidden → hidden → out_dim`` (ReLU MLP).
+    """``relu(W·feature + P·pose + C·colour) → hidden → out_dim`` (a two-hidden-layer ReLU MLP).
 
-    ``cond_dim = 0`` is the unconditioned predictor; the side information is concatenated as is.
+    ``pose_dim`` / ``colour_dim`` = 0: the predictor has no such input (and refuses one). Two
+    separate input maps are the same function class as one map on ``[feature ‖ pose ‖ colour]``,
+    but they let an arm switch each input on or off without changing the others' weights' shapes.
     """
 
-    def __init__(self, in_dim: int, cond_dim: int, hidden: int, out_dim: int, key: mx.array):
+    def __init__(self, in_dim: int, pose_dim: int, colour_dim: int, hidden: int, out_dim: int, key: mx.array):
         super().__init__()
-        if cond_dim < 0:
-            raise ValueError(f"cond_dim must be >= 0; got {cond_dim!r}")
-        self.cond_dim = cond_dim
-        self.fc1 = nn.Linear(in_dim + cond_dim, hidden)
+        for name, v in (("pose_dim", pose_dim), ("colour_dim", colour_dim)):
+            if not (isinstance(v, int) and v >= 0):
+                raise ValueError(f"{name} must be an integer >= 0 (0: no such input); got {v!r}")
+        self.pose_dim, self.colour_dim = pose_dim, colour_dim
+        self.fc1 = nn.Linear(in_dim, hidden)
+        if pose_dim:
+            self.pose_in = nn.Linear(pose_dim, hidden, bias=False)
+        if colour_dim:
+            self.colour_in = nn.Linear(colour_dim, hidden, bias=False)
         self.fc2 = nn.Linear(hidden, hidden)
         self.out = nn.Linear(hidden, out_dim)
         init_linears(self, key)
 
-    def __call__(self, feature: mx.array, cond: mx.array | None = None) -> mx.array:
-        width = 0 if cond is None else cond.shape[-1]
-        if width != self.cond_dim:
-            raise ValueError(f"this predictor takes {self.cond_dim} side-information values; got {width}")
-        x = feature if cond is None else mx.concatenate([feature, cond], axis=-1)
-        return self.out(nn.relu(self.fc2(nn.relu(self.fc1(x)))))
+    def __call__(self, feature: mx.array, pose: mx.array | None = None, colour: mx.array | None = None) -> mx.array:
+        """``feature`` ``(..., in_dim)``, ``pose`` ``(..., pose_dim)``, ``colour`` ``(..., colour_dim)`` → ``(..., out_dim)``."""
+        h = self.fc1(feature)
+        for name, x, width in (("pose", pose, self.pose_dim), ("colour", colour, self.colour_dim)):
+            given = 0 if x is None else x.shape[-1]
+            if given != width:
+                raise ValueError(f"this predictor takes {width} {name} values; got {given}")
+            if width:
+                h = h + getattr(self, f"{name}_in")(x)
+        return self.out(nn.relu(self.fc2(nn.relu(h))))
+
+
+class Student(nn.Module):
+    """The point transformer (``width``, ``depth``, ``heads``, ``mlp_ratio``) and its predictor
+    (``pred_hidden`` units; ``pose_dim`` and ``colour_dim`` side inputs, 0 for none; ``out_dim`` outputs).
+
+    The predictor reads the encoder's ``[mean ‖ max]`` feature, ``2·width`` values.
+    """
+
+    def __init__(self, width: int, depth: int, heads: int, mlp_ratio: float, pred_hidden: int, pose_dim: int,
+                 colour_dim: int, out_dim: int, key: mx.array):
+        super().__init__()
+        k_enc, k_pred = mx.random.split(key)
+        self.encoder = PointTransformer(width, depth, heads, mlp_ratio, k_enc)
+        self.predictor = ConditionedPredictor(2 * width, pose_dim, colour_dim, pred_hidden, out_dim, k_pred)
