@@ -20,13 +20,20 @@ is the mechanism the paper names (random masking's training loss below multi-blo
 scale claim is dropped (on the 8×8 grid the larger target range adds one token to a block while it
 takes a quarter of the context, ``results/pilots/ijepa.md``); the pixel claim becomes a
 dose-response over three levels of texture; the digits arms are dropped (no headroom).
+
+Re-registered again before the fixed world's first full run, to fit the budget at five seeds with
+1,000 steps per arm (a pilot on seed 1003 measured about 30 CPU-seconds per JEPA arm run): six JEPA
+arms. The masking claim keeps random masking, whose easier job is the mechanism the world was built
+to show, and drops block and rasterized masking; the target-count claim is dropped (its arm also moves
+the realised context from 0.39 to 0.67 of the grid); the pixel claims use two levels of texture, none
+and the chapter's 0.4. What was dropped, and why, is in ``jepabook.ijepa.deviations.UNTESTED``.
 """
 
 from __future__ import annotations
 
 from jepabook.core.claims import Check, Claim, shown_values
 from jepabook.core.gate import Headroom, RecipeGain
-from jepabook.core.rules import Above, AllOf, Greater, Increasing, PeakAt, Within
+from jepabook.core.rules import Above, AllOf, Greater, Increasing, Within
 
 __all__ = ["CHECKS", "CLAIMS", "claims_for", "measured_for"]
 
@@ -54,20 +61,19 @@ CLAIMS = [
     Claim(
         id="ijepa.masking",
         chapter="ijepa",
-        statement="Multi-block masking beats random, block and rasterized masking.",
-        paper="multi-block 54.2, rasterized 15.5, block 20.2, random 17.6 (IN-1k 1 %)",
+        statement="Multi-block masking beats random masking.",
+        paper="multi-block 54.2, random 17.6 (IN-1k 1 %)",
         laptop="—",
-        metric="target-encoder probe accuracy (%) per masking strategy; final training loss of random and "
-        "multi-block masking",
-        rule=PeakAt(("acc_multiblock", "acc_random", "acc_block", "acc_rasterized"), "acc_multiblock"),
-        shown=("acc_multiblock", "acc_random", "acc_block", "acc_rasterized", "loss_random", "loss_multiblock"),
+        metric="target-encoder probe accuracy (%) of multi-block and random masking; their final training losses",
+        rule=Greater("acc_multiblock", "acc_random"),
+        shown=("acc_multiblock", "acc_random", "loss_random", "loss_multiblock"),
         digits=1,
         precondition=Greater("loss_multiblock", "loss_random"),
         precondition_text="random masking's training loss is below multi-block's: its job is easier, as on "
         "natural images, where interpolating neighbours solves it",
         gate=_ABLATION_GATE,
-        label="multi-block masking is best",
-        rule_text="multi-block > random, block and rasterized masking (each paired)",
+        label="multi-block masking beats random",
+        rule_text="multi-block > random masking (paired)",
     ),
     Claim(
         id="ijepa.context_scale",
@@ -85,34 +91,19 @@ CLAIMS = [
         rule_text="context (0.85, 1) > context (0.40, 1) (paired)",
     ),
     Claim(
-        id="ijepa.n_targets",
-        chapter="ijepa",
-        statement="Several target blocks help: four targets beat one.",
-        paper="1 → 9.0; 2 → 22.0; 3 → 48.5; 4 → 54.2",
-        laptop="—",
-        metric="target-encoder probe accuracy (%) for 1 and 4 targets; realised context fractions",
-        rule=Increasing(("acc_one_target", "acc_multiblock")),
-        shown=("acc_one_target", "acc_multiblock", "context_one_target", "context_multiblock"),
-        digits=1,
-        gate=_ABLATION_GATE,
-        label="four target blocks beat one",
-        rule_text="4 targets > 1 target (paired)",
-    ),
-    Claim(
         id="ijepa.pixels",
         chapter="ijepa",
         statement="Predicting representations beats predicting pixels on images with unpredictable detail.",
         paper="ViT-L/16: 66.9 (representations, 500 ep) vs 40.7 (pixels, 800 ep)",
         laptop="—",
         metric="probe accuracy (%) at equal steps, batch and masks, target encoder vs the pixel arm's EMA copy, "
-        "at light (0.4) and heavy (0.8) per-cell texture",
-        rule=AllOf((Greater("acc_multiblock", "acc_pixels"),
-                    Greater("acc_multiblock_heavy_texture", "acc_pixels_heavy_texture"))),
-        shown=("acc_multiblock", "acc_pixels", "acc_multiblock_heavy_texture", "acc_pixels_heavy_texture"),
+        "at the chapter's per-cell texture (0.4)",
+        rule=Greater("acc_multiblock", "acc_pixels"),
+        shown=("acc_multiblock", "acc_pixels"),
         digits=1,
         gate=_ABLATION_GATE,
         label="representations beat pixels",
-        rule_text="representation targets > pixel targets at light and at heavy texture (each paired)",
+        rule_text="representation targets > pixel targets (paired)",
     ),
     Claim(
         id="ijepa.pixels_dose",
@@ -121,13 +112,13 @@ CLAIMS = [
         "pixel targets.",
         paper="— (the paper's argument for representation targets; no table)",
         laptop="—",
-        metric="representation arm − pixel arm, probe accuracy (points), at per-cell texture 0, 0.4 and 0.8",
-        rule=Increasing(("advantage_no_texture", "advantage_light_texture", "advantage_heavy_texture")),
-        shown=("advantage_no_texture", "advantage_light_texture", "advantage_heavy_texture"),
+        metric="representation arm − pixel arm, probe accuracy (points), at per-cell texture 0 and 0.4",
+        rule=Increasing(("advantage_no_texture", "advantage_light_texture")),
+        shown=("advantage_no_texture", "advantage_light_texture"),
         digits=1,
         gate=_ABLATION_GATE,
         label="the advantage grows with unpredictable detail",
-        rule_text="advantage (none) < advantage (light) < advantage (heavy texture) (each paired)",
+        rule_text="advantage without texture < advantage with texture (paired)",
     ),
 ]
 

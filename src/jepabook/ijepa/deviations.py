@@ -18,9 +18,8 @@ from jepabook.ijepa.experiment import ARMS, PROFILES, context_fraction, ema_star
 __all__ = ["DEVIATIONS", "UNTESTED", "scale"]
 
 _C = PROFILES["full"]
-_TRAINED = ("ijepa.learns", "ijepa.masking", "ijepa.context_scale", "ijepa.n_targets", "ijepa.pixels",
-            "ijepa.pixels_dose")
-_ABLATIONS = ("ijepa.masking", "ijepa.context_scale", "ijepa.n_targets")
+_TRAINED = ("ijepa.learns", "ijepa.masking", "ijepa.context_scale", "ijepa.pixels", "ijepa.pixels_dose")
+_ABLATIONS = ("ijepa.masking", "ijepa.context_scale")
 _PIXELS = ("ijepa.pixels", "ijepa.pixels_dose")
 
 def _ema_momenta() -> np.ndarray:
@@ -116,7 +115,7 @@ DEVIATIONS: tuple[Deviation, ...] = (
         theirs="ImageNet-1k photographs, 224×224 crops",
         ours=f"{_C.n_images:,} procedural {_C.image_size}×{_C.image_size} grey images: six shapes over a "
              f"smooth random field (amplitude {_C.field:g}, {_C.field_sigma:g} px) and an independent grating "
-             f"in every {_C.patch}×{_C.patch}-pixel cell (amplitude {_C.texture:g}; 0 and 0.8 for the pixel "
+             f"in every {_C.patch}×{_C.patch}-pixel cell (amplitude {_C.texture:g}; also 0 for the pixel "
              "dose-response)",
         source="both",
         why="nothing can be downloaded, and a step must take milliseconds; the field is the locally "
@@ -143,7 +142,7 @@ DEVIATIONS: tuple[Deviation, ...] = (
                     "the target-scale claim is therefore not tested (16×16 separates the sizes at about 4× "
                     "the step time)",
         evidence="measured",
-        claims=("ijepa.context_scale", "ijepa.n_targets"),
+        claims=("ijepa.context_scale",),
     ),
     Deviation(
         id="ijepa.sampler",
@@ -218,13 +217,17 @@ DEVIATIONS: tuple[Deviation, ...] = (
         id="ijepa.ablation_arms",
         what="Ablation arms and seeds",
         theirs="context scales 0.40 / 0.65 / 0.85 and 1–4 targets, one run each at ViT scale",
-        ours=f"context scales 0.40 and 0.85, 1 and 4 targets, every arm on all {len(published_seeds('full'))} "
-             "seeds; no target-scale arms, no digits, no EMA sweep",
+        ours=f"multi-block against random masking, context scales 0.40 and 0.85, pixel targets at texture 0 "
+             f"and {_C.texture:g}; every arm on all {len(published_seeds('full'))} seeds; no block, rasterized, "
+             "one-target or target-scale arms, no heavy-texture level, no digits, no EMA sweep",
         source="paper",
         why=f"depth over breadth: a pilot found the recipe still rising at 500 steps and flat from 1,000, so "
             f"the budget buys {_C.steps} steps for fewer arms; earlier versions ran the ablations on 3 seeds, "
-            "which could detect only 5.5–7.6 points against a recipe gain of 5.9",
-        consequence="each ordering is tested on its end points only, with five paired seeds",
+            "which could detect only 5.5–7.6 points against a recipe gain of 5.9; a JEPA arm run of "
+            "1,000 steps costs about 30 CPU-seconds (pilot, seed 1003), so five seeds within the budget hold "
+            "six JEPA arms",
+        consequence="each ordering is tested on its end points only, with five paired seeds; the arms not "
+                    "run are listed as not tested",
         evidence="expected",
         claims=_ABLATIONS,
     ),
@@ -249,12 +252,54 @@ UNTESTED: tuple[Untested, ...] = (
     ),
     Untested(
         id="ijepa.middle_arms",
-        what="The middle points of the context-scale (0.65) and target-count (2, 3) ablations, and the "
-             "target-scale ablation",
-        why="left out of the full profile to buy longer runs for the end points; target scale needs a grid "
-            "that holds different block sizes (16×16: about 4× the step time)",
-        would_take="three more arms on three seeds (about a fifth of the run's time): "
-                   "the Arm records of jepabook.ijepa.experiment take them as one line each",
+        what="The middle point of the context-scale ablation (0.65)",
+        why="left out of the full profile to buy 1,000 steps on five seeds for the end points",
+        would_take="one more JEPA arm: about 30 CPU-seconds per seed (pilot, results/pilots/ijepa.md); "
+                   "the Arm records of jepabook.ijepa.experiment take it as one line",
+    ),
+    Untested(
+        id="ijepa.block_rasterized",
+        what="Block and rasterized masking (the paper's Table 6: 20.2 and 15.5 against multi-block's 54.2)",
+        why="the budget: at about 30 CPU-seconds per JEPA arm run (pilot, seed 1003), five seeds of "
+            "1,000 steps within 10 minutes on two cores hold six JEPA arms; the masking claim keeps "
+            "random masking, the strategy whose easier job (its lower loss) the world was built to show",
+        would_take="two more JEPA arms on five seeds (about 300 CPU-seconds); both are in "
+                   "jepabook.ijepa.experiment.ARMS (arms=...)",
+    ),
+    Untested(
+        id="ijepa.n_targets",
+        what="The number of target blocks (the paper: 1 → 9.0, 4 → 54.2)",
+        why="the budget (as for block masking); and on this grid the one-target arm keeps 0.67 of the "
+            "grid as context against the recipe's 0.39 (the sampler's fixed counts), so it varies the "
+            "context more than the count it names",
+        would_take="one more JEPA arm on five seeds (about 150 CPU-seconds), read beside a context-matched "
+                   "arm to separate the two effects",
+    ),
+    Untested(
+        id="ijepa.target_scale",
+        what="Target-block scale (the paper: (0.075, 0.2) → 19.2, (0.15, 0.2) → 54.2, (0.2, 0.3) → 33.6)",
+        why="on the 8×8 grid the fixed-count sampler cuts every target to its range's smallest block: 4, 8 "
+            "and 9 tokens (0.062 / 0.125 / 0.141 of the grid), while the large range's context falls from "
+            "0.39 to 0.28, so its arm would vary the context, not the target; 16×16 separates the targets "
+            "(0.137 / 0.188) at about 4× the step time (results/pilots/ijepa.md)",
+        would_take="a 16×16 grid (64×64 images) for every arm: about four times this chapter's budget",
+    ),
+    Untested(
+        id="ijepa.heavy_texture",
+        what="The pixel comparison at heavy per-cell texture (0.8)",
+        why="the budget (two JEPA arms per level); pilots found every arm near chance at heavy texture "
+            "over a field (results/pilots/ijepa.md), so the dose-response runs from none to the chapter's "
+            "level",
+        would_take="two JEPA arms and an untrained arm per level on five seeds (about 320 CPU-seconds)",
+    ),
+    Untested(
+        id="ijepa.digits",
+        what="I-JEPA on real images (scikit-learn's digits)",
+        why="no headroom: in the previous design's published run an untrained ViT read the digits at 80.6 % "
+            "against 79.9 % for the same ViT trained with labels (3 seeds), so no gain could be read against "
+            "a ceiling",
+        would_take="a real image set whose supervised ceiling stands well above the untrained encoder, "
+                   "at the same step budget",
     ),
     Untested(
         id="ijepa.paper_grid",

@@ -48,7 +48,7 @@ from jepabook.core.training import TrainLog, fit, warmup_then_cosine
 from jepabook.ijepa.images import make_shapes
 from jepabook.ijepa.model import IJEPA, Supervised
 
-__all__ = ["ARM_METRICS", "ARMS", "Arm", "ArmResult", "CHAPTER", "CURVE_ARMS", "DOSE_METRICS", "HEADROOM_METRICS",
+__all__ = ["ARM_METRICS", "ARMS", "Arm", "ArmResult", "CHAPTER", "CHAPTER_ARMS", "CURVE_ARMS", "DOSE_METRICS", "HEADROOM_METRICS",
            "IJEPAConfig", "IJEPARun", "LabelledBatches", "MASK_METRICS", "MaskedBatches", "PROFILES", "TEXTURE_LEVELS",
            "World", "arm_texture", "build_model", "context_fraction", "effective_rank", "ema_start", "ijepa_loss",
            "load_world", "mask_statistics", "probe_se", "run", "run_arm", "sample_masks", "step_breakdown",
@@ -90,6 +90,12 @@ ARMS = {
     "multiblock_heavy_texture": Arm(texture=0.8, label="representations, heavy texture"),
     "pixels_heavy_texture": Arm(targets="pixels", texture=0.8, label="pixels, heavy texture"),
 }
+#: the arms a run trains by default: the budget (about 30 CPU-seconds per JEPA arm run of 1,000 steps,
+#: ``results/pilots/ijepa.md``) holds six JEPA arms, the ceiling and two untrained encoders on five seeds
+#: in about 17 core-minutes; block, rasterized, one-target and heavy-texture arms stay in :data:`ARMS`
+#: for a reader to run (``arms=``), and the chapter lists them as not tested
+CHAPTER_ARMS = ("untrained", "supervised", "multiblock", "random", "small_context", "pixels",
+                "untrained_no_texture", "multiblock_no_texture", "pixels_no_texture")
 CURVE_ARMS = ("multiblock", "random", "pixels")  # arms whose rank/probe is also read during training
 #: each arm's per-seed metric names, written out so that a search for a name finds its producer
 #: (:func:`run_arm`): probe accuracy (%) and effective rank of the target encoder (``acc``, ``rank``)
@@ -182,7 +188,7 @@ class IJEPAConfig(ShownAsTable):
     min_keep: int = 3  # the released 10 tokens of 196, scaled to 64 (released-sampler check only)
     chunks: int = 2  # training is read back (rank, probe) this many times for the curve arms
     test_fraction: float = 0.8  # 2,560 of 3,200 images held out, so a probe's SE is ≤ 1 point
-    arms: tuple[str, ...] = tuple(ARMS)
+    arms: tuple[str, ...] = CHAPTER_ARMS
 
     def __post_init__(self):
         for name in ("image_size", "patch", "n_images", "width", "depth", "heads", "pred_width", "pred_depth",
