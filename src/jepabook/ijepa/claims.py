@@ -55,7 +55,7 @@ CLAIMS = [
         shown=("acc_multiblock", "acc_untrained", "acc_supervised", "headroom_fraction_shapes"),
         digits=1,
         gate=Headroom(floor="acc_untrained", ceiling="acc_supervised"),
-        label="I-JEPA beats the untrained encoder",
+        label="I-JEPA closes a third of the gap to the ceiling",
         rule_text="multi-block > untrained (paired) and closes ≥ ⅓ of the headroom up to the supervised ceiling",
     ),
     Claim(
