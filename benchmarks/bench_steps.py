@@ -23,7 +23,9 @@ Configurations: this checkout (``after``); with ``--before DIR`` also the checko
 instance a ``git worktree`` of an older commit) through ``PYTHONPATH=DIR/src``, side by side;
 with ``--blas`` MLX's reference BLAS and OpenBLAS with this CPU's own kernels as well (the BLAS
 shim's cost and gain); with ``--torch`` PyTorch eager re-implementations of the Chapter 2 and
-Chapter 5 steps (``benchmarks/torch_steps.py``; needs the ``bench`` extra).
+Chapter 5 steps (``benchmarks/torch_steps.py``: same model, shapes and loss, one thread; needs the
+``bench`` extra, and is skipped with a message where PyTorch is not installed), with
+``--torch-compile`` also their loss under ``torch.compile``.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ CHAPTERS = ("basics", "ijepa", "vjepa", "crossjepa", "teacher", "lejepa")  # tea
 #: variants, timed only when named in --chapters: the step as it was before a speed change
 VARIANTS = ("ijepa+uncompiled", "basics+fast_trig", "lejepa+exact_trig", "lejepa+exact_all")
 TORCH_CHAPTERS = ("ijepa", "lejepa")
+TORCH_KINDS = ("torch", "torch.compile")  # worker kinds of the PyTorch comparator (benchmarks/torch_steps.py)
 
 
 def _fit_step(model, loss_fn, optimizer, after_update=None):
@@ -208,11 +211,11 @@ def worker(kind: str, chapters: list[str]) -> int:
     steps, descs, fls = {}, {}, {}
 
     def setup():
-        if kind == "torch":
+        if kind in TORCH_KINDS:
             import torch_steps
 
             for chapter in chapters:
-                steps[chapter], descs[chapter] = torch_steps.build(chapter)
+                steps[chapter], descs[chapter] = torch_steps.build(chapter, compiled=kind == "torch.compile")
                 fls[chapter] = 0
         else:
             for chapter in chapters:
@@ -220,7 +223,7 @@ def worker(kind: str, chapters: list[str]) -> int:
         for chapter in chapters:
             for _ in range(3):
                 steps[chapter]()
-        return {"blas": blas_in_use() if kind != "torch" else "PyTorch", "desc": descs, "flops": fls}
+        return {"blas": blas_in_use() if kind not in TORCH_KINDS else kind, "desc": descs, "flops": fls}
 
     def timing(chapter, calls):
         start, cpu = time.perf_counter(), time.process_time()
@@ -240,8 +243,15 @@ def configurations(args) -> dict[str, tuple[dict, str]]:
     if args.blas:
         for name in ("reference", "native"):
             configs[name] = ({"PYTHONPATH": src, **BLAS_CONFIGS[name]}, "mlx")
-    if args.torch:
-        configs["torch"] = ({"PYTHONPATH": src}, "torch")
+    if args.torch or args.torch_compile:
+        import torch_steps
+
+        if not torch_steps.available():
+            print(f"--torch: {torch_steps.MISSING}", file=sys.stderr)
+        else:
+            configs["torch"] = ({"PYTHONPATH": src}, "torch")
+            if args.torch_compile:
+                configs["torch.compile"] = ({"PYTHONPATH": src}, "torch.compile")
     return configs
 
 
@@ -253,6 +263,7 @@ def main(argv=None) -> int:
     p.add_argument("--before", help="a checkout (e.g. a git worktree of an older commit) to time side by side")
     p.add_argument("--blas", action="store_true", help="also MLX's reference BLAS and OpenBLAS's native kernels")
     p.add_argument("--torch", action="store_true", help="also PyTorch eager (Chapters 2 and 5; the bench extra)")
+    p.add_argument("--torch-compile", action="store_true", help="also PyTorch eager and torch.compile (implies --torch)")
     p.add_argument("--no-pair", action="store_true", help="time each configuration alone only")
     p.add_argument("--worker", help=argparse.SUPPRESS)
     p.add_argument("--kind", default="mlx", help=argparse.SUPPRESS)
@@ -268,6 +279,7 @@ def main(argv=None) -> int:
 
     configs = configurations(args)
     rows = {name: [c for c in chapters if kind == "mlx" or c in TORCH_CHAPTERS] for name, (_, kind) in configs.items()}
+    configs = {name: cfg for name, cfg in configs.items() if rows[name]}  # e.g. --torch without ijepa or lejepa
     pools = {}  # name -> two workers (the second only steps in the "pair" timings)
     try:
         for name, (env, kind) in configs.items():
