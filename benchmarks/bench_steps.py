@@ -141,15 +141,20 @@ def build(chapter: str):
                 f"{'x'.join(map(str, c.grid))} tokens, (context, target) {counts}, batch {c.batch}")
         fl = flops.vjepa(c, counts)
     elif chapter == "crossjepa":
-        from jepabook.crossjepa.experiment import PROFILES, Student, student_loss
+        from jepabook.crossjepa import experiment as cx
 
-        c = PROFILES["full"]
-        model = Student(c, 12, 256, keys[0])  # pose+colour side information, a 256-d teacher
-        step, state = _fit_step(model, student_loss, optim.AdamW(learning_rate=c.lr, weight_decay=c.weight_decay))
-        inputs = (mx.random.normal((c.batch, c.n_groups, c.group_size, 3), key=keys[1]),
-                  mx.random.normal((c.batch, c.n_groups, 3), key=keys[2]), None,
-                  mx.random.normal((c.batch, c.n_views, 12), key=keys[3]),
-                  mx.random.normal((c.batch, c.n_views, 256), key=keys[4]))
+        c = cx.PROFILES["full"]
+        groups = (mx.random.normal((c.batch, c.n_groups, c.group_size, 3), key=keys[1]),
+                  mx.random.normal((c.batch, c.n_groups, 3), key=keys[2]), None)
+        target = mx.random.normal((c.batch, c.n_views, 256), key=keys[4])  # a 256-d teacher
+        if hasattr(cx, "make_student"):  # pose (4) and colour (8) as separate predictor inputs
+            model = cx.make_student(c, 4, 8, 256, keys[0])
+            side = mx.random.normal((c.batch, c.n_views, 12), key=keys[3])
+            inputs = (*groups, side[..., :4], side[..., 4:], target)
+        else:  # a checkout before Chapter 4's redesign (--before): pose+colour as one 12-d input
+            model = cx.Student(c, 12, 256, keys[0])
+            inputs = (*groups, mx.random.normal((c.batch, c.n_views, 12), key=keys[3]), target)
+        step, state = _fit_step(model, cx.student_loss, optim.AdamW(learning_rate=c.lr, weight_decay=c.weight_decay))
         desc = (f"point transformer width {c.width} depth {c.depth} heads {c.heads}, "
                 f"batch {c.batch}x{c.n_views} views, {c.n_groups} groups")
         fl = flops.crossjepa(c, 12, 256, c.n_groups)
