@@ -327,3 +327,13 @@ def test_ci_tables_print_no_measured_number_and_full_tables_never_hide_the_side_
     assert rule_number(rule, {"a": [0.024, 0.024]}, 2) == "0.024 (needs < 0.02)"
     assert rule_number(rule, {"a": [0.05, 0.05]}, 2) == "0.05 (needs < 0.02)"
     assert rule_number(rule, {"a": [0.05, 0.05]}, 2, coarse=True) == "needs < 0.02"
+
+
+def test_a_precondition_that_holds_on_the_means_but_not_beyond_noise_says_so():
+    from jepabook.core.render import _precondition_failing
+    from jepabook.core.rules import AllOf, Below
+
+    rule = AllOf((Below("a", 0.02), Below("b", 0.02)))
+    noisy = {"a": [0.025, 0.004, 0.018, 0.007, 0.014], "b": [0.001, 0.002, 0.001, 0.0, 0.001]}
+    assert _precondition_failing(rule, noisy, False) == ": 0.014 (needs < 0.02), not beyond noise (p = 0.083)"
+    assert _precondition_failing(Below("a", 0.02), {"a": [0.05, 0.06, 0.04]}, False) == ": 0.050 (needs < 0.02)"

@@ -182,6 +182,22 @@ def _gate_failing_number(gate, digits: int, coarse: bool) -> str:
             f"seeds detect ≥ {_gate_value(gate, 'detectable', digits)}")
 
 
+def _precondition_failing(rule, measured: Mapping[str, Sequence[float]], coarse: bool) -> str:
+    """``": <number>"`` for a failed precondition, with three decimals (drifts and R²s live there), and
+    its p-value where the deciding part holds on the means but not beyond noise (``0.014 (needs <
+    0.02)`` alone would read as a pass)."""
+    number = rule_number(rule, measured, 3, coarse)
+    if not number:
+        return ""
+    try:
+        part = _deciding_part(rule, measured)
+        if part.on_means(measured):
+            number += f", not beyond noise ({fmt_p(part.p_value(measured), coarse)})"
+    except (AttributeError, KeyError, ValueError, TypeError):
+        pass  # a rule without on_means/p_value: the number alone
+    return f": {number}"
+
+
 def decided(result, coarse: bool = False) -> str:
     """The one number that decided ``result``'s verdict (a :class:`~jepabook.core.claims.ClaimResult`):
     the effect and p for ``reproduced`` and ``direction only``; the failing gate or precondition for
@@ -195,8 +211,7 @@ def decided(result, coarse: bool = False) -> str:
         if gate is not None and not _get(gate, "holds"):
             return _gate_failing_number(gate, digits, coarse)
         if c.precondition is not None:
-            number = rule_number(c.precondition, result.measured, 2, coarse)
-            return f"precondition fails: {number}" if number else "precondition fails"
+            return "precondition fails" + _precondition_failing(c.precondition, result.measured, coarse)
         return "not testable"
     number = rule_number(c.rule, result.measured, digits, coarse)
     if result.verdict == NOT_REPRODUCED:
