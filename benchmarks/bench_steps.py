@@ -55,6 +55,17 @@ def _fit_step(model, loss_fn, optimizer, after_update=None):
     return make_step(model, loss_fn, optimizer, after_update=after_update)
 
 
+def ijepa_model(cls, c, key):
+    """Chapter 2's model (latent targets) of config ``c``: since its redesign ``IJEPA`` takes the sizes
+    (``jepabook.ijepa.model``); a ``--before`` checkout's took the config."""
+    import inspect
+
+    if "config" in inspect.signature(cls).parameters:
+        return cls(c, False, key)
+    return cls(c.patch * c.patch, c.grid, c.width, c.depth, c.heads, c.mlp_ratio, c.pred_width, c.pred_depth,
+               False, key)
+
+
 def build(chapter: str):
     """``(run_one_step, description, flops_per_step)`` for ``chapter`` at its full profile."""
     import mlx.core as mx
@@ -112,7 +123,7 @@ def build(chapter: str):
         from jepabook.ijepa.experiment import ARMS, IJEPA, PROFILES, ijepa_loss, sample_masks, update_target
 
         c = PROFILES["full"]
-        model = IJEPA(c, False, keys[0])
+        model = ijepa_model(IJEPA, c, keys[0])
         optimizer = optim.AdamW(learning_rate=c.lr, weight_decay=c.weight_decay)
         step, state = _fit_step(model, lambda mdl, *b: ijepa_loss(mdl, *b, pixels=False), optimizer,
                                 after_update=update_target)

@@ -69,7 +69,9 @@ def test_ijepa_step_computes_the_chapters_loss_and_gradients():
     from jepabook.ijepa.experiment import ARMS, IJEPA, PROFILES, ijepa_loss, sample_masks
 
     c = PROFILES["ci"]
-    ours = IJEPA(c, False, mx.random.key(3))
+    import bench_steps
+
+    ours = bench_steps.ijepa_model(IJEPA, c, mx.random.key(3))
     m = sample_masks(ARMS["multiblock"], np.random.default_rng(1), 4, c)
     patches = np.random.default_rng(2).normal(size=(4, c.grid[0] * c.grid[1], c.patch**2)).astype(np.float32)
     (loss, _), grads = nn.value_and_grad(ours, lambda mdl, *b: ijepa_loss(mdl, *b, pixels=False))(
