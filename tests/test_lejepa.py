@@ -335,3 +335,28 @@ def test_pick_restart_keeps_the_lowest_final_loss_and_final_loss_reads_the_last_
     assert final_loss([0, 50, 80, 99], {"alignment": [9, 9, 1, 3], "sigreg": [9, 9, 1, 1]}, spec, 4) == pytest.approx(1.5)
     g = fixed_grid(c)
     assert g.shape == (c.grid_points**2, 2) and g.min() == -c.grid_extent and g.max() == c.grid_extent
+
+
+def test_the_gaussian_floor_is_read_in_the_pool_with_the_same_bits(monkeypatch):
+    """Issue 26: each seed's floor reading is a pool task (not ~1.7 s a seed on one core after the pool);
+    a worker process reads the same float as this one, and the measure phase uses the task's value."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from jepabook.lejepa import experiment as lx
+
+    c = PROFILES["ci"]
+    plan = lx._plan(c, [0, 1], False)
+    floors = [t for t in plan.tasks if t[1] == lx.FLOOR_TASK]
+    assert [t[2] for t in floors] == [0, 1] and plan.tasks[-2:] == floors  # one per seed, after the runs
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        in_worker = pool.submit(lx._task, *floors[1]).result()
+    assert in_worker == lx.gaussian_floor(c, 1)  # bit for bit
+
+    from types import SimpleNamespace
+
+    monkeypatch.setattr(lx, "gaussian_floor", lambda *a: pytest.fail("the measure phase read a floor itself"))
+    monkeypatch.setattr(lx, "_run_seed_from", lambda config, s, results, floor: SimpleNamespace(metrics={"floor": floor}))
+    outputs = [0.5 + t[2] if t[1] == lx.FLOOR_TASK else SimpleNamespace(seconds=1.0) for t in plan.tasks]
+    assert lx._measure(c, [0, 1], plan, outputs).metrics["floor"] == [0.5, 1.5]
+    assert plan.timing_s["runs"] == len(plan.tasks) - 2  # the floors are not counted as runs

@@ -408,10 +408,11 @@ def pick_restart(c: LeJEPAConfig, runs: dict[str, RunResult]) -> dict[str, RunRe
     return {**runs, names.t1_tag("coupling"): runs[best]}
 
 
-def _run_seed_from(c: LeJEPAConfig, seed: int, results: dict[str, RunResult]) -> SeedResult:
+def _run_seed_from(c: LeJEPAConfig, seed: int, results: dict[str, RunResult], floor: float | None = None) -> SeedResult:
+    """A seed's result from its runs; ``floor``: its :func:`gaussian_floor`, when a pool task read it."""
     results = pick_restart(c, results)
     metrics = seed_metrics(c, results)
-    metrics["sigreg_gaussian"] = gaussian_floor(c, seed)
+    metrics["sigreg_gaussian"] = gaussian_floor(c, seed) if floor is None else floor
     return SeedResult(seed, results, metrics)
 
 
@@ -458,16 +459,32 @@ class LeJEPARun(ChapterResult):
         return out
 
 
+#: the second argument of a pool task that reads a seed's :func:`gaussian_floor` instead of training a run
+FLOOR_TASK = "gaussian floor"
+
+
+def _task(config: LeJEPAConfig, what, *args):
+    """One pool task: ``run_one(config, spec, seed, detail, progress)``, or (``what`` is
+    :data:`FLOOR_TASK`) ``gaussian_floor(config, seed)``, ~1.7 s a seed that would otherwise run after
+    the pool, on one core, in the measure phase."""
+    return gaussian_floor(config, *args) if what == FLOOR_TASK else run_one(config, what, *args)
+
+
 def _plan(config: LeJEPAConfig, seeds: list[int], progress: bool) -> Plan:
     detail = _detail_specs(config)
-    return Plan(run_one, [(config, spec, seed, spec in detail, progress) for spec, seed in _tasks(config, seeds)])
+    runs = [(config, spec, seed, spec in detail, progress) for spec, seed in _tasks(config, seeds)]
+    # the floors last: short tasks that fill a worker's idle time while the other finishes a run
+    return Plan(_task, runs + [(config, FLOOR_TASK, seed) for seed in seeds])
 
 
-def _measure(config: LeJEPAConfig, seeds: list[int], plan: Plan, outputs: list[RunResult]) -> LeJEPARun:
-    done = {(t[1], t[2]): r for t, r in zip(plan.tasks, outputs)}
-    results = [_run_seed_from(config, s, {tag: done[(spec, s)] for tag, spec in _seed_specs(config, seeds, s).items()})
+def _measure(config: LeJEPAConfig, seeds: list[int], plan: Plan, outputs: list) -> LeJEPARun:
+    floors = {t[2]: r for t, r in zip(plan.tasks, outputs) if t[1] == FLOOR_TASK}
+    runs = [(t, r) for t, r in zip(plan.tasks, outputs) if t[1] != FLOOR_TASK]
+    done = {(t[1], t[2]): r for t, r in runs}
+    results = [_run_seed_from(config, s, {tag: done[(spec, s)] for tag, spec in _seed_specs(config, seeds, s).items()},
+                              floors.get(s))
                for s in seeds]
-    plan.timing_s.update(runs_cpu_sum=sum(r.seconds for r in outputs), runs=float(len(outputs)))
+    plan.timing_s.update(runs_cpu_sum=sum(r.seconds for _, r in runs), runs=float(len(runs)))
     # every metric's values in seed order, over the seeds that measured it (the map: the first grid_seeds)
     names_all = dict.fromkeys(k for r in results for k in r.metrics)
     metrics = {name: [r.metrics[name] for r in results if name in r.metrics] for name in names_all}
