@@ -316,7 +316,7 @@ def test_ci_tables_print_no_measured_number_and_full_tables_never_hide_the_side_
     numbers by whole points); at full a threshold's measured value is shown with one more digit when
     rounding would print it equal to the threshold."""
     from jepabook.core.render import decided, gate_text, rule_number
-    from jepabook.core.rules import Below
+    from jepabook.core.rules import Above, Below
 
     result = ClaimResult.of(_claim(), {"a": [0.91, 0.83, 0.87], "b": [0.12, 0.2, 0.15]})
     coarse = decided(result, coarse=True)
@@ -326,6 +326,7 @@ def test_ci_tables_print_no_measured_number_and_full_tables_never_hide_the_side_
     rule = Below("a", 0.02)
     assert rule_number(rule, {"a": [0.024, 0.024]}, 2) == "0.024 (needs < 0.02)"
     assert rule_number(rule, {"a": [0.05, 0.05]}, 2) == "0.05 (needs < 0.02)"
+    assert rule_number(Above("a", 1 / 3), {"a": [0.3, 0.31]}, 1) == "0.305 (needs > 0.333)"  # the threshold's decimals
     assert rule_number(rule, {"a": [0.05, 0.05]}, 2, coarse=True) == "needs < 0.02"
 
 

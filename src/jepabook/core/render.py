@@ -113,6 +113,11 @@ def _deciding_part(rule, measured: Mapping[str, Sequence[float]]):
     return _deciding_part(failing[0] if failing else max(parts, key=lambda part: part.p_value(measured)), measured)
 
 
+def _decimals(text: str) -> int:
+    """Decimal places of a plainly written number (``"0.333"`` -> 3, ``"25"`` -> 0, ``"1e-05"`` -> 0)."""
+    return len(text.split(".")[1]) if "." in text and "e" not in text else 0
+
+
 def rule_number(rule, measured: Mapping[str, Sequence[float]], digits: int, coarse: bool = False) -> str:
     """The measured quantity ``rule`` tests, without metric names: ``"difference +2.6"`` for a paired
     comparison, ``"0.19 (needs < 0.1)"`` for a threshold, ``"4 of 5 runs within the bound"``; the
@@ -133,9 +138,12 @@ def rule_number(rule, measured: Mapping[str, Sequence[float]], digits: int, coar
             if coarse:
                 return needs
             value = _mean(measured, part.arm)
-            shown = f(value)
-            if value != part.threshold and shown == fmt_value(part.threshold, digits):
-                shown = fmt_value(value, digits + 1)  # "0.02 (needs < 0.02)" would not say which side
+            # at least the threshold's own decimals ("0.30 (needs > 0.333)", not "0.3"), and one more
+            # where rounding would print the value equal to it ("0.02 (needs < 0.02)" says no side)
+            places = max(digits, _decimals(f"{part.threshold:.3g}"))
+            shown = fmt_value(value, places)
+            if value != part.threshold and shown == fmt_value(part.threshold, places):
+                shown = fmt_value(value, places + 1)
             return f"{shown} ({needs})"
         if isinstance(part, Within):
             needs = f"needs {part.target:.3g} ± {part.tol:.3g}"
