@@ -42,11 +42,11 @@ def claim_anchor(item_id: str) -> str:
         raise ValueError(f"item_id must look like '<chapter>.<name>' (lower case, digits, _); got {item_id!r}")
     return "claim-" + item_id.replace(".", "-").replace("_", "-")
 
-def fmt_value(v: float, digits: int, coarse: bool = False) -> str:
+def fmt_value(v: float, digits: int) -> str:
     if not math.isfinite(v):
         return "—"
     if v != 0 and (abs(v) < 10 ** (-digits) or abs(v) >= 1e5):
-        return f"{v:.0e}" if coarse else f"{v:.1e}"
+        return f"{v:.1e}"
     return f"{v:.{digits}f}"
 
 
