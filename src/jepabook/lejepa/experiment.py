@@ -447,6 +447,7 @@ class LeJEPARun(ChapterResult):
     """Chapter 5 at one profile: per-seed metrics, the record, and each seed's runs for figures."""
 
     seeds: list[SeedResult] = field(default_factory=list)
+    relu_run: RunResult | None = None  # the first seed's spiral T1 run retrained with ReLU (the activation check)
 
     def all_runs(self) -> list[tuple[str, RunResult]]:
         """Every distinct trained run (tag, result) over all seeds; shared specs appear once."""
@@ -461,25 +462,43 @@ class LeJEPARun(ChapterResult):
 
 #: the second argument of a pool task that reads a seed's :func:`gaussian_floor` instead of training a run
 FLOOR_TASK = "gaussian floor"
+#: the second argument of the pool task that retrains the first seed's spiral T1 run with ReLU
+RELU_TASK = "relu spiral"
+
+
+def relu_spec(c: LeJEPAConfig) -> TrainSpec:
+    """The activation check's run: the spiral T1 run without its continuation (its R² is read when
+    training ends, where the GELU run's is read too)."""
+    return replace(c.specs()[names.t1_tag("spiral")], continue_steps=0)
 
 
 def _task(config: LeJEPAConfig, what, *args):
-    """One pool task: ``run_one(config, spec, seed, detail, progress)``, or (``what`` is
+    """One pool task: ``run_one(config, spec, seed, detail, progress)``; (``what`` is
     :data:`FLOOR_TASK`) ``gaussian_floor(config, seed)``, ~1.7 s a seed that would otherwise run after
-    the pool, on one core, in the measure phase."""
-    return gaussian_floor(config, *args) if what == FLOOR_TASK else run_one(config, what, *args)
+    the pool, on one core, in the measure phase; or (:data:`RELU_TASK`) the spiral run of ``seed``
+    retrained with ReLU, which the page shows beside GELU's (~12 s that would otherwise run in the
+    notebook, on one core)."""
+    if what == FLOOR_TASK:
+        return gaussian_floor(config, *args)
+    if what == RELU_TASK:
+        return run_one(replace(config, learner=replace(config.learner, activation="relu")), relu_spec(config), *args)
+    return run_one(config, what, *args)
 
 
 def _plan(config: LeJEPAConfig, seeds: list[int], progress: bool) -> Plan:
     detail = _detail_specs(config)
     runs = [(config, spec, seed, spec in detail, progress) for spec, seed in _tasks(config, seeds)]
+    if "spiral" in config.mixings:  # among the runs by length (they go longest first)
+        at = sum(t[1].steps >= relu_spec(config).steps for t in runs)
+        runs.insert(at, (config, RELU_TASK, seeds[0]))
     # the floors last: short tasks that fill a worker's idle time while the other finishes a run
     return Plan(_task, runs + [(config, FLOOR_TASK, seed) for seed in seeds])
 
 
 def _measure(config: LeJEPAConfig, seeds: list[int], plan: Plan, outputs: list) -> LeJEPARun:
     floors = {t[2]: r for t, r in zip(plan.tasks, outputs) if t[1] == FLOOR_TASK}
-    runs = [(t, r) for t, r in zip(plan.tasks, outputs) if t[1] != FLOOR_TASK]
+    relu = next((r for t, r in zip(plan.tasks, outputs) if t[1] == RELU_TASK), None)
+    runs = [(t, r) for t, r in zip(plan.tasks, outputs) if t[1] not in (FLOOR_TASK, RELU_TASK)]
     done = {(t[1], t[2]): r for t, r in runs}
     results = [_run_seed_from(config, s, {tag: done[(spec, s)] for tag, spec in _seed_specs(config, seeds, s).items()},
                               floors.get(s))
@@ -488,7 +507,7 @@ def _measure(config: LeJEPAConfig, seeds: list[int], plan: Plan, outputs: list) 
     # every metric's values in seed order, over the seeds that measured it (the map: the first grid_seeds)
     names_all = dict.fromkeys(k for r in results for k in r.metrics)
     metrics = {name: [r.metrics[name] for r in results if name in r.metrics] for name in names_all}
-    return LeJEPARun(config, metrics, seeds=results)
+    return LeJEPARun(config, metrics, seeds=results, relu_run=relu)
 
 
 CHAPTER = Chapter("lejepa", PROFILES, _plan, _measure)
