@@ -28,12 +28,12 @@ from jepabook.core import streams
 from jepabook.core.parallel import run_tasks
 from jepabook.crossjepa.groups import group_points
 from jepabook.blocks.probes import linear_accuracy, linear_r2
-from jepabook.crossjepa.shapes3d import World, colour_histogram, make_world, pose_features
+from jepabook.crossjepa.shapes3d import CLASSES, World, colour_histogram, make_world, pose_features
 from jepabook.crossjepa.teachers import CacheInfo, PixelTeacher, RandomConvTeacher, avg_pool, cache_path, embed_cached
 
 __all__ = ["LABELLED_TEACHERS", "OFFLINE_TEACHERS", "TRAINED_TEACHERS", "Built", "CountingTeacher", "Prepared",
-           "SweepData", "build_world", "candidate_teachers", "class_share", "decodability", "labelled_views", "prepare",
-           "stratified_split"]
+           "SweepData", "WORLD_PARTS", "build_world", "candidate_teachers", "class_share", "decodability", "labelled_views", "prepare",
+           "stratified_split", "world_part"]
 
 OFFLINE_TEACHERS = {"random-conv": RandomConvTeacher,
                     "random-conv-grey": lambda: RandomConvTeacher(grey=True, name="random-conv-grey"),
@@ -193,24 +193,87 @@ class Built:
     timing: dict[str, float]
 
 
-def build_world(config) -> Built:
-    """The world of ``config`` (a :class:`jepabook.crossjepa.experiment.CrossJEPAConfig`), every cloud grouped once."""
-    t0 = time.perf_counter()
-    world = make_world(config.n_per_class, config.n_points, config.n_views, config.render_size, config.world_seed,
-                       config.colour_bias, light=config.light)
-    t1 = time.perf_counter()
+#: a pooled world is built in this many parts (at most): its objects are independent (each is drawn
+#: from its own streams), so any split gives the same arrays, and small parts keep every worker busy
+#: to the end (Chapter 4's world: 2560 objects, ~31 s on one core)
+WORLD_PARTS = 16
+
+
+def world_part(config, count: int, first_index: int, grouped: bool) -> tuple[World, np.ndarray | None,
+                                                                             np.ndarray | None, float]:
+    """A pool task: objects ``first_index .. first_index + count − 1`` of every class of ``config``'s
+    world (:func:`~jepabook.crossjepa.shapes3d.make_world`), their clouds grouped if ``grouped``, and
+    the seconds the grouping took."""
+    world = make_world(count, config.n_points, config.n_views, config.render_size, config.world_seed,
+                       config.colour_bias, light=config.light, first_index=first_index)
+    if not grouped:
+        return world, None, None, 0.0
+    start = time.perf_counter()
     groups, centres = group_points(world.clouds, config.n_groups, config.group_size)
-    return Built(world, groups, centres, {"world": t1 - t0, "grouping": time.perf_counter() - t1})
+    return world, groups, centres, time.perf_counter() - start
 
 
-def labelled_views(config, objects_per_class: int) -> tuple[np.ndarray, np.ndarray, str]:
+def _class_major(arrays: list[np.ndarray]) -> np.ndarray:
+    """Class-major arrays of consecutive object ranges, joined class by class: the class-major array of
+    the whole range."""
+    k = len(CLASSES)
+    return np.concatenate([a.reshape((k, -1) + a.shape[1:]) for a in arrays], axis=1).reshape(
+        (-1,) + arrays[0].shape[1:])
+
+
+def _join(worlds: list[World]) -> World:
+    """The world of consecutive object ranges ``worlds`` (each class-major), as one :func:`make_world`
+    call over the whole range builds it."""
+    if len(worlds) == 1:
+        return worlds[0]
+    k = len(CLASSES)
+    params = tuple(p for c in range(k) for w in worlds
+                   for p in w.params[c * (len(w.labels) // k):(c + 1) * (len(w.labels) // k)])
+    arrays = {f: _class_major([getattr(w, f) for w in worlds])
+              for f in ("labels", "hues", "colours", "rotations", "clouds", "poses", "renders")}
+    return World(params=params, **arrays)
+
+
+def _world_in_parts(config, n_per_class: int, first_index: int, grouped: bool, workers: int | None,
+                    executor) -> tuple[World, np.ndarray | None, np.ndarray | None, float]:
+    """:func:`world_part` over objects ``first_index ..`` (``n_per_class`` of each class): in up to
+    :data:`WORLD_PARTS` pool tasks (``workers`` local processes, or ``executor``), or here as one part
+    with one worker. The same arrays either way."""
+    pooled = executor is not None or (workers or 1) > 1
+    parts = min(WORLD_PARTS, n_per_class) if pooled else 1
+    bounds = [first_index + n_per_class * i // parts for i in range(parts + 1)]
+    tasks = [(config, b - a, a, grouped) for a, b in zip(bounds, bounds[1:])]
+    if not pooled:
+        return world_part(*tasks[0])
+    outputs = run_tasks(world_part, tasks, workers=None if executor is not None else workers, executor=executor)
+    world = _join([o[0] for o in outputs])
+    if not grouped:
+        return world, None, None, 0.0
+    return (world, _class_major([o[1] for o in outputs]), _class_major([o[2] for o in outputs]),
+            sum(o[3] for o in outputs))
+
+
+def build_world(config, workers: int | None = 1, executor=None) -> Built:
+    """The world of ``config`` (a :class:`jepabook.crossjepa.experiment.CrossJEPAConfig`), every cloud
+    grouped once: in parts in a pool (``workers`` local processes, or ``executor``), else here.
+
+    Timing: ``world`` is the wall time of the whole build, grouping included; ``grouping`` the seconds
+    spent grouping (summed over the parts when pooled).
+    """
+    t0 = time.perf_counter()
+    world, groups, centres, grouping = _world_in_parts(config, config.n_per_class, 0, True, workers, executor)
+    return Built(world, groups, centres, {"world": time.perf_counter() - t0, "grouping": grouping})
+
+
+def labelled_views(config, objects_per_class: int, workers: int | None = 1,
+                   executor=None) -> tuple[np.ndarray, np.ndarray, str]:
     """The labelled teacher's own views ``(m·V, H, W, 3)``, their class labels and their world's fingerprint.
 
     Its objects are numbered after the student's (``first_index = n_per_class``) in the same draw and
-    rendered the same way, so it never sees one of the student's objects.
+    rendered the same way, so it never sees one of the student's objects. Built in parts in a pool
+    (``workers``, ``executor``) as :func:`build_world` is.
     """
-    own = make_world(objects_per_class, config.n_points, config.n_views, config.render_size, config.world_seed,
-                     config.colour_bias, light=config.light, first_index=config.n_per_class)
+    own = _world_in_parts(config, objects_per_class, config.n_per_class, False, workers, executor)[0]
     return (own.renders.reshape((-1,) + own.renders.shape[2:]), np.repeat(own.labels, config.n_views),
             own.fingerprint())
 
@@ -242,14 +305,15 @@ def prepare(config, teachers: dict, workers: int | None = 1, executor=None, buil
     ``config`` is a :class:`jepabook.crossjepa.experiment.CrossJEPAConfig` (its ``default_teacher`` and
     ``second_teacher`` name the roles); ``teachers`` maps candidate names to teacher objects (see
     :func:`candidate_teachers`) and must hold both. The teachers run as independent tasks through
-    :func:`jepabook.core.parallel.run_tasks` (``workers`` local processes, or ``executor``); their
-    results do not depend on where they ran.
+    :func:`jepabook.core.parallel.run_tasks` (``workers`` local processes, or ``executor``), and so do
+    the parts of the world and of the labelled teacher's objects (:func:`build_world`); their results
+    do not depend on where they ran.
     """
     roles = {"default": config.default_teacher, "second": config.second_teacher}
     missing = sorted(set(roles.values()) - set(teachers))
     if missing:
         raise ValueError(f"teachers {missing} of the roles {roles} are not among the candidates {sorted(teachers)}")
-    built = built or build_world(config)
+    built = built or build_world(config, workers, executor)
     world, groups, centres = built.world, built.groups, built.centres
     t2 = time.perf_counter()
     n, v = world.renders.shape[:2]
@@ -263,7 +327,7 @@ def prepare(config, teachers: dict, workers: int | None = 1, executor=None, buil
     for teacher in teachers.values():
         if getattr(teacher, "needs_labelled_views", False):  # its own objects, numbered after the student's
             start = time.perf_counter()
-            teacher.bind(*labelled_views(config, teacher.spec.objects_per_class))
+            teacher.bind(*labelled_views(config, teacher.spec.objects_per_class, workers, executor))
             own_world_seconds += time.perf_counter() - start
         elif hasattr(teacher, "bind"):  # trained on the training objects' views only (no labels)
             teacher.bind(train_views, f"{fingerprint}:train:{hashlib.sha256(train.tobytes()).hexdigest()}")
