@@ -232,9 +232,11 @@ def test_teacher_phase_stays_in_process_when_no_long_training_is_left(tmp_path, 
 
 def test_the_world_built_in_parts_in_the_pool_has_the_same_bits(monkeypatch):
     """Issue 26: the world (and the labelled teacher's objects) are built in parts in spawned workers
-    instead of ~40 s on one core; joined class by class, the parts give the arrays one process gives."""
+    instead of ~48 s on one core; joined class by class, the parts give the arrays one process gives."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
+
+    from jepabook.crossjepa.shapes3d import colour_histogram
 
     config = replace(TINY, n_per_class=5)
     monkeypatch.setattr(cd, "WORLD_PARTS", 3)  # parts of 1, 2 and 2 objects per class: uneven on purpose
@@ -245,8 +247,11 @@ def test_the_world_built_in_parts_in_the_pool_has_the_same_bits(monkeypatch):
     assert pooled.world.fingerprint() == here.world.fingerprint()  # every array's dtype, shape and bytes
     assert len(pooled.world.params) == len(here.world.params)
     assert all(np.array_equal(a, b) for a, b in zip(pooled.world.params, here.world.params))
-    assert np.array_equal(pooled.groups, here.groups) and np.array_equal(pooled.centres, here.centres)
-    assert pooled.groups.dtype == here.groups.dtype == np.float32
+    for name in ("groups", "centres", "colour"):  # what the student reads, computed in the parts
+        assert np.array_equal(getattr(pooled, name), getattr(here, name)), name
+        assert getattr(pooled, name).dtype == getattr(here, name).dtype == np.float32
+    assert np.array_equal(here.colour, colour_histogram(here.world.renders))
+    assert set(pooled.timing) == set(here.timing) == {"world", "grouping", "colour_histograms"}
     alone = cd.labelled_views(config, 4)
     assert own[2] == alone[2] and np.array_equal(own[0], alone[0]) and np.array_equal(own[1], alone[1])
     # a part is a range of object indices: the labelled teacher's objects follow the student's

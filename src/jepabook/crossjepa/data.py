@@ -185,37 +185,42 @@ class Prepared:
 
 @dataclass
 class Built:
-    """The student's world and its grouped clouds, with the seconds each took."""
+    """The student's world, its grouped clouds and its views' colour histograms, with the seconds each took."""
 
     world: World
-    groups: np.ndarray
-    centres: np.ndarray
+    groups: np.ndarray  # (n, G, K, 3)
+    centres: np.ndarray  # (n, G, 3)
+    colour: np.ndarray  # (n, V, 8) float32: the predictor's colour input
     timing: dict[str, float]
 
 
 #: a pooled world is built in this many parts (at most): its objects are independent (each is drawn
 #: from its own streams), so any split gives the same arrays, and small parts keep every worker busy
-#: to the end (Chapter 4's world: 2560 objects, ~31 s on one core)
+#: to the end (Chapter 4's world: 2560 objects, ~31 s on one core, and ~8 s of colour histograms)
 WORLD_PARTS = 16
 
 
-def world_part(config, count: int, first_index: int, grouped: bool) -> tuple[World, np.ndarray | None,
-                                                                             np.ndarray | None, float]:
+def world_part(config, count: int, first_index: int, for_student: bool) -> tuple[World, Built | None]:
     """A pool task: objects ``first_index .. first_index + count − 1`` of every class of ``config``'s
-    world (:func:`~jepabook.crossjepa.shapes3d.make_world`), their clouds grouped if ``grouped``, and
-    the seconds the grouping took."""
+    world (:func:`~jepabook.crossjepa.shapes3d.make_world`) and, ``for_student``, what the student
+    reads of them (a :class:`Built`: grouped clouds, colour histograms; every step per object)."""
     world = make_world(count, config.n_points, config.n_views, config.render_size, config.world_seed,
                        config.colour_bias, light=config.light, first_index=first_index)
-    if not grouped:
-        return world, None, None, 0.0
-    start = time.perf_counter()
+    if not for_student:
+        return world, None
+    t0 = time.perf_counter()
     groups, centres = group_points(world.clouds, config.n_groups, config.group_size)
-    return world, groups, centres, time.perf_counter() - start
+    t1 = time.perf_counter()
+    colour = colour_histogram(world.renders).astype(np.float32)
+    return world, Built(world, groups, centres, colour, {"grouping": t1 - t0,
+                                                        "colour_histograms": time.perf_counter() - t1})
 
 
 def _class_major(arrays: list[np.ndarray]) -> np.ndarray:
     """Class-major arrays of consecutive object ranges, joined class by class: the class-major array of
     the whole range."""
+    if len(arrays) == 1:
+        return arrays[0]
     k = len(CLASSES)
     return np.concatenate([a.reshape((k, -1) + a.shape[1:]) for a in arrays], axis=1).reshape(
         (-1,) + arrays[0].shape[1:])
@@ -234,35 +239,38 @@ def _join(worlds: list[World]) -> World:
     return World(params=params, **arrays)
 
 
-def _world_in_parts(config, n_per_class: int, first_index: int, grouped: bool, workers: int | None,
-                    executor) -> tuple[World, np.ndarray | None, np.ndarray | None, float]:
+def _world_in_parts(config, n_per_class: int, first_index: int, for_student: bool, workers: int | None,
+                    executor) -> tuple[World, Built | None]:
     """:func:`world_part` over objects ``first_index ..`` (``n_per_class`` of each class): in up to
     :data:`WORLD_PARTS` pool tasks (``workers`` local processes, or ``executor``), or here as one part
-    with one worker. The same arrays either way."""
+    with one worker. The same arrays either way; a :class:`Built`'s timings are summed over the parts."""
     pooled = executor is not None or (workers or 1) > 1
     parts = min(WORLD_PARTS, n_per_class) if pooled else 1
     bounds = [first_index + n_per_class * i // parts for i in range(parts + 1)]
-    tasks = [(config, b - a, a, grouped) for a, b in zip(bounds, bounds[1:])]
+    tasks = [(config, b - a, a, for_student) for a, b in zip(bounds, bounds[1:])]
     if not pooled:
         return world_part(*tasks[0])
     outputs = run_tasks(world_part, tasks, workers=None if executor is not None else workers, executor=executor)
     world = _join([o[0] for o in outputs])
-    if not grouped:
-        return world, None, None, 0.0
-    return (world, _class_major([o[1] for o in outputs]), _class_major([o[2] for o in outputs]),
-            sum(o[3] for o in outputs))
+    if not for_student:
+        return world, None
+    built = [o[1] for o in outputs]
+    return world, Built(world, *(_class_major([getattr(x, f) for x in built]) for f in ("groups", "centres", "colour")),
+                        {k: sum(x.timing[k] for x in built) for k in built[0].timing})
 
 
 def build_world(config, workers: int | None = 1, executor=None) -> Built:
     """The world of ``config`` (a :class:`jepabook.crossjepa.experiment.CrossJEPAConfig`), every cloud
-    grouped once: in parts in a pool (``workers`` local processes, or ``executor``), else here.
+    grouped and every view's colour histogram taken once: in parts in a pool (``workers`` local
+    processes, or ``executor``), else here.
 
-    Timing: ``world`` is the wall time of the whole build, grouping included; ``grouping`` the seconds
-    spent grouping (summed over the parts when pooled).
+    Timing: ``world`` is the wall time of the whole build; ``grouping`` and ``colour_histograms`` the
+    seconds those steps took inside it (summed over the parts when pooled).
     """
     t0 = time.perf_counter()
-    world, groups, centres, grouping = _world_in_parts(config, config.n_per_class, 0, True, workers, executor)
-    return Built(world, groups, centres, {"world": time.perf_counter() - t0, "grouping": grouping})
+    built = _world_in_parts(config, config.n_per_class, 0, True, workers, executor)[1]
+    built.timing = {"world": time.perf_counter() - t0, **built.timing}
+    return built
 
 
 def labelled_views(config, objects_per_class: int, workers: int | None = 1,
@@ -349,8 +357,7 @@ def prepare(config, teachers: dict, workers: int | None = 1, executor=None, buil
     pixels = avg_pool(flat, config.pixel_pool).reshape(n, v, -1)
     targets = {role: _standardise(embeddings[name], train) for role, name in roles.items()}
     targets["pixels"] = _standardise(pixels, train)
-    data = SweepData(world.labels, train, test, groups, centres, pose,
-                     colour_histogram(world.renders).astype(np.float32), targets)
+    data = SweepData(world.labels, train, test, groups, centres, pose, built.colour, targets)
     colour_only = 100 * linear_accuracy(_hue_circle(world.hues), world.labels, train, test)
     timing = {**built.timing, "teachers_and_scores": t3 - t2, "teacher_world": own_world_seconds,
               **{f"teacher_pass_{k}": c.teacher_seconds for k, c in cache.items()},
