@@ -257,3 +257,35 @@ def test_the_world_built_in_parts_in_the_pool_has_the_same_bits(monkeypatch):
     # a part is a range of object indices: the labelled teacher's objects follow the student's
     first = cd.world_part(config, 1, config.n_per_class, False)[0]
     assert np.array_equal(first.renders[0], alone[0][:config.n_views].reshape(first.renders[0].shape))
+
+
+def test_a_given_executor_gets_the_world_parts_and_the_teacher_passes(tmp_path, monkeypatch):
+    """With an executor (a Dask cluster, say) the plan phase sends it the world's parts, the labelled
+    teacher's objects and the long teacher passes, starts no pool of its own, and prepares the same data."""
+    from concurrent.futures import Executor, Future
+
+    class Here(Executor):  # runs each task at once, in this process, and remembers what it ran
+        def __init__(self):
+            self.ran = []
+
+        def submit(self, fn, /, *args, **kwargs):
+            self.ran.append(fn.__name__)
+            f = Future()
+            f.set_result(fn(*args, **kwargs))
+            return f
+
+    monkeypatch.setattr(cj, "ProcessPoolExecutor", lambda *a, **k: pytest.fail("started a pool of its own"))
+    monkeypatch.setattr(cd, "POOL_MIN_STEPS", 1)  # the tiny teacher trains 3 steps: send it anyway
+    config = replace(TINY, n_per_class=3)
+    monkeypatch.setenv("JEPABOOK_CACHE", str(tmp_path / "given"))
+    here = Here()
+    prep = cj._plan(config, [0], False, executor=here).context[0]
+    # one object of each class a part (fewer objects than WORLD_PARTS), the student's and the labelled teacher's
+    assert here.ran.count("world_part") == config.n_per_class + config.labelled.objects_per_class
+    assert here.ran.count("teacher_pass") == len(config.teachers)
+    monkeypatch.setenv("JEPABOOK_CACHE", str(tmp_path / "alone"))
+    alone = cj._plan(config, [0], False, workers=1).context[0]
+    assert prep.world.fingerprint() == alone.world.fingerprint() and prep.decodability == alone.decodability
+    for role in alone.data.targets:
+        assert np.array_equal(prep.data.targets[role], alone.data.targets[role])
+    assert np.array_equal(prep.data.colour, alone.data.colour) and np.array_equal(prep.data.groups, alone.data.groups)

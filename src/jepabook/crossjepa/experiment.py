@@ -338,14 +338,14 @@ def _plan(config: CrossJEPAConfig, seeds: list[int], progress: bool, teachers: d
     chosen = (teachers if teachers is not None
               else candidate_teachers(config.teachers, dinov2_path, config.teacher, config.labelled))
     counted = {k: CountingTeacher(t) for k, t in chosen.items()}
-    workers = workers or default_workers()
-    if executor is None and workers > 1:
+    local = workers or default_workers()
+    if executor is None and local > 1:
         # one pool for the whole plan phase: the world's parts, the labelled teacher's objects and the
         # teacher passes (the teacher that trains first) are independent tasks; the same bits as here
-        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
+        with ProcessPoolExecutor(max_workers=local, mp_context=mp.get_context("spawn")) as pool:
             prep = prepare(config, counted, executor=pool)
     else:
-        prep = prepare(config, counted, workers, executor)  # the teachers in the same pool as the arms
+        prep = prepare(config, counted, workers, executor)  # in this process, or on the arms' executor
     prep.teacher_calls = {"teacher_pass": sum(t.calls for t in counted.values())}
     order = sorted(config.arms, key=lambda a: (ARMS[a].objective == "none", ARMS[a].mask))  # costliest first
     tasks = [(config, a, s, prep.data, progress) for a in order for s in seeds]
