@@ -9,6 +9,7 @@ import pytest
 
 from jepabook.crossjepa import experiment as cj
 from jepabook.crossjepa import data as cd
+from jepabook.crossjepa import world as cw
 from jepabook.core.rules import SKIPPED
 
 TINY = replace(cj.PROFILES["ci"], n_per_class=4, test_per_class=1, steps=2, batch=4,
@@ -239,11 +240,11 @@ def test_the_world_built_in_parts_in_the_pool_has_the_same_bits(monkeypatch):
     from jepabook.crossjepa.shapes3d import colour_histogram
 
     config = replace(TINY, n_per_class=5)
-    monkeypatch.setattr(cd, "WORLD_PARTS", 3)  # parts of 1, 2 and 2 objects per class: uneven on purpose
-    here = cd.build_world(config)
+    monkeypatch.setattr(cw, "WORLD_PARTS", 3)  # parts of 1, 2 and 2 objects per class: uneven on purpose
+    here = cw.build_world(config)
     with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
-        pooled = cd.build_world(config, executor=pool)
-        own = cd.labelled_views(config, 4, executor=pool)
+        pooled = cw.build_world(config, executor=pool)
+        own = cw.labelled_views(config, 4, executor=pool)
     assert pooled.world.fingerprint() == here.world.fingerprint()  # every array's dtype, shape and bytes
     assert len(pooled.world.params) == len(here.world.params)
     assert all(np.array_equal(a, b) for a, b in zip(pooled.world.params, here.world.params))
@@ -252,10 +253,10 @@ def test_the_world_built_in_parts_in_the_pool_has_the_same_bits(monkeypatch):
         assert getattr(pooled, name).dtype == getattr(here, name).dtype == np.float32
     assert np.array_equal(here.colour, colour_histogram(here.world.renders))
     assert set(pooled.timing) == set(here.timing) == {"world", "grouping", "colour_histograms"}
-    alone = cd.labelled_views(config, 4)
+    alone = cw.labelled_views(config, 4)
     assert own[2] == alone[2] and np.array_equal(own[0], alone[0]) and np.array_equal(own[1], alone[1])
     # a part is a range of object indices: the labelled teacher's objects follow the student's
-    first = cd.world_part(config, 1, config.n_per_class, False)[0]
+    first = cw.world_part(config, 1, config.n_per_class, False)[0]
     assert np.array_equal(first.renders[0], alone[0][:config.n_views].reshape(first.renders[0].shape))
 
 
