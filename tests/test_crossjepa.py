@@ -290,3 +290,14 @@ def test_a_given_executor_gets_the_world_parts_and_the_teacher_passes(tmp_path, 
     for role in alone.data.targets:
         assert np.array_equal(prep.data.targets[role], alone.data.targets[role])
     assert np.array_equal(prep.data.colour, alone.data.colour) and np.array_equal(prep.data.groups, alone.data.groups)
+
+
+def test_a_small_world_starts_no_pool(tmp_path, monkeypatch):
+    """Below POOL_MIN_OBJECTS (ci: 256 objects) starting workers costs more than it saves: with two
+    workers and no executor, the plan phase builds the world here and starts no pool of its own."""
+    assert not cw.pool_pays(cj.PROFILES["ci"].n_per_class) and cw.pool_pays(cj.PROFILES["full"].n_per_class)
+    assert cw.pool_pays(cj.PROFILES["full"].labelled.objects_per_class)  # the labelled teacher's 1024 objects
+    monkeypatch.setattr(cj, "ProcessPoolExecutor", lambda *a, **k: pytest.fail("started a plan pool"))
+    monkeypatch.setattr(cw, "run_tasks", lambda *a, **k: pytest.fail("sent the world's parts to workers"))
+    monkeypatch.setenv("JEPABOOK_CACHE", str(tmp_path))
+    cj._plan(replace(TINY, n_per_class=3), [0], False, workers=2)

@@ -48,6 +48,7 @@ from jepabook.crossjepa.data import (LABELLED_TEACHERS, OFFLINE_TEACHERS, TRAINE
                                      SweepData, candidate_teachers, prepare)
 from jepabook.crossjepa.label_teacher import LabelledSpec
 from jepabook.crossjepa.shapes3d import LIGHT_FRAMES
+from jepabook.crossjepa.world import pool_pays
 from jepabook.crossjepa.vit_teacher import TeacherSpec
 from jepabook.crossjepa.model import PointTransformer, Student, visible_groups
 from jepabook.blocks.probes import linear_accuracy
@@ -339,7 +340,7 @@ def _plan(config: CrossJEPAConfig, seeds: list[int], progress: bool, teachers: d
               else candidate_teachers(config.teachers, dinov2_path, config.teacher, config.labelled))
     counted = {k: CountingTeacher(t) for k, t in chosen.items()}
     local = workers or default_workers()
-    if executor is None and local > 1:
+    if executor is None and local > 1 and pool_pays(config.n_per_class):
         # one pool for the whole plan phase: the world's parts, the labelled teacher's objects and the
         # teacher passes (the teacher that trains first) are independent tasks; the same bits as here
         with ProcessPoolExecutor(max_workers=local, mp_context=mp.get_context("spawn")) as pool:

@@ -19,7 +19,7 @@ from jepabook.core.parallel import run_tasks
 from jepabook.crossjepa.groups import group_points
 from jepabook.crossjepa.shapes3d import CLASSES, World, colour_histogram, make_world
 
-__all__ = ["Built", "WORLD_PARTS", "build_world", "labelled_views", "world_part"]
+__all__ = ["Built", "POOL_MIN_OBJECTS", "WORLD_PARTS", "build_world", "labelled_views", "pool_pays", "world_part"]
 
 
 @dataclass
@@ -37,6 +37,15 @@ class Built:
 #: from its own streams), so any split gives the same arrays, and small parts keep every worker busy
 #: to the end (Chapter 4's world: 2560 objects, ~31 s on one core, and ~8 s of colour histograms)
 WORLD_PARTS = 16
+
+#: a world of fewer objects is built here unless an executor is already given: starting local workers
+#: and importing MLX in them takes ~3-4 s, about what 300 objects take on one core (``ci``: 256)
+POOL_MIN_OBJECTS = 1000
+
+
+def pool_pays(n_per_class: int) -> bool:
+    """Whether a world of ``n_per_class`` objects of each class is worth starting local workers for."""
+    return n_per_class * len(CLASSES) >= POOL_MIN_OBJECTS
 
 
 def world_part(config, count: int, first_index: int, for_student: bool) -> tuple[World, Built | None]:
@@ -81,9 +90,9 @@ def _join(worlds: list[World]) -> World:
 def _world_in_parts(config, n_per_class: int, first_index: int, for_student: bool, workers: int | None,
                     executor) -> tuple[World, Built | None]:
     """:func:`world_part` over objects ``first_index ..`` (``n_per_class`` of each class): in up to
-    :data:`WORLD_PARTS` pool tasks (``workers`` local processes, or ``executor``), or here as one part
-    with one worker. The same arrays either way; a :class:`Built`'s timings are summed over the parts."""
-    pooled = executor is not None or (workers or 1) > 1
+    :data:`WORLD_PARTS` pool tasks (``executor``, or ``workers`` local processes if :func:`pool_pays`),
+    else here as one part. The same arrays either way; a :class:`Built`'s timings are summed over the parts."""
+    pooled = executor is not None or ((workers or 1) > 1 and pool_pays(n_per_class))
     parts = min(WORLD_PARTS, n_per_class) if pooled else 1
     bounds = [first_index + n_per_class * i // parts for i in range(parts + 1)]
     tasks = [(config, b - a, a, for_student) for a, b in zip(bounds, bounds[1:])]
