@@ -9,6 +9,7 @@ import pytest
 
 from jepabook.crossjepa import experiment as cj
 from jepabook.crossjepa import data as cd
+from jepabook.crossjepa import world as cw
 from jepabook.core.rules import SKIPPED
 
 TINY = replace(cj.PROFILES["ci"], n_per_class=4, test_per_class=1, steps=2, batch=4,
@@ -216,7 +217,8 @@ def test_teacher_phase_stays_in_process_when_no_long_training_is_left(tmp_path, 
     real = cd.run_tasks
 
     def spy(fn, tasks, workers=None, executor=None):
-        seen.append(workers)
+        if fn is cd.teacher_pass:  # (the world's parts go to the pool: see the test below)
+            seen.append(workers)
         return real(fn, tasks, workers=1)
 
     monkeypatch.setattr(cd, "run_tasks", spy)
@@ -227,3 +229,75 @@ def test_teacher_phase_stays_in_process_when_no_long_training_is_left(tmp_path, 
     monkeypatch.setattr(cd, "POOL_MIN_STEPS", 1)
     cd.prepare(config, cd.candidate_teachers(config.teachers, None, config.teacher, config.labelled), workers=2)  # cached now
     assert seen == [1, 1]
+
+
+def test_the_world_built_in_parts_in_the_pool_has_the_same_bits(monkeypatch):
+    """Issue 26: the world (and the labelled teacher's objects) are built in parts in spawned workers
+    instead of ~48 s on one core; joined class by class, the parts give the arrays one process gives."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from jepabook.crossjepa.shapes3d import colour_histogram
+
+    config = replace(TINY, n_per_class=5)
+    monkeypatch.setattr(cw, "WORLD_PARTS", 3)  # parts of 1, 2 and 2 objects per class: uneven on purpose
+    here = cw.build_world(config)
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        pooled = cw.build_world(config, executor=pool)
+        own = cw.labelled_views(config, 4, executor=pool)
+    assert pooled.world.fingerprint() == here.world.fingerprint()  # every array's dtype, shape and bytes
+    assert len(pooled.world.params) == len(here.world.params)
+    assert all(np.array_equal(a, b) for a, b in zip(pooled.world.params, here.world.params))
+    for name in ("groups", "centres", "colour"):  # what the student reads, computed in the parts
+        assert np.array_equal(getattr(pooled, name), getattr(here, name)), name
+        assert getattr(pooled, name).dtype == getattr(here, name).dtype == np.float32
+    assert np.array_equal(here.colour, colour_histogram(here.world.renders))
+    assert set(pooled.timing) == set(here.timing) == {"world", "grouping", "colour_histograms"}
+    alone = cw.labelled_views(config, 4)
+    assert own[2] == alone[2] and np.array_equal(own[0], alone[0]) and np.array_equal(own[1], alone[1])
+    # a part is a range of object indices: the labelled teacher's objects follow the student's
+    first = cw.world_part(config, 1, config.n_per_class, False)[0]
+    assert np.array_equal(first.renders[0], alone[0][:config.n_views].reshape(first.renders[0].shape))
+
+
+def test_a_given_executor_gets_the_world_parts_and_the_teacher_passes(tmp_path, monkeypatch):
+    """With an executor (a Dask cluster, say) the plan phase sends it the world's parts, the labelled
+    teacher's objects and the long teacher passes, starts no pool of its own, and prepares the same data."""
+    from concurrent.futures import Executor, Future
+
+    class Here(Executor):  # runs each task at once, in this process, and remembers what it ran
+        def __init__(self):
+            self.ran = []
+
+        def submit(self, fn, /, *args, **kwargs):
+            self.ran.append(fn.__name__)
+            f = Future()
+            f.set_result(fn(*args, **kwargs))
+            return f
+
+    monkeypatch.setattr(cj, "ProcessPoolExecutor", lambda *a, **k: pytest.fail("started a pool of its own"))
+    monkeypatch.setattr(cd, "POOL_MIN_STEPS", 1)  # the tiny teacher trains 3 steps: send it anyway
+    config = replace(TINY, n_per_class=3)
+    monkeypatch.setenv("JEPABOOK_CACHE", str(tmp_path / "given"))
+    here = Here()
+    prep = cj._plan(config, [0], False, executor=here).context[0]
+    # one object of each class a part (fewer objects than WORLD_PARTS), the student's and the labelled teacher's
+    assert here.ran.count("world_part") == config.n_per_class + config.labelled.objects_per_class
+    assert here.ran.count("teacher_pass") == len(config.teachers)
+    monkeypatch.setenv("JEPABOOK_CACHE", str(tmp_path / "alone"))
+    alone = cj._plan(config, [0], False, workers=1).context[0]
+    assert prep.world.fingerprint() == alone.world.fingerprint() and prep.decodability == alone.decodability
+    for role in alone.data.targets:
+        assert np.array_equal(prep.data.targets[role], alone.data.targets[role])
+    assert np.array_equal(prep.data.colour, alone.data.colour) and np.array_equal(prep.data.groups, alone.data.groups)
+
+
+def test_a_small_world_starts_no_pool(tmp_path, monkeypatch):
+    """Below POOL_MIN_OBJECTS (ci: 256 objects) starting workers costs more than it saves: with two
+    workers and no executor, the plan phase builds the world here and starts no pool of its own."""
+    assert not cw.pool_pays(cj.PROFILES["ci"].n_per_class) and cw.pool_pays(cj.PROFILES["full"].n_per_class)
+    assert cw.pool_pays(cj.PROFILES["full"].labelled.objects_per_class)  # the labelled teacher's 1024 objects
+    monkeypatch.setattr(cj, "ProcessPoolExecutor", lambda *a, **k: pytest.fail("started a plan pool"))
+    monkeypatch.setattr(cw, "run_tasks", lambda *a, **k: pytest.fail("sent the world's parts to workers"))
+    monkeypatch.setenv("JEPABOOK_CACHE", str(tmp_path))
+    cj._plan(replace(TINY, n_per_class=3), [0], False, workers=2)

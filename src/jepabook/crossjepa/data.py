@@ -2,7 +2,7 @@
 
 Explained in Chapter 4 (CrossJEPA); :mod:`jepabook.crossjepa.experiment` trains on what :func:`prepare` returns.
 
-- :func:`prepare` builds the world (:mod:`jepabook.crossjepa.shapes3d`), groups every cloud once, runs every
+- :func:`prepare` builds the world (:mod:`jepabook.crossjepa.world`), groups every cloud once, runs every
   candidate teacher once over every view through the disk cache (:func:`jepabook.crossjepa.teachers.embed_cached`)
   and scores it (:func:`decodability`).
 - Every candidate is scored by the share of its variance between class means (:func:`class_share`:
@@ -26,9 +26,9 @@ import numpy as np
 
 from jepabook.core import streams
 from jepabook.core.parallel import run_tasks
-from jepabook.crossjepa.groups import group_points
 from jepabook.blocks.probes import linear_accuracy, linear_r2
-from jepabook.crossjepa.shapes3d import World, colour_histogram, make_world, pose_features
+from jepabook.crossjepa.shapes3d import World, pose_features
+from jepabook.crossjepa.world import Built, build_world, labelled_views
 from jepabook.crossjepa.teachers import CacheInfo, PixelTeacher, RandomConvTeacher, avg_pool, cache_path, embed_cached
 
 __all__ = ["LABELLED_TEACHERS", "OFFLINE_TEACHERS", "TRAINED_TEACHERS", "Built", "CountingTeacher", "Prepared",
@@ -183,38 +183,6 @@ class Prepared:
     teacher_calls: dict[str, int] = field(default_factory=dict)
 
 
-@dataclass
-class Built:
-    """The student's world and its grouped clouds, with the seconds each took."""
-
-    world: World
-    groups: np.ndarray
-    centres: np.ndarray
-    timing: dict[str, float]
-
-
-def build_world(config) -> Built:
-    """The world of ``config`` (a :class:`jepabook.crossjepa.experiment.CrossJEPAConfig`), every cloud grouped once."""
-    t0 = time.perf_counter()
-    world = make_world(config.n_per_class, config.n_points, config.n_views, config.render_size, config.world_seed,
-                       config.colour_bias, light=config.light)
-    t1 = time.perf_counter()
-    groups, centres = group_points(world.clouds, config.n_groups, config.group_size)
-    return Built(world, groups, centres, {"world": t1 - t0, "grouping": time.perf_counter() - t1})
-
-
-def labelled_views(config, objects_per_class: int) -> tuple[np.ndarray, np.ndarray, str]:
-    """The labelled teacher's own views ``(m·V, H, W, 3)``, their class labels and their world's fingerprint.
-
-    Its objects are numbered after the student's (``first_index = n_per_class``) in the same draw and
-    rendered the same way, so it never sees one of the student's objects.
-    """
-    own = make_world(objects_per_class, config.n_points, config.n_views, config.render_size, config.world_seed,
-                     config.colour_bias, light=config.light, first_index=config.n_per_class)
-    return (own.renders.reshape((-1,) + own.renders.shape[2:]), np.repeat(own.labels, config.n_views),
-            own.fingerprint())
-
-
 #: a teacher with at least this many training steps still to run sends the teacher phase to the pool
 #: (Chapter 4's ViT teacher: 600 steps, ~110 s; starting two workers and sending them the views: ~8 s)
 POOL_MIN_STEPS = 100
@@ -242,14 +210,15 @@ def prepare(config, teachers: dict, workers: int | None = 1, executor=None, buil
     ``config`` is a :class:`jepabook.crossjepa.experiment.CrossJEPAConfig` (its ``default_teacher`` and
     ``second_teacher`` name the roles); ``teachers`` maps candidate names to teacher objects (see
     :func:`candidate_teachers`) and must hold both. The teachers run as independent tasks through
-    :func:`jepabook.core.parallel.run_tasks` (``workers`` local processes, or ``executor``); their
-    results do not depend on where they ran.
+    :func:`jepabook.core.parallel.run_tasks` (``workers`` local processes, or ``executor``), and so do
+    the parts of the world and of the labelled teacher's objects (:func:`build_world`); their results
+    do not depend on where they ran.
     """
     roles = {"default": config.default_teacher, "second": config.second_teacher}
     missing = sorted(set(roles.values()) - set(teachers))
     if missing:
         raise ValueError(f"teachers {missing} of the roles {roles} are not among the candidates {sorted(teachers)}")
-    built = built or build_world(config)
+    built = built or build_world(config, workers, executor)
     world, groups, centres = built.world, built.groups, built.centres
     t2 = time.perf_counter()
     n, v = world.renders.shape[:2]
@@ -263,7 +232,7 @@ def prepare(config, teachers: dict, workers: int | None = 1, executor=None, buil
     for teacher in teachers.values():
         if getattr(teacher, "needs_labelled_views", False):  # its own objects, numbered after the student's
             start = time.perf_counter()
-            teacher.bind(*labelled_views(config, teacher.spec.objects_per_class))
+            teacher.bind(*labelled_views(config, teacher.spec.objects_per_class, workers, executor))
             own_world_seconds += time.perf_counter() - start
         elif hasattr(teacher, "bind"):  # trained on the training objects' views only (no labels)
             teacher.bind(train_views, f"{fingerprint}:train:{hashlib.sha256(train.tobytes()).hexdigest()}")
@@ -285,8 +254,7 @@ def prepare(config, teachers: dict, workers: int | None = 1, executor=None, buil
     pixels = avg_pool(flat, config.pixel_pool).reshape(n, v, -1)
     targets = {role: _standardise(embeddings[name], train) for role, name in roles.items()}
     targets["pixels"] = _standardise(pixels, train)
-    data = SweepData(world.labels, train, test, groups, centres, pose,
-                     colour_histogram(world.renders).astype(np.float32), targets)
+    data = SweepData(world.labels, train, test, groups, centres, pose, built.colour, targets)
     colour_only = 100 * linear_accuracy(_hue_circle(world.hues), world.labels, train, test)
     timing = {**built.timing, "teachers_and_scores": t3 - t2, "teacher_world": own_world_seconds,
               **{f"teacher_pass_{k}": c.teacher_seconds for k, c in cache.items()},

@@ -8,8 +8,9 @@ Explained in Chapter 4 (CrossJEPA). The pipeline:
    batches and its masks.
 2. The teacher pass (:mod:`jepabook.crossjepa.data`): every candidate teacher embeds every view
    once, through the disk cache, and is scored. The roles are named in the configuration: the
-   *default* teacher (trained with labels on its own objects, :mod:`jepabook.crossjepa.label_teacher`;
-   it trains in a worker while the world is built) and the *second* (a random ViT, the extension row).
+   *default* teacher (trained with labels on its own objects, :mod:`jepabook.crossjepa.label_teacher`)
+   and the *second* (a random ViT, the extension row). The world's objects, the labelled teacher's
+   objects and each teacher's pass are independent, so they are built in parts in one pool.
 3. The sweep: one *arm* is one recipe — objective (teacher embedding, pixels, or labels for the
    supervised ceiling), predictor conditioning (none, pose, pose + colour), masking ratio, teacher.
    :func:`train_arm` trains the same student for the same steps on the same batches (per seed);
@@ -44,9 +45,10 @@ from jepabook.core.config import ShownAsTable, pick_profile
 from jepabook.core.experiment import Chapter, ChapterResult, Plan, run_chapter
 from jepabook.core.parallel import default_workers
 from jepabook.crossjepa.data import (LABELLED_TEACHERS, OFFLINE_TEACHERS, TRAINED_TEACHERS, CountingTeacher, Prepared,
-                                     SweepData, build_world, candidate_teachers, labelled_views, prepare)
+                                     SweepData, candidate_teachers, prepare)
 from jepabook.crossjepa.label_teacher import LabelledSpec
 from jepabook.crossjepa.shapes3d import LIGHT_FRAMES
+from jepabook.crossjepa.world import pool_pays
 from jepabook.crossjepa.vit_teacher import TeacherSpec
 from jepabook.crossjepa.model import PointTransformer, Student, visible_groups
 from jepabook.blocks.probes import linear_accuracy
@@ -332,33 +334,19 @@ def arm_metrics(results: dict[str, list[ArmResult]]) -> dict[str, list[float]]:
     return out
 
 
-def pretrain_teacher(config: CrossJEPAConfig, name: str) -> float:
-    """A pool task: train candidate ``name`` on its own labelled views into the weight cache (seconds).
-
-    The labelled teacher needs nothing from the student's world, so it trains in a worker while the
-    world is built here; :func:`~jepabook.crossjepa.data.prepare` then reads its weights back.
-    """
-    teacher = candidate_teachers((name,), labelled_spec=config.labelled)[name]
-    teacher.bind(*labelled_views(config, config.labelled.objects_per_class))
-    teacher.embed(teacher.images[:1])  # trains (or reads back) the weights
-    return teacher.train_seconds
-
-
 def _plan(config: CrossJEPAConfig, seeds: list[int], progress: bool, teachers: dict | None = None,
           dinov2_path: str | None = None, workers: int | None = None, executor=None) -> Plan:
     chosen = (teachers if teachers is not None
               else candidate_teachers(config.teachers, dinov2_path, config.teacher, config.labelled))
-    own = [n for n in chosen if n in LABELLED_TEACHERS and teachers is None]
-    if own and executor is None and (workers or default_workers()) > 1:  # it trains while the world is built
-        with ProcessPoolExecutor(max_workers=len(own), mp_context=mp.get_context("spawn")) as pool:
-            jobs = [pool.submit(pretrain_teacher, config, n) for n in own]
-            built = build_world(config)
-            for job in jobs:
-                job.result()
-    else:
-        built = build_world(config)
     counted = {k: CountingTeacher(t) for k, t in chosen.items()}
-    prep = prepare(config, counted, workers, executor, built)  # the teachers in the same pool as the arms
+    local = workers or default_workers()
+    if executor is None and local > 1 and pool_pays(config.n_per_class):
+        # one pool for the whole plan phase: the world's parts, the labelled teacher's objects and the
+        # teacher passes (the teacher that trains first) are independent tasks; the same bits as here
+        with ProcessPoolExecutor(max_workers=local, mp_context=mp.get_context("spawn")) as pool:
+            prep = prepare(config, counted, executor=pool)
+    else:
+        prep = prepare(config, counted, workers, executor)  # in this process, or on the arms' executor
     prep.teacher_calls = {"teacher_pass": sum(t.calls for t in counted.values())}
     order = sorted(config.arms, key=lambda a: (ARMS[a].objective == "none", ARMS[a].mask))  # costliest first
     tasks = [(config, a, s, prep.data, progress) for a in order for s in seeds]
