@@ -6,7 +6,9 @@ Explained in Chapter 3. Nothing here trains; every function reads a :class:`VJEP
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 
@@ -14,7 +16,7 @@ from jepabook.core import streams
 from jepabook.vjepa.experiment import ARM_METRICS, ARMS, VJEPAConfig, _generators
 from jepabook.vjepa.tubes import random_tubes, tube_masks
 
-__all__ = ["ARM_LABELS", "arm_rows", "binomial_se", "example_masks"]
+__all__ = ["ARM_LABELS", "arm_rows", "binomial_se", "example_masks", "headroom_rows", "pilot_records", "pilot_rows"]
 
 #: how the chapter names each arm
 ARM_LABELS = {
@@ -74,3 +76,23 @@ def example_masks(config: VJEPAConfig, seed: int = 0, batch: int = 3) -> dict[st
         out[f"{g['name']}_context"] = kept.reshape(m.masked.shape)
     out["random"] = random_tubes(rng, batch, config.grid, config.random_ratio).masked
     return out
+
+
+def headroom_rows(metrics: dict[str, list[float]], seeds, digits: int = 1) -> list[dict[str, str]]:
+    """Per seed: the untrained encoder's attentive probe, V-JEPA's (L1, tubes), the seed's supervised
+    ceiling and the headroom (ceiling − untrained), in % and points."""
+    cols = (("untrained", "attn_untrained"), ("V-JEPA (L1, tubes)", "attn_l1"), ("ceiling", "supervised"),
+            ("headroom", "headroom"))
+    return [{"seed": str(s), **{label: f"{metrics[name][i]:.{digits}f}" for label, name in cols if name in metrics}}
+            for i, s in enumerate(seeds)]
+
+
+def pilot_records(path: str | Path) -> list[dict]:
+    """The JSON lines of a pilot record under ``results/pilots/`` (one run a line)."""
+    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+
+
+def pilot_rows(records: list[dict], stage: str, columns: dict[str, str]) -> list[dict]:
+    """The records of one pilot ``stage`` as table rows: ``columns`` maps a record key to its column name
+    (a key a record lacks reads ``—``)."""
+    return [{name: r.get(key, "—") for key, name in columns.items()} for r in records if r.get("stage") == stage]
