@@ -92,7 +92,16 @@ def pilot_records(path: str | Path) -> list[dict]:
     return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
 
 
-def pilot_rows(records: list[dict], stage: str, columns: dict[str, str]) -> list[dict]:
-    """The records of one pilot ``stage`` as table rows: ``columns`` maps a record key to its column name
-    (a key a record lacks reads ``—``)."""
-    return [{name: r.get(key, "—") for key, name in columns.items()} for r in records if r.get("stage") == stage]
+def _cell(v) -> str:
+    """A pilot value as the tables print it: accuracies to 0.1 point, small settings to 3 significant digits."""
+    if isinstance(v, float):
+        return f"{v:.1f}" if abs(v) >= 10 else f"{v:.3g}"
+    return str(v)
+
+
+def pilot_rows(records: list[dict], stage: str, columns: dict[str, str], defaults: dict | None = None) -> list[dict]:
+    """The records of one pilot ``stage`` as table rows of strings: ``columns`` maps a record key to its
+    column name; a key a record lacks reads ``defaults[key]`` (the pilot's default setting) or ``—``."""
+    defaults = defaults or {}
+    return [{name: _cell(r.get(key, defaults.get(key, "—"))) for key, name in columns.items()}
+            for r in records if r.get("stage") == stage]
