@@ -128,3 +128,20 @@ def test_an_arm_run_is_bit_identical_for_a_seed():
     a, b = run_arm(c, "l1", 0), run_arm(c, "l1", 0)
     assert a.metrics == b.metrics and a.loss == b.loss
     assert {"pool", "attn", "rank", "pool_ctx", "attn_ctx", "spike", "still_attn"} <= set(a.metrics)
+
+
+def test_headroom_rows_are_per_seed_and_pilot_rows_fill_defaults(tmp_path):
+    from jepabook.vjepa import analysis
+
+    m = {"attn_untrained": [80.0, 70.0], "attn_l1": [75.0, 72.5], "supervised": [60.0, 90.0], "headroom": [-20.0, 20.0]}
+    rows = analysis.headroom_rows(m, [0, 1])
+    assert rows[0] == {"seed": "0", "untrained": "80.0", "V-JEPA (L1, tubes)": "75.0", "ceiling": "60.0",
+                       "headroom": "-20.0"}
+    assert rows[1]["ceiling"] == "90.0"
+    path = tmp_path / "p.jsonl"
+    path.write_text('{"stage": "floor", "attn_clip": 19.72, "lr": 0.0003}\n{"stage": "ceiling", "x": 1}\n')
+    recs = analysis.pilot_records(path)
+    assert len(recs) == 2
+    assert analysis.pilot_rows(recs, "floor", {"attn_clip": "a", "lr": "lr", "world": "w"}, {"world": "direction"}) == [
+        {"a": "19.7", "lr": "0.0003", "w": "direction"}]
+    assert analysis.pilot_rows(recs, "floor", {"nope": "n"}) == [{"n": "—"}]
