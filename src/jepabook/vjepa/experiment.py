@@ -3,15 +3,14 @@
 Explained in Chapter 3 (V-JEPA). One *arm* is one pre-training recipe: the targets (EMA features or
 normalised pixels), the masks (multi-block tubes or random tubes), the loss power (L1 or L2) and the
 clips (small or large object). Every trained arm of a seed trains the same tiny tubelet ViT for the
-same steps on the same clips, and is read by two probes on each of its two encoders (the EMA target
-encoder, the one the paper probes, and the context encoder):
+same steps on the same clips (:func:`train_arm`, the recipe), and is read by two probes on its EMA
+target encoder, the one the paper probes (the L1 arm's context encoder too):
 
 - an average-pool linear probe (logistic regression on the mean token);
 - an attentive probe (:mod:`jepabook.vjepa.attentive`) trained on the cached frozen tokens.
 
-The ``untrained`` arms probe the freshly initialised encoder; ``supervised`` (the first seed only)
-trains the same ViT with an attentive head end to end on the labelled probe-training clips: the
-ceiling. Training logs the loss at every step, so a loss spike (a step above twice the running
+The ``untrained`` arms probe the freshly initialised encoder; ``supervised`` (every seed) trains the
+same ViT with an attentive head from scratch on the labelled probe-training clips: the ceiling. Training logs the loss at every step, so a loss spike (a step above twice the running
 median of the steps before it) can be counted per run.
 """
 
