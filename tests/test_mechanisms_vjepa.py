@@ -119,21 +119,31 @@ def test_l1_and_l2_loss_values_on_known_inputs():
     assert set(parts) == {"gen0"}
 
 
+def _layer_norm(x):
+    return (x - x.mean(-1, keepdims=True)) / np.sqrt(x.var(-1, keepdims=True) + 1e-6)
+
+
+PRED = np.random.default_rng(9).standard_normal((2, 12, 12)).astype(np.float32)  # a fixed, non-zero prediction
+
+
 def test_feature_targets_are_layer_normalised_target_features():
     model = _model(pixels=False)
+    # the ViT ends in a LayerNorm that is the identity at init: give it a scale and shift, so that
+    # its output is not already normalised and the loss's own LayerNorm shows
+    model.target.norm.weight = 2.0 * mx.ones_like(model.target.norm.weight)
+    model.target.norm.bias = 0.5 * mx.ones_like(model.target.norm.bias)
     patches = mx.array(np.random.default_rng(1).standard_normal((2, 72, 32)).astype(np.float32))
     ctx, tgt = mx.array(np.tile(np.arange(8), (2, 1))), mx.array(np.tile(np.arange(8, 20), (2, 1)))
     seen = {}
 
     def pred(context, cidx, tidx, g):
         seen["g"] = g
-        return mx.zeros((2, 12, 12))
+        return mx.array(PRED)
 
     model.predictor = pred
     loss, _ = vjepa_loss(model, patches, ctx, tgt, mx.array(0.9), power=1.0)
     feats = np.array(model.target(patches))[:, 8:20]
-    normed = (feats - feats.mean(-1, keepdims=True)) / np.sqrt(feats.var(-1, keepdims=True) + 1e-6)
-    assert float(loss) == pytest.approx(np.abs(normed).mean(), rel=1e-4) and seen["g"] == 0
+    assert float(loss) == pytest.approx(np.abs(PRED - _layer_norm(feats)).mean(), rel=1e-4) and seen["g"] == 0
 
 
 def test_attentive_probe_shapes_and_that_it_finds_one_informative_token():
@@ -170,11 +180,12 @@ def test_targets_come_from_the_ema_target_encoder_not_the_context_encoder():
     model.encoder.update(nn.utils.tree_map(lambda p: p + 0.3, model.encoder.parameters()))
     patches = mx.array(np.random.default_rng(4).standard_normal((2, 72, 32)).astype(np.float32))
     ctx, tgt = mx.array(np.tile(np.arange(8), (2, 1))), mx.array(np.tile(np.arange(8, 20), (2, 1)))
-    model.predictor = lambda context, cidx, tidx, g: mx.zeros((2, 12, 12))
+    model.predictor = lambda context, cidx, tidx, g: mx.array(PRED)
     loss, _ = vjepa_loss(model, patches, ctx, tgt, mx.array(0.9), power=2.0)
-    feats = np.array(model.target(patches))[:, 8:20]
-    normed = (feats - feats.mean(-1, keepdims=True)) / np.sqrt(feats.var(-1, keepdims=True) + 1e-6)
-    assert float(loss) == pytest.approx(0.5 * (normed ** 2).mean(), rel=1e-4)
+    target = _layer_norm(np.array(model.target(patches))[:, 8:20])
+    online = _layer_norm(np.array(model.encoder(patches))[:, 8:20])
+    assert float(loss) == pytest.approx(0.5 * ((PRED - target) ** 2).mean(), rel=1e-4)
+    assert abs(0.5 * ((PRED - online) ** 2).mean() - float(loss)) > 0.01  # the test can tell them apart
 
 
 def test_the_loss_is_the_mean_of_the_generators_terms():
