@@ -23,7 +23,9 @@ Configurations: this checkout (``after``); with ``--before DIR`` also the checko
 instance a ``git worktree`` of an older commit) through ``PYTHONPATH=DIR/src``, side by side;
 with ``--blas`` MLX's reference BLAS and OpenBLAS with this CPU's own kernels as well (the BLAS
 shim's cost and gain); with ``--torch`` PyTorch eager re-implementations of the Chapter 2 and
-Chapter 5 steps (``benchmarks/torch_steps.py``; needs the ``bench`` extra).
+Chapter 5 steps (``benchmarks/torch_steps.py``: same model, shapes and loss, one thread; needs the
+``bench`` extra, and is skipped with a message where PyTorch is not installed), with
+``--torch-compile`` also their loss under ``torch.compile``.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ CHAPTERS = ("basics", "ijepa", "vjepa", "crossjepa", "teacher", "lejepa")  # tea
 #: variants, timed only when named in --chapters: the step as it was before a speed change
 VARIANTS = ("ijepa+uncompiled", "basics+fast_trig", "lejepa+exact_trig", "lejepa+exact_all")
 TORCH_CHAPTERS = ("ijepa", "lejepa")
+TORCH_KINDS = ("torch", "torch.compile")  # worker kinds of the PyTorch comparator (benchmarks/torch_steps.py)
 
 
 def _fit_step(model, loss_fn, optimizer, after_update=None):
@@ -50,6 +53,17 @@ def _fit_step(model, loss_fn, optimizer, after_update=None):
     from jepabook.core.training import make_step
 
     return make_step(model, loss_fn, optimizer, after_update=after_update)
+
+
+def ijepa_model(cls, c, key):
+    """Chapter 2's model (latent targets) of config ``c``: since its redesign ``IJEPA`` takes the sizes
+    (``jepabook.ijepa.model``); a ``--before`` checkout's took the config."""
+    import inspect
+
+    if "config" in inspect.signature(cls).parameters:
+        return cls(c, False, key)
+    return cls(c.patch * c.patch, c.grid, c.width, c.depth, c.heads, c.mlp_ratio, c.pred_width, c.pred_depth,
+               False, key)
 
 
 def build(chapter: str):
@@ -109,7 +123,7 @@ def build(chapter: str):
         from jepabook.ijepa.experiment import ARMS, IJEPA, PROFILES, ijepa_loss, sample_masks, update_target
 
         c = PROFILES["full"]
-        model = IJEPA(c, False, keys[0])
+        model = ijepa_model(IJEPA, c, keys[0])
         optimizer = optim.AdamW(learning_rate=c.lr, weight_decay=c.weight_decay)
         step, state = _fit_step(model, lambda mdl, *b: ijepa_loss(mdl, *b, pixels=False), optimizer,
                                 after_update=update_target)
@@ -138,15 +152,20 @@ def build(chapter: str):
                 f"{'x'.join(map(str, c.grid))} tokens, (context, target) {counts}, batch {c.batch}")
         fl = flops.vjepa(c, counts)
     elif chapter == "crossjepa":
-        from jepabook.crossjepa.experiment import PROFILES, Student, student_loss
+        from jepabook.crossjepa import experiment as cx
 
-        c = PROFILES["full"]
-        model = Student(c, 12, 256, keys[0])  # pose+colour side information, a 256-d teacher
-        step, state = _fit_step(model, student_loss, optim.AdamW(learning_rate=c.lr, weight_decay=c.weight_decay))
-        inputs = (mx.random.normal((c.batch, c.n_groups, c.group_size, 3), key=keys[1]),
-                  mx.random.normal((c.batch, c.n_groups, 3), key=keys[2]), None,
-                  mx.random.normal((c.batch, c.n_views, 12), key=keys[3]),
-                  mx.random.normal((c.batch, c.n_views, 256), key=keys[4]))
+        c = cx.PROFILES["full"]
+        groups = (mx.random.normal((c.batch, c.n_groups, c.group_size, 3), key=keys[1]),
+                  mx.random.normal((c.batch, c.n_groups, 3), key=keys[2]), None)
+        target = mx.random.normal((c.batch, c.n_views, 256), key=keys[4])  # a 256-d teacher
+        if hasattr(cx, "make_student"):  # pose (4) and colour (8) as separate predictor inputs
+            model = cx.make_student(c, 4, 8, 256, keys[0])
+            side = mx.random.normal((c.batch, c.n_views, 12), key=keys[3])
+            inputs = (*groups, side[..., :4], side[..., 4:], target)
+        else:  # a checkout before Chapter 4's redesign (--before): pose+colour as one 12-d input
+            model = cx.Student(c, 12, 256, keys[0])
+            inputs = (*groups, mx.random.normal((c.batch, c.n_views, 12), key=keys[3]), target)
+        step, state = _fit_step(model, cx.student_loss, optim.AdamW(learning_rate=c.lr, weight_decay=c.weight_decay))
         desc = (f"point transformer width {c.width} depth {c.depth} heads {c.heads}, "
                 f"batch {c.batch}x{c.n_views} views, {c.n_groups} groups")
         fl = flops.crossjepa(c, 12, 256, c.n_groups)
@@ -172,7 +191,8 @@ def build(chapter: str):
         learner = c.learner
         model = encoder(learner, keys[0])
         optimizer = optim.AdamW(learning_rate=learner.lr, weight_decay=learner.weight_decay)
-        step, state = _fit_step(model, lejepa_loss(c.lam, learner.num_slices, fast_trig=learner.fast_trig), optimizer)
+        step, state = _fit_step(model, lejepa_loss(c.lam, learner.num_slices, fast_trig=learner.fast_trig,
+                                                    closed_form_grad=learner.closed_form_grad), optimizer)
         inputs = (mx.random.normal((learner.batch, 2), key=keys[1]),
                   mx.random.normal((learner.batch, 2), key=keys[2]), keys[3])
         desc = (f"MLP 2-{learner.hidden}x{learner.depth - 1}-2 ({learner.activation}), batch {learner.batch} pairs, "
@@ -208,11 +228,11 @@ def worker(kind: str, chapters: list[str]) -> int:
     steps, descs, fls = {}, {}, {}
 
     def setup():
-        if kind == "torch":
+        if kind in TORCH_KINDS:
             import torch_steps
 
             for chapter in chapters:
-                steps[chapter], descs[chapter] = torch_steps.build(chapter)
+                steps[chapter], descs[chapter] = torch_steps.build(chapter, compiled=kind == "torch.compile")
                 fls[chapter] = 0
         else:
             for chapter in chapters:
@@ -220,7 +240,7 @@ def worker(kind: str, chapters: list[str]) -> int:
         for chapter in chapters:
             for _ in range(3):
                 steps[chapter]()
-        return {"blas": blas_in_use() if kind != "torch" else "PyTorch", "desc": descs, "flops": fls}
+        return {"blas": blas_in_use() if kind not in TORCH_KINDS else kind, "desc": descs, "flops": fls}
 
     def timing(chapter, calls):
         start, cpu = time.perf_counter(), time.process_time()
@@ -240,8 +260,15 @@ def configurations(args) -> dict[str, tuple[dict, str]]:
     if args.blas:
         for name in ("reference", "native"):
             configs[name] = ({"PYTHONPATH": src, **BLAS_CONFIGS[name]}, "mlx")
-    if args.torch:
-        configs["torch"] = ({"PYTHONPATH": src}, "torch")
+    if args.torch or args.torch_compile:
+        import torch_steps
+
+        if not torch_steps.available():
+            print(f"--torch: {torch_steps.MISSING}", file=sys.stderr)
+        else:
+            configs["torch"] = ({"PYTHONPATH": src}, "torch")
+            if args.torch_compile:
+                configs["torch.compile"] = ({"PYTHONPATH": src}, "torch.compile")
     return configs
 
 
@@ -253,6 +280,7 @@ def main(argv=None) -> int:
     p.add_argument("--before", help="a checkout (e.g. a git worktree of an older commit) to time side by side")
     p.add_argument("--blas", action="store_true", help="also MLX's reference BLAS and OpenBLAS's native kernels")
     p.add_argument("--torch", action="store_true", help="also PyTorch eager (Chapters 2 and 5; the bench extra)")
+    p.add_argument("--torch-compile", action="store_true", help="also PyTorch eager and torch.compile (implies --torch)")
     p.add_argument("--no-pair", action="store_true", help="time each configuration alone only")
     p.add_argument("--worker", help=argparse.SUPPRESS)
     p.add_argument("--kind", default="mlx", help=argparse.SUPPRESS)
@@ -268,6 +296,7 @@ def main(argv=None) -> int:
 
     configs = configurations(args)
     rows = {name: [c for c in chapters if kind == "mlx" or c in TORCH_CHAPTERS] for name, (_, kind) in configs.items()}
+    configs = {name: cfg for name, cfg in configs.items() if rows[name]}  # e.g. --torch without ijepa or lejepa
     pools = {}  # name -> two workers (the second only steps in the "pair" timings)
     try:
         for name, (env, kind) in configs.items():

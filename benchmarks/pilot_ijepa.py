@@ -11,6 +11,8 @@ masks, loss, EMA, probe); a cosine schedule over the longest horizon, read at se
   ceiling the supervised ceiling trained on 3,200 other labelled images (not the probe's 640), two widths,
           in today's world and over the field
   grid    realised context and target fractions of the target-scale arms on 8×8, 12×12, 16×16 grids
+  design  the chapter's own arms (``run_arm``, the chapter's world and config at --steps) on one seed,
+          with each arm's CPU seconds (process time: the shared box's wall clock measures the neighbours)
 
 Usage: nice -n 10 python benchmarks/pilot_ijepa.py PART [--seed 1000] [--steps 2000] [--out FILE]
 """
@@ -139,7 +141,7 @@ def interpolation_error(world, seed, config, arm: Arm, batches=20):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("part", choices=("depth", "world", "pixels", "grid", "ceiling"))
+    ap.add_argument("part", choices=("depth", "world", "pixels", "grid", "ceiling", "design"))
     ap.add_argument("--seed", type=int, default=1000)
     ap.add_argument("--steps", type=int, default=2000)
     ap.add_argument("--reads", type=str, default="")
@@ -185,6 +187,17 @@ def main():
             world = {"field": args.field, "sigma": args.sigma, "texture": level}
             record[f"texture_{level}"] = {"representations": train(config, world, ARMS["multiblock"], args.seed, reads),
                                           "pixels": train(config, world, ARMS["pixels"], args.seed, reads)}
+    elif args.part == "design":
+        from jepabook.ijepa.experiment import run_arm
+
+        cfg = dataclasses.replace(config, steps=args.steps, warmup=min(config.warmup, args.steps // 10))
+        record["config"] = dataclasses.asdict(cfg)
+        for a in args.arms.split(","):
+            cpu = time.process_time()
+            r = run_arm(cfg, a, args.seed)
+            record[a] = {"metrics": {k: round(v, 4) for k, v in r.metrics.items()}, "curve": r.curve,
+                         "cpu_seconds": round(time.process_time() - cpu, 1), "wall_seconds": round(r.seconds, 1)}
+            print(a, record[a], file=sys.stderr, flush=True)
     else:
         scales = {"small (0.075, 0.2)": (0.075, 0.2), "paper (0.15, 0.2)": (0.15, 0.2), "large (0.2, 0.3)": (0.2, 0.3)}
         record["grid"] = {f"{g}x{g}": {name: {"target": round(target_count((g, g), s) / g**2, 3),

@@ -16,7 +16,7 @@ from jepabook.crossjepa import analysis as cross_analysis
 from jepabook.crossjepa.data import SweepData
 from jepabook.crossjepa.experiment import PROFILES as CROSS_PROFILES, encoder_parameters as cross_encoder_parameters
 from jepabook.ijepa import analysis as ijepa_analysis
-from jepabook.ijepa.experiment import IJEPA, PROFILES as IJEPA_PROFILES
+from jepabook.ijepa.experiment import ARMS, PROFILES as IJEPA_PROFILES, build_model
 from jepabook.lejepa import analysis as lejepa_analysis
 from jepabook.lejepa.learner import Learner
 
@@ -118,10 +118,10 @@ def _ijepa_metrics():
             "acc_random": [55.0, 56.0, 57.0],  # +6 every seed: beyond noise
             "acc_block": [51.0, 49.0, 50.5],  # no gain
             "acc_rasterized": [42.0, 41.0, 40.0],  # −9
-            "acc_targets_1": [50.1, 60.0, 50.1]}  # above on every seed, yet within noise (p ≈ 0.2)
+            "acc_one_target": [50.1, 60.0, 50.1]}  # above on every seed, yet within noise (p ≈ 0.2)
 
 
-_ABCD = ["random", "block", "rasterized", "targets_1"]
+_ABCD = ["random", "block", "rasterized", "one_target"]
 
 
 def test_gains_and_their_summaries():
@@ -137,12 +137,12 @@ def test_gains_and_their_summaries():
 def test_arms_beyond_noise_uses_the_claims_rule_not_every_seed():
     m = _ijepa_metrics()
     assert ijepa_analysis.arms_beyond_noise(m, _ABCD) == ["random"]
-    assert all(v > 50 for v in m["acc_targets_1"])  # an "every seed" count would have counted it
+    assert all(v > 50 for v in m["acc_one_target"])  # an "every seed" count would have counted it
     assert [Greater(f"acc_{a}", "acc_untrained").beyond_noise(m) for a in _ABCD] == [True, False, False, False]
 
 
 def test_shape_arms_final_loss_and_budget():
-    assert ijepa_analysis.shape_arms(["untrained", "multiblock", "pixels", "digits_untrained", "random"]) == [
+    assert ijepa_analysis.shape_arms(["untrained", "multiblock", "pixels", "multiblock_heavy_texture", "random"]) == [
         "multiblock", "random"]
     results = [SimpleNamespace(loss=[3.0, 1.0]), SimpleNamespace(loss=[3.0, 2.0])]
     assert ijepa_analysis.final_loss(results) == 1.5
@@ -154,7 +154,7 @@ def test_encoder_parameters_is_the_trained_encoders_count():
     from mlx.utils import tree_flatten
 
     c = IJEPA_PROFILES["ci"]
-    model = IJEPA(c, False, mx.random.key(3))
+    model = build_model(c, ARMS["multiblock"], 0, 3)
     assert ijepa_analysis.encoder_parameters(c) == sum(v.size for _, v in tree_flatten(model.encoder.parameters()))
 
 
@@ -344,10 +344,20 @@ def test_nested_source_prints_the_inner_function_only():
 
 
 def test_nested_source_finds_the_chapters_batch_functions():
-    from jepabook import crossjepa, ijepa
+    from jepabook import crossjepa
 
-    assert "sample_masks(" in nested_source(ijepa.run_arm, "batch")
     assert "target[r]" in nested_source(crossjepa.train_arm, "batch")
+
+
+def test_ijepa_recipe_is_top_level_with_no_nested_functions():
+    # Chapter 2 prints train_arm and MaskedBatches whole; no batch closure hides inside a loop
+    import inspect
+
+    from jepabook import ijepa
+
+    assert "sample_masks(" in inspect.getsource(ijepa.MaskedBatches)
+    with pytest.raises(LookupError):
+        nested_source(ijepa.train_arm, "batch")
 
 
 def test_ablation_summary_counts_verdicts_and_reads_the_claims_noise():
@@ -412,8 +422,8 @@ def test_curve_change_reads_the_moves_over_the_end_of_the_runs():
 
 def test_ijepa_arm_table_reads_both_encoders_and_the_realised_context():
     m = {"acc_multiblock": [50.0, 52.0], "ctx_acc_multiblock": [40.0, 44.0], "rank_multiblock": [3.0, 5.0],
-         "ctx_rank_multiblock": [2.0, 2.0], "context_multiblock": [0.39, 0.39], "acc_untrained": [30.0],
-         "rank_untrained": [9.0], "context_untrained": [1.0]}
+         "ctx_rank_multiblock": [2.0, 2.0], "context_multiblock": [0.39, 0.39], "target_multiblock": [0.125, 0.125],
+         "acc_untrained": [30.0], "rank_untrained": [9.0], "context_untrained": [1.0], "target_untrained": [0.0]}
     t = ijepa_analysis.arm_table(m, {"multiblock": "recipe", "untrained": "untrained"}, places=1,
                                  nominal={"multiblock": "4 blocks"})
     assert list(t.index) == ["recipe", "untrained"]
@@ -421,6 +431,7 @@ def test_ijepa_arm_table_reads_both_encoders_and_the_realised_context():
     assert row["target enc. acc (%)"] == f"51.0 ± {np.std([50.0, 52.0], ddof=1):.1f}"
     assert row["context enc. acc (%)"] == f"42.0 ± {np.std([40.0, 44.0], ddof=1):.1f}"
     assert row["realised context"] == "0.39" and row["seeds"] == 2 and row["nominal"] == "4 blocks"
+    assert row["realised target block"] == "0.125"
     # one seed: no sd; an encoder the arm does not have: a dash
     assert t.loc["untrained", "target enc. acc (%)"] == "30.0" and t.loc["untrained", "context enc. acc (%)"] == "—"
 

@@ -230,7 +230,8 @@ def test_result_record_schema_and_table():
     assert data["timing_s"] == {"train": 1.235}
     text = repr(ClaimsTable([result]))
     assert "[reproduced] toy.claim" in text and "a 0.85 ± 0.07" in text
-    assert "a 0.9 ± 0.1" in repr(record.table())  # the ci profile prints one digit fewer
+    ci = repr(record.table())  # the ci profile prints words: no measured number survives another CPU's kernels
+    assert "a, b (n=2)" in ci and "difference positive; p < 0.05" in ci and "0.85" not in ci and "0.9" not in ci
     assert "a 0.85 ± 0.07" in repr(ChapterRun("toy", "full", [0, 1], [result]).table())
     html = ClaimsTable([ClaimResult.of(_claim(), {"a": [0.1, 0.2], "b": [0.3, 0.3]})])._repr_html_()
     assert "<b>toy.claim</b>" in html and ">not reproduced</span>" in html and "a beats b" in html
@@ -308,3 +309,32 @@ def test_claim_anchor_is_a_stable_html_id_and_rejects_bad_ids():
     for bad in ("learns", "Ijepa.learns", "a.b c", 3):
         with pytest.raises(ValueError, match="item_id"):
             claim_anchor(bad)
+
+
+def test_ci_tables_print_no_measured_number_and_full_tables_never_hide_the_side_of_a_threshold():
+    """At ci the claims table and findings are words only (a CPU with other kernels moves trained
+    numbers by whole points); at full a threshold's measured value is shown with one more digit when
+    rounding would print it equal to the threshold."""
+    from jepabook.core.render import decided, gate_text, rule_number
+    from jepabook.core.rules import Above, Below
+
+    result = ClaimResult.of(_claim(), {"a": [0.91, 0.83, 0.87], "b": [0.12, 0.2, 0.15]})
+    coarse = decided(result, coarse=True)
+    assert not any(ch.isdigit() for ch in coarse.replace("0.05", "")), coarse
+    assert gate_text({"holds": False, "allowed_lcb": 1.234, "detectable": 5.6, "text": "headroom 1.2"}, 2, True) \
+        == "not a fair test"
+    rule = Below("a", 0.02)
+    assert rule_number(rule, {"a": [0.024, 0.024]}, 2) == "0.024 (needs < 0.02)"
+    assert rule_number(rule, {"a": [0.05, 0.05]}, 2) == "0.05 (needs < 0.02)"
+    assert rule_number(Above("a", 1 / 3), {"a": [0.3, 0.31]}, 1) == "0.305 (needs > 0.333)"  # the threshold's decimals
+    assert rule_number(rule, {"a": [0.05, 0.05]}, 2, coarse=True) == "needs < 0.02"
+
+
+def test_a_precondition_that_holds_on_the_means_but_not_beyond_noise_says_so():
+    from jepabook.core.render import _precondition_failing
+    from jepabook.core.rules import AllOf, Below
+
+    rule = AllOf((Below("a", 0.02), Below("b", 0.02)))
+    noisy = {"a": [0.025, 0.004, 0.018, 0.007, 0.014], "b": [0.001, 0.002, 0.001, 0.0, 0.001]}
+    assert _precondition_failing(rule, noisy, False) == ": 0.014 (needs < 0.02), not beyond noise (p = 0.083)"
+    assert _precondition_failing(Below("a", 0.02), {"a": [0.05, 0.06, 0.04]}, False) == ": 0.050 (needs < 0.02)"

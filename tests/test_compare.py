@@ -50,3 +50,23 @@ def test_cli_exit_status_says_whether_verdicts_agree(tmp_path):
     changed = run(a, b)
     assert changed.returncode == 1 and "CHANGED" in changed.stdout
     assert run(a, tmp_path / "missing.json").returncode == 2
+
+
+def test_records_of_two_versions_compare_on_what_both_hold_and_name_the_rest(tmp_path):
+    """A newer chapter may add a claim or read a claim on another arm: those are named, not refused."""
+    from jepabook.compare import report, unmatched
+
+    old = _record([0.1, 0.2, 0.3])
+    new = _record([0.1, 0.2, 0.3])
+    new["claims"][0]["measured"]["ceiling"] = [0.9, 0.9, 0.9]
+    new["claims"].append({"id": "basics.y", "measured": {"y": [1.0, 1.0, 1.0]}, "verdict": "reproduced"})
+    (row,) = compare_records(old, new)
+    assert row.identical and row.same_verdict and row.only_in_one == ("ceiling",)
+    assert unmatched(old, new) == ([], ["basics.y"])
+    text = report([row], *unmatched(old, new))
+    assert "only in the second record (not compared): basics.y" in text and "ceiling" in text
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    a.write_text(json.dumps(old))
+    b.write_text(json.dumps(new))
+    run = subprocess.run([sys.executable, "-m", "jepabook", "compare", str(a), str(b)], capture_output=True, text=True)
+    assert run.returncode == 1 and "basics.y" in run.stdout  # a claim one record lacks is not agreement

@@ -7,11 +7,17 @@ import numpy as np
 import pytest
 
 from jepabook.ijepa import experiment as ij
-from jepabook.ijepa.experiment import IJEPA, PROFILES, IJEPAConfig, effective_rank, ijepa_loss, run_arm
+from jepabook.ijepa.experiment import PROFILES, IJEPAConfig, effective_rank, ijepa_loss, run_arm
 from jepabook.ijepa.images import SHAPES, load_digits, make_shapes
+from jepabook.ijepa.model import IJEPA, Supervised
 from jepabook.blocks.vit import Predictor, ViT, patchify, sincos_positions
 
 KEY = mx.random.key(0)
+SIZES = dict(patch_dim=16, grid=(8, 8), width=32, depth=2, heads=1, mlp_ratio=2.0)
+
+
+def _jepa(pixels=False, key=KEY):
+    return IJEPA(**SIZES, pred_width=16, pred_depth=2, pixels=pixels, key=key)
 
 
 def test_patchify_2d_and_3d():
@@ -59,7 +65,7 @@ def test_each_target_block_is_its_own_sequence():
 
 
 def test_target_encoder_is_frozen_and_gets_no_gradient():
-    model = IJEPA(PROFILES["ci"], pixels=False, key=KEY)
+    model = _jepa()
     trainable = {k for k, _ in __import__("mlx.utils").utils.tree_flatten(model.trainable_parameters())}
     assert trainable and not any(k.startswith("target.") for k in trainable)
     patches = mx.random.normal((2, 64, 16))
@@ -125,7 +131,7 @@ def test_ema_target_update_inside_the_training_step():
     from jepabook.ijepa.experiment import update_target
     from jepabook.core.training import fit
 
-    model = IJEPA(PROFILES["ci"], pixels=False, key=KEY)
+    model = _jepa()
     before = dict(tree_flatten(model.target.parameters()))
     patches = mx.random.normal((2, 64, 16))
     ctx, tgt = mx.array([[0, 1, 2, 3]] * 2), mx.array([[[10, 11]]] * 2)
@@ -144,7 +150,8 @@ def test_one_arm_trains_and_both_encoders_are_probed():
     result = run_arm(config, "multiblock", seed=0)
     # logged at the first and the last step (log_every=10 > steps), every value a finite positive loss
     assert result.loss_steps == [0, 1] and all(np.isfinite(result.loss)) and min(result.loss) > 0
-    assert set(result.metrics) == {"acc", "rank", "ctx_acc", "ctx_rank", "se", "context"} and result.train_seconds > 0
+    assert set(result.metrics) == {"acc", "rank", "ctx_acc", "ctx_rank", "se", "context", "target", "loss"}
+    assert result.train_seconds > 0 and result.metrics["loss"] == pytest.approx(np.mean(result.loss[-5:]))
     # the probed features are spread over many directions (a collapsed encoder gives rank 1)
     assert 4 < result.metrics["rank"] <= config.width and 4 < result.metrics["ctx_rank"] <= config.width
     # the realised context is the arm's fixed count over the 64-token grid
@@ -159,7 +166,8 @@ def test_untrained_and_supervised_arms_probe_one_encoder_and_supervised_learns_l
     config = replace(PROFILES["ci"], n_images=96, steps=30, warmup=3, lr=3e-3)
     untrained = run_arm(config, "untrained", seed=0)
     supervised = run_arm(config, "supervised", seed=0)
-    assert set(untrained.metrics) == set(supervised.metrics) == {"acc", "rank", "se", "context"}
+    assert set(untrained.metrics) == {"acc", "rank", "se", "context", "target"}
+    assert set(supervised.metrics) == {"acc", "rank", "se", "context", "target", "loss"}
     assert untrained.train_seconds == 0 and supervised.train_seconds > 0
     assert untrained.metrics["context"] == 1.0
     # cross-entropy falls on its labelled images
@@ -168,18 +176,17 @@ def test_untrained_and_supervised_arms_probe_one_encoder_and_supervised_learns_l
 
 def test_supervised_encoder_starts_as_the_jepa_encoder():
     config = PROFILES["ci"]
-    jepa, sup = IJEPA(config, False, KEY), ij.Supervised(config, 6, KEY)
+    jepa, sup = _jepa(), Supervised(**SIZES, n_classes=6, key=KEY)
     patches = mx.random.normal((2, 64, 16), key=mx.random.key(3))
     np.testing.assert_array_equal(np.array(jepa.encoder(patches)), np.array(sup.encoder(patches)))
 
 
 def test_supervised_model_depends_on_its_key_alone():
     """Workers run tasks in any order, so no model may draw from MLX's global generator."""
-    config = PROFILES["ci"]
     mx.random.seed(1)
-    a = ij.Supervised(config, 6, KEY)
+    a = Supervised(**SIZES, n_classes=6, key=KEY)
     mx.random.seed(2)
-    b = ij.Supervised(config, 6, KEY)
+    b = Supervised(**SIZES, n_classes=6, key=KEY)
     np.testing.assert_array_equal(np.array(a.head.weight), np.array(b.head.weight))
     np.testing.assert_array_equal(np.array(a.head.bias), np.array(b.head.bias))
 
@@ -187,29 +194,38 @@ def test_supervised_model_depends_on_its_key_alone():
 def test_ema_schedule_total_movement():
     config = replace(PROFILES["full"], steps=800, ema_sum=3.0)
     tau0 = ij.ema_start(config)
-    taus = tau0 + (1 - tau0) * np.arange(config.steps) / config.steps  # the schedule run_arm feeds the step
+    taus = tau0 + (1 - tau0) * np.arange(config.steps) / config.steps  # the schedule MaskedBatches feeds the step
     assert (1 - taus).sum() == pytest.approx(3.0, rel=0.01)
-    assert ij.ema_start(config, ij.ARMS["ema_10"]) == pytest.approx(1 - 20 / 800)
-    with pytest.raises(ValueError, match="ema_sum"):
-        ij.ema_start(replace(config, steps=6, warmup=1, ema_sum=1.0), ij.ARMS["ema_10"])  # τ₀ would be < 0
+    assert tau0 == pytest.approx(1 - 6 / 800)
 
 
-def test_arm_seed_groups():
-    config = replace(PROFILES["full"], ablation_seeds=3)
-    seeds = [5, 6, 7, 8, 9]
-    assert ij.arm_seeds("multiblock", seeds, config) == seeds
-    assert ij.arm_seeds("random", seeds, config) == [5, 6, 7]
-    assert ij.arm_seeds("ema_1", seeds, config) == [5]
+def test_masked_batches_feed_the_ema_schedule_across_chunks():
+    config = replace(PROFILES["ci"], n_images=64, steps=10, warmup=1)
+    batches = ij.MaskedBatches(ij.ARMS["multiblock"], config, mx.zeros((64, 64, 16)), seed=0)
+    tau0 = ij.ema_start(config)
+    assert batches(0)[-1].item() == pytest.approx(tau0)
+    batches.offset = 5  # the second of two chunks
+    assert batches(2)[-1].item() == pytest.approx(tau0 + (1 - tau0) * 7 / 10)
 
 
-def test_digits_probe_has_ten_labels_per_class_and_splits_are_disjoint():
-    config = PROFILES["full"]
-    x, y = ij.load_data("digits", config, 0)
-    train, test = ij.labelled_split("digits", y, config, 0)
-    assert np.bincount(y[train]).tolist() == [10] * 10
-    assert len(np.intersect1d(train, test)) == 0 and len(train) + len(test) == len(y)
-    t2, _ = ij.labelled_split("digits", y, config, 1)
-    assert not np.array_equal(train, t2)
+def test_the_ceiling_trains_on_its_own_labelled_images():
+    # the same world from another stream: not one of the probe's images, same law
+    config = replace(PROFILES["ci"], n_images=64)
+    probe = ij.load_world(config, config.texture, 0)
+    own = ij.load_world(config, config.texture, 0, stream="shapes_labelled")
+    assert not np.allclose(np.array(probe.patches), np.array(own.patches))
+    assert sorted(np.bincount(own.labels)) == sorted(np.bincount(probe.labels))
+
+
+def test_train_arm_is_top_level_and_reads_after_every_chunk():
+    import inspect
+
+    config = replace(PROFILES["ci"], n_images=64, steps=4, warmup=1)
+    model, log, reads = ij.train_arm(config, "pixels", 0, chunks=2, read=lambda m: m.predictor.out.weight.shape[0])
+    # two reads, each of the pixel predictor's output width; the log runs on across the chunks
+    assert reads == [16, 16] and log.step == [0, 1, 2, 3]
+    # no function defined inside train_arm (closures in a loop were the old page's problem)
+    assert "def " not in inspect.getsource(ij.train_arm).split('"""')[-1]
 
 
 def test_realised_context_of_each_masking():
@@ -217,13 +233,36 @@ def test_realised_context_of_each_masking():
     fr = {a: ij.context_fraction(ij.ARMS[a], config) for a in ("random", "block", "rasterized", "untrained")}
     assert fr == {"random": 26 / 64, "block": 28 / 64, "rasterized": 16 / 64, "untrained": 1.0}
     # a smaller context scale and more targets each shrink the multi-block context
-    mb, c40, t1 = (ij.context_fraction(ij.ARMS[a], config) for a in ("multiblock", "cscale_0.40", "targets_1"))
+    mb, c40, t1 = (ij.context_fraction(ij.ARMS[a], config) for a in ("multiblock", "small_context", "one_target"))
     assert c40 < mb < t1
+
+
+def test_realised_target_block_of_each_masking():
+    config = PROFILES["full"]
+    fr = {a: ij.target_fraction(ij.ARMS[a], config) for a in ("multiblock", "random", "block", "rasterized",
+                                                              "one_target", "untrained", "supervised")}
+    # the fixed-count sampler cuts each (0.15, 0.2) block to the smallest such block on 8×8: 8 tokens
+    assert fr == {"multiblock": 8 / 64, "random": 38 / 64, "block": 36 / 64, "rasterized": 16 / 64,
+                  "one_target": 8 / 64, "untrained": 0.0, "supervised": 0.0}
 
 
 def test_probe_se_closed_form():
     assert ij.probe_se(50.0, 2500) == pytest.approx(1.0)
     assert ij.probe_se(100.0, 10) == 0.0
+
+
+def test_the_field_is_locally_predictable_and_absent_by_default():
+    # neighbouring patches share the smooth field, distant ones do not; field=0 keeps the old world's bits
+    plain, _ = make_shapes(200, seed=2, texture=0.4)
+    again, _ = make_shapes(200, seed=2, texture=0.4, field=0.0)
+    np.testing.assert_array_equal(plain, again)
+    field, _ = make_shapes(200, seed=2, field=3.0, field_sigma=4.0)
+    x = field[..., 0]
+    near = np.corrcoef(x[:, 8, 8], x[:, 8, 12])[0, 1]  # one patch apart
+    far = np.corrcoef(x[:, 8, 8], x[:, 8, 24])[0, 1]  # four patches apart
+    assert near > 0.5 and abs(far) < 0.2
+    with pytest.raises(ValueError, match="field"):
+        make_shapes(10, seed=0, field=-1.0)
 
 
 @pytest.mark.parametrize("heads", [1, 3])

@@ -335,3 +335,53 @@ def test_pick_restart_keeps_the_lowest_final_loss_and_final_loss_reads_the_last_
     assert final_loss([0, 50, 80, 99], {"alignment": [9, 9, 1, 3], "sigreg": [9, 9, 1, 1]}, spec, 4) == pytest.approx(1.5)
     g = fixed_grid(c)
     assert g.shape == (c.grid_points**2, 2) and g.min() == -c.grid_extent and g.max() == c.grid_extent
+
+
+def test_the_gaussian_floor_is_read_in_the_pool_with_the_same_bits(monkeypatch):
+    """Issue 26: each seed's floor reading is a pool task (not ~1.7 s a seed on one core after the pool);
+    a worker process reads the same float as this one, and the measure phase uses the task's value."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from jepabook.lejepa import experiment as lx
+
+    c = PROFILES["ci"]
+    plan = lx._plan(c, [0, 1], False)
+    floors = [t for t in plan.tasks if t[1] == lx.FLOOR_TASK]
+    assert [t[2] for t in floors] == [0, 1] and plan.tasks[-2:] == floors  # one per seed, after the runs
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        in_worker = pool.submit(lx._task, *floors[1]).result()
+    assert in_worker == lx.gaussian_floor(c, 1)  # bit for bit
+
+    from types import SimpleNamespace
+
+    monkeypatch.setattr(lx, "gaussian_floor", lambda *a: pytest.fail("the measure phase read a floor itself"))
+    monkeypatch.setattr(lx, "_run_seed_from", lambda config, s, results, floor: SimpleNamespace(metrics={"floor": floor}))
+    outputs = [0.5 + t[2] if t[1] == lx.FLOOR_TASK else SimpleNamespace(seconds=1.0) for t in plan.tasks]
+    assert lx._measure(c, [0, 1], plan, outputs).metrics["floor"] == [0.5, 1.5]
+    assert plan.timing_s["runs"] == len(plan.tasks) - 3  # the floors and the ReLU check are not counted as runs
+
+
+def test_the_relu_check_is_one_pool_task_on_the_first_seed(monkeypatch):
+    """The page's activation check (the first seed's spiral run retrained with ReLU) is trained in the
+    pool, among the runs by length, without the continuation (its R² is read where GELU's is), and the
+    measure phase hands it to the page as ``relu_run``."""
+    from types import SimpleNamespace
+
+    from jepabook.lejepa import experiment as lx
+
+    c = PROFILES["ci"]
+    plan = lx._plan(c, [3, 4], False)
+    relu = [i for i, t in enumerate(plan.tasks) if t[1] == lx.RELU_TASK]
+    assert len(relu) == 1 and plan.tasks[relu[0]][2:] == (3,)
+    steps = [t[1].steps for t in plan.tasks[:relu[0]]] + [t[1].steps for t in plan.tasks[relu[0] + 1:] if t[1] != lx.FLOOR_TASK]
+    spec = lx.relu_spec(c)
+    assert spec.mixing == "spiral" and spec.continue_steps == 0 and spec.steps == c.spiral_steps
+    assert all(s >= spec.steps for s in steps[:relu[0]]) and all(s <= spec.steps for s in steps[relu[0]:])
+    seen = {}
+    monkeypatch.setattr(lx, "run_one", lambda config, spec, *a: seen.update(learner=config.learner, spec=spec, args=a))
+    lx._task(*plan.tasks[relu[0]])
+    assert seen["learner"].activation == "relu" and seen["spec"] == spec and seen["args"] == (3,)
+    monkeypatch.setattr(lx, "_run_seed_from", lambda config, s, results, floor: SimpleNamespace(metrics={}))
+    outputs = ["relu" if t[1] == lx.RELU_TASK else SimpleNamespace(seconds=1.0) for t in plan.tasks]
+    assert lx._measure(c, [3, 4], plan, outputs).relu_run == "relu"

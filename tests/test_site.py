@@ -78,11 +78,11 @@ def test_findings_box_names_each_claim_its_verdict_and_the_number_that_decided_i
         "[reproduced] toy.good: difference +1.20; p < 0.001",
         f"[direction only] toy.weak: difference +0.28; p = {p_weak:.3f}",
         "[not reproduced] toy.wrong: 2.20 (needs > 3)",  # the failing part of the rule, not the passing one
-        "[not testable here] toy.blocked: precondition fails: 1.00 (needs > 2)"]
+        "[not testable here] toy.blocked: precondition fails: 1.000 (needs > 2)"]
     html = box._repr_html_()
     assert html.count("<li>") == 4 and f"href='#{claim_anchor('toy.good')}'" in html
     assert f"p\u00a0=\u00a0{p_weak:.3f}" in html  # never broken between p and its value
-    assert ClaimsTable([good], coarse=True).findings().rows[0].decided == "difference +1.2; p < 0.05"
+    assert ClaimsTable([good], coarse=True).findings().rows[0].decided == "difference positive; p < 0.05"  # ci: words
 
 
 def test_summary_counts_every_verdict_and_the_checks():

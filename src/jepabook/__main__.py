@@ -45,8 +45,8 @@ def _parser() -> argparse.ArgumentParser:
     ver.add_argument("chapter", help=f"one of: {', '.join(CHAPTERS)}")
     ver.add_argument("--profile", default="full", help="'ci' or 'full' (default)")
     ver.add_argument("--seeds", default=None,
-                     help="comma-separated non-negative integers; default full 5,6,7,8,9, ci 3,4,5 (disjoint from "
-                     "the published seeds)")
+                     help="comma-separated non-negative integers; default full 5,6,7,8,9 (crossjepa, published on "
+                     "0-9: 10-19), ci 3,4,5 (disjoint from the published seeds)")
     ver.add_argument("--record", default=None, help="compare this record instead of running (no --seeds)")
     ver.add_argument("--workers", type=int, default=None, help="parallel processes; default one per CPU core")
     rej = sub.add_parser("rejudge", help="re-judge committed records with the current claims: what moved, and why")
@@ -105,9 +105,9 @@ def main(argv: list[str] | None = None) -> int:
             if args.workers is not None and args.workers < 1:
                 raise ValueError(f"workers must be a positive integer; got {args.workers!r}")
             if args.profile == "full" and args.record is None and args.chapter in CHAPTERS:
-                from jepabook.core.config import parse_seeds, published_seeds
+                from jepabook.core.config import parse_seeds
 
-                n = len(parse_seeds(args.seeds)) if args.seeds is not None else len(published_seeds("full"))
+                n = len(parse_seeds(args.seeds)) if args.seeds is not None else len(verify.verify_seeds("full", args.chapter))
                 print(full_run_cost(args.chapter, n), file=sys.stderr, flush=True)
             return verify.main(args.chapter, args.profile, args.seeds, args.record, args.workers)
         except (OSError, ValueError) as err:

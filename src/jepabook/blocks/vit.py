@@ -105,7 +105,9 @@ def self_attention(qkv: mx.array, heads: int, scale: float) -> mx.array:
 def _self_attention(heads: int, scale: float):
     def split(qkv):
         b, n, three_d = qkv.shape
-        return qkv.reshape(b, n, 3, heads, three_d // (3 * heads)).transpose(2, 0, 3, 1, 4)  # views
+        # one contiguous copy in (3, b, h, n, d/h) order: q, k and v are then row-contiguous views that
+        # the matmuls read in place (MLX's CPU matmul copies any operand whose rows are strided)
+        return mx.contiguous(qkv.reshape(b, n, 3, heads, three_d // (3 * heads)).transpose(2, 0, 3, 1, 4))
 
     @mx.custom_function
     def f(qkv):
@@ -120,7 +122,8 @@ def _self_attention(heads: int, scale: float):
         qkv, d_out, p = primals, cotangents[0], outputs[1]  # one input: primals is that array
         b, n, three_d = qkv.shape
         q, k, v = split(qkv)
-        d_o = d_out.reshape(b, n, heads, three_d // (3 * heads)).transpose(0, 2, 1, 3)
+        # contiguous once (a no-op for one head): both matmuls below would otherwise copy it
+        d_o = mx.contiguous(d_out.reshape(b, n, heads, three_d // (3 * heads)).transpose(0, 2, 1, 3))
         d_s = softmax_backward(p, d_o @ v.swapaxes(-1, -2), -1, scale)
         grads = (d_s @ k, d_s.swapaxes(-1, -2) @ q, p.swapaxes(-1, -2) @ d_o)  # dQ, dK, dV: (b, h, n, d/h)
         return mx.stack([g.transpose(0, 2, 1, 3) for g in grads], axis=2).reshape(b, n, three_d)

@@ -169,11 +169,10 @@ class ClaimResult:
         return len(next(iter(self.measured.values()))) if self.measured else 0
 
     def ours(self, coarse: bool = False) -> str:
-        """Measured arms as ``arm mean ± sd`` and ``(n)``, at the claim's ``digits`` (one fewer if ``coarse``)."""
+        """Measured arms as ``arm mean ± sd`` and ``(n)``, at the claim's ``digits`` (``coarse``: the arms' names)."""
         if self.verdict == SKIPPED:
             return "not run: " + ", ".join(self.missing)
-        digits = max(self.claim.digits - 1, 0) if coarse else self.claim.digits
-        return mean_sd(self.measured, self.claim.shown or self.claim.rule.arms(), digits, coarse) + f" (n={self.n})"
+        return mean_sd(self.measured, self.claim.shown or self.claim.rule.arms(), self.claim.digits, coarse) + f" (n={self.n})"
 
     def noise_text(self, coarse: bool = False) -> str:
         """``SE x; detectable ≥ y; p``: what the seeds can resolve, and the test's p-value.
@@ -269,9 +268,8 @@ class CheckResult:
     def ours(self, coarse: bool = False) -> str:
         if self.status == SKIPPED:
             return "not run: " + ", ".join(self.missing)
-        digits = max(self.check.digits - 1, 0) if coarse else self.check.digits
         n = len(next(iter(self.measured.values())))
-        return mean_sd(self.measured, self.check.shown or self.check.rule.arms(), digits, coarse) + f" (n={n})"
+        return mean_sd(self.measured, self.check.shown or self.check.rule.arms(), self.check.digits, coarse) + f" (n={n})"
 
     def to_json(self) -> dict:
         c = self.check

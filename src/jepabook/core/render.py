@@ -42,11 +42,11 @@ def claim_anchor(item_id: str) -> str:
         raise ValueError(f"item_id must look like '<chapter>.<name>' (lower case, digits, _); got {item_id!r}")
     return "claim-" + item_id.replace(".", "-").replace("_", "-")
 
-def fmt_value(v: float, digits: int, coarse: bool = False) -> str:
+def fmt_value(v: float, digits: int) -> str:
     if not math.isfinite(v):
         return "—"
     if v != 0 and (abs(v) < 10 ** (-digits) or abs(v) >= 1e5):
-        return f"{v:.0e}" if coarse else f"{v:.1e}"
+        return f"{v:.1e}"
     return f"{v:.{digits}f}"
 
 
@@ -57,14 +57,20 @@ def fmt_p(p: float, coarse: bool) -> str:
 
 
 def mean_sd(measured: Mapping[str, list[float]], arms: Sequence[str], digits: int, coarse: bool) -> str:
+    """``"arm mean ± sd; ..."`` at ``digits``; ``coarse`` (the ci profile): the arms' names alone.
+
+    A ci run is a smoke test of a few short runs. Its numbers mean nothing to a reader, and on a CPU
+    with other matrix kernels (``make portability``) training carries the last bits into whole points
+    of accuracy, so no rounding of them is the same everywhere (38 against 39 % in Chapter 4). The ci
+    tables therefore print words only; the record (``results/<chapter>-ci.json``) keeps the numbers.
+    """
+    if coarse:
+        return ", ".join(arms)
     parts = []
     for arm in arms:
         v = np.asarray(measured[arm])
         sd = v.std(ddof=1) if v.size > 1 else 0.0
-        # coarse: the spread at fixed decimals, since a 1-digit exponent form of a small sd
-        # flips with the last bits of the runs (5e-02 against 4e-02)
-        spread = f"{sd:.{digits}f}" if coarse else fmt_value(sd, digits)
-        parts.append(f"{arm} {fmt_value(v.mean(), digits, coarse)} ± {spread}")
+        parts.append(f"{arm} {fmt_value(v.mean(), digits)} ± {fmt_value(sd, digits)}")
     return "; ".join(parts)
 
 
@@ -107,22 +113,44 @@ def _deciding_part(rule, measured: Mapping[str, Sequence[float]]):
     return _deciding_part(failing[0] if failing else max(parts, key=lambda part: part.p_value(measured)), measured)
 
 
+def _decimals(text: str) -> int:
+    """Decimal places of a plainly written number (``"0.333"`` -> 3, ``"25"`` -> 0, ``"1e-05"`` -> 0)."""
+    return len(text.split(".")[1]) if "." in text and "e" not in text else 0
+
+
 def rule_number(rule, measured: Mapping[str, Sequence[float]], digits: int, coarse: bool = False) -> str:
     """The measured quantity ``rule`` tests, without metric names: ``"difference +2.6"`` for a paired
     comparison, ``"0.19 (needs < 0.1)"`` for a threshold, ``"4 of 5 runs within the bound"``; the
-    part that decided for a composite rule (:func:`_deciding_part`). ``""`` for a rule it cannot read."""
+    part that decided for a composite rule (:func:`_deciding_part`). ``""`` for a rule it cannot read.
+    ``coarse`` (the ci profile, see :func:`mean_sd`): the same in words, with no measured number
+    (``"difference positive"``, ``"needs < 0.1"``)."""
     try:
         part = _deciding_part(rule, measured)
-        f = lambda v: fmt_value(v, digits, coarse)  # noqa: E731
+        f = lambda v: fmt_value(v, digits)  # noqa: E731
         if isinstance(part, Greater):
             margin = f" (needs > {part.margin:.3g})" if part.margin else ""
             diff = _mean(measured, part.a) - _mean(measured, part.b)
+            if coarse:
+                return f"difference {'positive' if diff > 0 else 'not positive'}{margin}"
             return f"difference {'+' if diff >= 0 else ''}{f(diff)}{margin}"
         if hasattr(part, "threshold") and hasattr(part, "symbol"):
-            return f"{f(_mean(measured, part.arm))} (needs {part.symbol} {part.threshold:.3g})"
+            needs = f"needs {part.symbol} {part.threshold:.3g}"
+            if coarse:
+                return needs
+            value = _mean(measured, part.arm)
+            # at least the threshold's own decimals ("0.30 (needs > 0.333)", not "0.3"), and one more
+            # where rounding would print the value equal to it ("0.02 (needs < 0.02)" says no side)
+            places = max(digits, _decimals(f"{part.threshold:.3g}"))
+            shown = fmt_value(value, places)
+            if value != part.threshold and shown == fmt_value(part.threshold, places):
+                shown = fmt_value(value, places + 1)
+            return f"{shown} ({needs})"
         if isinstance(part, Within):
-            return f"{f(_mean(measured, part.arm))} (needs {part.target:.3g} ± {part.tol:.3g})"
+            needs = f"needs {part.target:.3g} ± {part.tol:.3g}"
+            return needs if coarse else f"{f(_mean(measured, part.arm))} ({needs})"
         if isinstance(part, SpreadGreater):
+            if coarse:
+                return f"spread of {part.a} against {part.b}"
             sd = [float(np.std(measured[arm], ddof=1)) for arm in (part.a, part.b)]
             return f"sd {f(sd[0])} against {f(sd[1])}"
         if isinstance(part, BoundEveryRun):
@@ -138,23 +166,44 @@ def gate_text(gate, digits: int = 2, coarse: bool = False) -> str:
     "no gate declared"): whether the toy allows an effect the seeds could detect."""
     if gate is None:
         return "no gate declared"
-    f = lambda key: _gate_value(gate, key, digits, coarse)  # noqa: E731
+    f = lambda key: _gate_value(gate, key, digits)  # noqa: E731
     state = "fair test" if _get(gate, "holds") else "not a fair test"
-    numbers = f"allowed {f('allowed_mean')} (lower bound {f('allowed_lcb')}) against detectable {f('detectable')}"
     fixed = "; one fixed value for every seed" if _get(gate, "fixed") else ""
     text = _get(gate, "text") or ""
+    if coarse:  # words only at ci (see mean_sd); the gate's text carries numbers, so it is left out too
+        return f"{state}{fixed}"
+    numbers = f"allowed {f('allowed_mean')} (lower bound {f('allowed_lcb')}) against detectable {f('detectable')}"
     return f"{state}: {text + ': ' if text else ''}{numbers}{fixed}"
 
 
-def _gate_value(gate, key: str, digits: int, coarse: bool) -> str:
+def _gate_value(gate, key: str, digits: int) -> str:
     value = _get(gate, key)
-    return fmt_value(math.nan if value is None else float(value), digits, coarse)
+    return fmt_value(math.nan if value is None else float(value), digits)
 
 
 def _gate_failing_number(gate, digits: int, coarse: bool) -> str:
-    """A failed gate's two numbers: the effect the toy allows (its lower bound) and what the seeds detect."""
-    return (f"toy allows ≤ {_gate_value(gate, 'allowed_lcb', digits, coarse)}, "
-            f"seeds detect ≥ {_gate_value(gate, 'detectable', digits, coarse)}")
+    """A failed gate's two numbers: the effect the toy allows (its lower bound) and what the seeds
+    detect; at ci (``coarse``) the same in words."""
+    if coarse:
+        return "toy allows less than the seeds detect"
+    return (f"toy allows ≤ {_gate_value(gate, 'allowed_lcb', digits)}, "
+            f"seeds detect ≥ {_gate_value(gate, 'detectable', digits)}")
+
+
+def _precondition_failing(rule, measured: Mapping[str, Sequence[float]], coarse: bool) -> str:
+    """``": <number>"`` for a failed precondition, with three decimals (drifts and R²s live there), and
+    its p-value where the deciding part holds on the means but not beyond noise (``0.014 (needs <
+    0.02)`` alone would read as a pass)."""
+    number = rule_number(rule, measured, 3, coarse)
+    if not number:
+        return ""
+    try:
+        part = _deciding_part(rule, measured)
+        if part.on_means(measured):
+            number += f", not beyond noise ({fmt_p(part.p_value(measured), coarse)})"
+    except (AttributeError, KeyError, ValueError, TypeError):
+        pass  # a rule without on_means/p_value: the number alone
+    return f": {number}"
 
 
 def decided(result, coarse: bool = False) -> str:
@@ -162,7 +211,7 @@ def decided(result, coarse: bool = False) -> str:
     the effect and p for ``reproduced`` and ``direction only``; the failing gate or precondition for
     ``not testable here``; the effect that went the wrong way for ``not reproduced``."""
     c = result.claim
-    digits = max(c.digits - 1, 0) if coarse else c.digits
+    digits = c.digits
     if result.verdict == SKIPPED:
         return "not run: " + ", ".join(result.missing)
     gate = getattr(result, "gate", None)
@@ -170,8 +219,7 @@ def decided(result, coarse: bool = False) -> str:
         if gate is not None and not _get(gate, "holds"):
             return _gate_failing_number(gate, digits, coarse)
         if c.precondition is not None:
-            number = rule_number(c.precondition, result.measured, 2 if not coarse else 1, coarse)
-            return f"precondition fails: {number}" if number else "precondition fails"
+            return "precondition fails" + _precondition_failing(c.precondition, result.measured, coarse)
         return "not testable"
     number = rule_number(c.rule, result.measured, digits, coarse)
     if result.verdict == NOT_REPRODUCED:

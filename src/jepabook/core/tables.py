@@ -64,9 +64,8 @@ class Row:
     def of_check(cls, r, coarse: bool = False) -> Row:
         """From a :class:`~jepabook.core.claims.CheckResult`."""
         c = r.check
-        digits = max(c.digits - 1, 0) if coarse else c.digits
         number = ("not run: " + ", ".join(r.missing) if r.status == SKIPPED
-                  else rule_number(c.rule, r.measured, digits, coarse))
+                  else rule_number(c.rule, r.measured, c.digits, coarse))
         return cls(id=c.id, label=getattr(c, "label", "") or c.id, statement=c.statement, verdict=r.status,
                    decided=number or r.ours(coarse), measured=r.ours(coarse),
                    rule=(getattr(c, "rule_text", "") or c.rule.describe()) + " (every seed)", metric=c.metric,
@@ -79,12 +78,11 @@ class Row:
         kind = item.get("kind", "claim")
         measured = item.get("measured", {})
         digits = int(item.get("digits", 2))
-        shown_digits = max(digits - 1, 0) if coarse else digits
         ours = ""
         if verdict != SKIPPED and measured:
             arms = [a for a in item.get("shown", measured) if a in measured]
             n = n if n is not None else len(next(iter(measured.values())))
-            ours = mean_sd(measured, arms, shown_digits, coarse) + f" (n={n})"
+            ours = mean_sd(measured, arms, digits, coarse) + f" (n={n})"
         rule = item.get("rule_text") or item.get("rule", "")
         if kind == "check":
             return cls(id=item["id"], label=item.get("label") or item["id"], statement=item["statement"],

@@ -27,19 +27,17 @@ renders of its *own* objects.
 from __future__ import annotations
 
 import hashlib
-import time
 from dataclasses import asdict, dataclass
 
 import mlx.core as mx
 import mlx.nn as nn
 import mlx.optimizers as optim
 import numpy as np
-from mlx.utils import tree_flatten, tree_unflatten
 
 from jepabook.blocks.nets import init_linears
 from jepabook.core import streams
-from jepabook.core.results import write_atomic
 from jepabook.core.training import constant_then_cosine, fit
+from jepabook.crossjepa.trained_teacher import TrainedTeacher, check_views
 
 __all__ = ["LabelledNet", "LabelledSpec", "LabelledTeacher", "label_loss"]
 
@@ -114,7 +112,7 @@ def label_loss(model: LabelledNet, images: mx.array, labels: mx.array):
     return loss, {"accuracy": mx.mean(mx.argmax(logits, axis=-1) == labels)}
 
 
-class LabelledTeacher:
+class LabelledTeacher(TrainedTeacher):
     """A teacher (``name``, ``fingerprint()``, ``embed(images)``) trained with labels on the views it is bound to.
 
     :meth:`bind` gives it its own labelled views; training happens on the first :meth:`embed` (or is
@@ -122,6 +120,7 @@ class LabelledTeacher:
     """
 
     needs_labelled_views = True  # prepare() renders its own objects for it
+    bind_hint = "call bind(images, labels) first"
 
     def __init__(self, spec: LabelledSpec = LabelledSpec(), name: str = "labelled"):
         self.spec, self.name = spec, name
@@ -134,10 +133,8 @@ class LabelledTeacher:
 
     def bind(self, images: np.ndarray, labels: np.ndarray, views_hash: str | None = None) -> "LabelledTeacher":
         """Set its training views ``(n, H, W, 3)`` in [0, 1] and their class labels ``(n,)``."""
-        images = np.asarray(images, dtype=np.float32)
+        images = check_views(images)
         labels = np.asarray(labels)
-        if images.ndim != 4 or images.shape[-1] != 3:
-            raise ValueError(f"images must have shape (n, H, W, 3); got {images.shape}")
         if labels.shape != (len(images),) or not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0:
             raise ValueError(f"labels must be {len(images)} non-negative integers; got shape {labels.shape}, "
                              f"dtype {labels.dtype}")
@@ -152,27 +149,20 @@ class LabelledTeacher:
 
     def fingerprint(self) -> str:
         if self._views_hash is None:
-            raise RuntimeError(f"teacher {self.name!r} has no training views yet: call bind(images, labels) first")
+            raise RuntimeError(f"teacher {self.name!r} has no training views yet: {self.bind_hint}")
         return hashlib.sha256(repr(("labelled-mlp-v1", asdict(self.spec), self._views_hash,
                                     self.images.shape[1:])).encode()).hexdigest()
 
-    def _train(self) -> LabelledNet:
-        from jepabook.crossjepa.teachers import cache_dir
+    def _is_bound(self) -> bool:
+        return self.images is not None
 
+    def _init_model(self) -> LabelledNet:
         s = self.spec
-        n_classes = int(self.labels.max()) + 1
-        model = LabelledNet(s.pool, s.hidden, self.images.shape[1], n_classes,
-                            streams.key(s.seed, "teacher", "labelled_init"))
-        path = cache_dir() / f"{self.name}-weights-{self.fingerprint()[:20]}.npz"
-        if path.is_file():
-            try:
-                with np.load(path) as f:
-                    model.update(tree_unflatten([(k, mx.array(f[k])) for k in f.files if k != "seconds"]))
-                    self.train_seconds = float(f["seconds"])
-                return model
-            except (OSError, ValueError, KeyError):
-                pass  # unreadable: train again
-        start = time.perf_counter()
+        return LabelledNet(s.pool, s.hidden, self.images.shape[1], int(self.labels.max()) + 1,
+                           streams.key(s.seed, "teacher", "labelled_init"))
+
+    def _fit(self, model: LabelledNet) -> None:
+        s = self.spec
         rng = streams.rng(s.seed, "teacher", "labelled_batches")
         images, labels = self.images, mx.array(self.labels)
 
@@ -183,18 +173,3 @@ class LabelledTeacher:
         optimizer = optim.AdamW(learning_rate=constant_then_cosine(s.lr, s.steps, 0.3), weight_decay=s.weight_decay)
         self.log = fit(model, label_loss, batch, optimizer, s.steps, log_every=max(1, s.steps // 20),
                        hint=f"Lower the labelled teacher's lr (now {s.lr}).")
-        self.train_seconds = time.perf_counter() - start
-        flat = {k: np.array(v) for k, v in tree_flatten(model.parameters())}
-        write_atomic(path, lambda f: np.savez(f, seconds=np.array(self.train_seconds), **flat))
-        return model
-
-    def embed(self, images: np.ndarray, chunk: int = 256) -> np.ndarray:
-        images = np.asarray(images, dtype=np.float32)
-        if images.ndim != 4 or images.shape[-1] != 3:
-            raise ValueError(f"images must have shape (n, H, W, 3); got {images.shape}")
-        if self.model is None:
-            if self.images is None:
-                raise RuntimeError(f"teacher {self.name!r} has no training views yet: call bind(images, labels) first")
-            self.model = self._train()
-        return np.concatenate([np.array(self.model.embed(mx.array(images[i:i + chunk])))
-                               for i in range(0, len(images), chunk)]).astype(np.float32)

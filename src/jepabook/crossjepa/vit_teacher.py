@@ -26,21 +26,19 @@ here, once, and then frozen like any other:
 from __future__ import annotations
 
 import hashlib
-import time
 from dataclasses import asdict, dataclass
 
 import mlx.core as mx
 import mlx.nn as nn
 import mlx.optimizers as optim
 import numpy as np
-from mlx.utils import tree_flatten, tree_unflatten
 
 from jepabook.blocks.nets import init_linears
 from jepabook.blocks.sigreg import sigreg
 from jepabook.blocks.vit import ViT, patchify
 from jepabook.core import streams
-from jepabook.core.results import write_atomic
 from jepabook.core.training import constant_then_cosine, fit
+from jepabook.crossjepa.trained_teacher import TrainedTeacher, check_views
 
 __all__ = ["TeacherSpec", "TeacherNet", "ViTTeacher", "augment", "lejepa_loss", "pooled_map"]
 
@@ -170,7 +168,7 @@ def _hash_array(x: np.ndarray) -> str:
     return h.hexdigest()
 
 
-class ViTTeacher:
+class ViTTeacher(TrainedTeacher):
     """A teacher (``name``, ``fingerprint()``, ``embed(images)``) trained by LeJEPA on the views it is bound to.
 
     :meth:`bind` gives it its training views (the training objects' views, no labels); training
@@ -186,12 +184,14 @@ class ViTTeacher:
         self.train_seconds = 0.0
         self.log = None
 
+    @property
+    def trains(self) -> bool:
+        return self.spec.steps > 0
+
     def bind(self, images: np.ndarray, images_hash: str | None = None) -> "ViTTeacher":
         """Set the views it trains on, ``(n, H, W, 3)`` in [0, 1]; ``images_hash`` (default: of the bytes)
         enters the fingerprint."""
-        images = np.asarray(images, dtype=np.float32)
-        if images.ndim != 4 or images.shape[-1] != 3:
-            raise ValueError(f"images must have shape (n, H, W, 3); got {images.shape}")
+        images = check_views(images)
         if len(images) < self.spec.batch and self.spec.steps:
             raise ValueError(f"{len(images)} training views is fewer than the batch ({self.spec.batch})")
         self.train_images, self._train_hash = images, images_hash or _hash_array(images)
@@ -200,34 +200,20 @@ class ViTTeacher:
 
     def fingerprint(self) -> str:
         if self._train_hash is None:
-            raise RuntimeError(f"teacher {self.name!r} has no training views yet: call bind(images) first")
+            raise RuntimeError(f"teacher {self.name!r} has no training views yet: {self.bind_hint}")
         # v2: the ViT's attention computes its softmax with blocks.nets.softmax (other last bits), so
         # weights and embeddings cached by v1 are not reused
         return hashlib.sha256(repr(("vit-teacher-v2", asdict(self.spec), self._train_hash,
                                     self.train_images.shape[1:])).encode()).hexdigest()
 
-    def _weights_path(self):
-        from jepabook.crossjepa.teachers import cache_dir
+    def _is_bound(self) -> bool:
+        return self.train_images is not None
 
-        return cache_dir() / f"{self.name}-weights-{self.fingerprint()[:20]}.npz"
+    def _init_model(self) -> TeacherNet:
+        return TeacherNet(self.spec, self.train_images.shape[1], streams.key(self.spec.seed, "teacher", "vit_init"))
 
-    def _train(self) -> TeacherNet:
+    def _fit(self, model: TeacherNet) -> None:
         s = self.spec
-        model = TeacherNet(s, self.train_images.shape[1], streams.key(s.seed, "teacher", "vit_init"))
-        if s.steps == 0:
-            return model
-        path = self._weights_path()
-        if path.is_file():
-            try:
-                with np.load(path) as f:
-                    weights = {k: mx.array(f[k]) for k in f.files if k != "seconds"}
-                    seconds = float(f["seconds"])
-                model.update(tree_unflatten(list(weights.items())))
-                self.train_seconds = seconds
-                return model
-            except (OSError, ValueError, KeyError):
-                pass  # unreadable: train again
-        start = time.perf_counter()
         rng = streams.rng(s.seed, "teacher", "vit_batches")
         aug_rng = streams.rng(s.seed, "teacher", "vit_augment")
         keys = streams.keys(s.seed, "teacher", "vit_sigreg", num=s.steps)
@@ -241,18 +227,3 @@ class ViTTeacher:
         optimizer = optim.AdamW(learning_rate=constant_then_cosine(s.lr, s.steps, 0.3), weight_decay=s.weight_decay)
         self.log = fit(model, lambda m, x, k: lejepa_loss(m, x, k, s.lam, s.slices), batch, optimizer, s.steps,
                        log_every=max(1, s.steps // 20), hint=f"Lower the teacher's lr (now {s.lr}).")
-        self.train_seconds = time.perf_counter() - start
-        flat = {k: np.array(v) for k, v in tree_flatten(model.parameters())}
-        write_atomic(path, lambda f: np.savez(f, seconds=np.array(self.train_seconds), **flat))
-        return model
-
-    def embed(self, images: np.ndarray, chunk: int = 256) -> np.ndarray:
-        images = np.asarray(images, dtype=np.float32)
-        if images.ndim != 4 or images.shape[-1] != 3:
-            raise ValueError(f"images must have shape (n, H, W, 3); got {images.shape}")
-        if self.model is None:
-            if self.train_images is None:
-                raise RuntimeError(f"teacher {self.name!r} has no training views yet: call bind(images) first")
-            self.model = self._train()
-        return np.concatenate([np.array(self.model.embed(mx.array(images[i:i + chunk])))
-                               for i in range(0, len(images), chunk)]).astype(np.float32)

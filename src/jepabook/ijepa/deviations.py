@@ -13,14 +13,14 @@ from jepabook.core.config import published_seeds
 from jepabook.core.deviations import Deviation, Scale, Untested
 from jepabook.core.platforms import published_hardware
 from jepabook.ijepa.analysis import encoder_parameters
-from jepabook.ijepa.experiment import ARMS, PROFILES, arm_seeds, context_fraction, ema_start
+from jepabook.ijepa.experiment import ARMS, PROFILES, context_fraction, ema_start, target_fraction
 
 __all__ = ["DEVIATIONS", "UNTESTED", "scale"]
 
 _C = PROFILES["full"]
-_TRAINED = ("ijepa.learns", "ijepa.masking", "ijepa.target_scale", "ijepa.context_scale", "ijepa.n_targets",
-            "ijepa.pixels", "ijepa.pixels_digits")
-_ABLATIONS = ("ijepa.masking", "ijepa.target_scale", "ijepa.context_scale", "ijepa.n_targets")
+_TRAINED = ("ijepa.learns", "ijepa.masking", "ijepa.context_scale", "ijepa.pixels", "ijepa.pixels_dose")
+_ABLATIONS = ("ijepa.masking", "ijepa.context_scale")
+_PIXELS = ("ijepa.pixels", "ijepa.pixels_dose")
 
 def _ema_momenta() -> np.ndarray:
     tau0 = ema_start(_C)
@@ -61,8 +61,9 @@ DEVIATIONS: tuple[Deviation, ...] = (
         why=f"0.996 has a time constant of about 250 steps, a sliver of the paper's ~10⁵-step runs but a third "
             f"of our {_C.steps}; what carries over is the total movement, several time constants over the run",
         consequence=f"Σ(1 − τ) = {_ema_movement():.2f}, so the final target keeps about "
-                    f"{100 * _ema_initial_share():.0f} % of its initial weights (the product of the momenta); a "
-                    "sweep on seed 0 (Σ = 1, 3, 10) is shown in the chapter",
+                    f"{100 * _ema_initial_share():.0f} % of its initial weights (the product of the momenta); "
+                    "an earlier version's 0.99 → 1 over 200 steps (Σ = 1) left the probed target mostly its "
+                    "initialisation",
         evidence="measured",
         claims=_TRAINED,
     ),
@@ -101,8 +102,10 @@ DEVIATIONS: tuple[Deviation, ...] = (
         source="both",
         why=f"the step-time budget: {sum(1 for a in _C.arms if ARMS[a].masking != 'none')} trained arms of "
             f"{_C.steps} steps over up to {len(published_seeds('full'))} seeds within 10 minutes on a 2-core CPU",
-        consequence="the supervised ceiling of the same ViT is low, so gains are read against it (claim "
-                    "ijepa.learns) rather than in absolute points",
+        consequence="gains are read against the supervised ceiling of the same ViT (claim ijepa.learns) "
+                    "rather than in absolute points; a pilot found a wider, deeper ViT (width 64, 3 blocks) "
+                    "lifts that ceiling by about 5 points (results/pilots/ijepa.md), which the budget does "
+                    "not buy for every arm",
         evidence="measured",
         claims=("ijepa.learns",) + _ABLATIONS,
     ),
@@ -110,16 +113,21 @@ DEVIATIONS: tuple[Deviation, ...] = (
         id="ijepa.images",
         what="Images",
         theirs="ImageNet-1k photographs, 224×224 crops",
-        ours=f"{_C.n_images:,} procedural {_C.image_size}×{_C.image_size} grey images (six shapes over an "
-             f"independent grating in every {_C.patch}×{_C.patch}-pixel cell) and scikit-learn's 1,797 digits "
-             "upsampled to 32×32",
+        ours=f"{_C.n_images:,} procedural {_C.image_size}×{_C.image_size} grey images: six shapes over a "
+             f"smooth random field (amplitude {_C.field:g}, {_C.field_sigma:g} px) and an independent grating "
+             f"in every {_C.patch}×{_C.patch}-pixel cell (amplitude {_C.texture:g}; also 0 for the pixel "
+             "dose-response)",
         source="both",
-        why="nothing can be downloaded, and a step must take milliseconds; the per-cell texture is the "
-            "unpredictable detail the paper's argument against pixel targets is about",
-        consequence="the texture limits every arm, the supervised ceiling included; the digits have no such "
-                    "detail, and an untrained ViT already reads them well",
+        why="nothing can be downloaded, and a step must take milliseconds; the field is the locally "
+            "predictable detail that lets random masking be solved by interpolation, as on photographs; the "
+            "per-cell texture is the unpredictable detail the paper's argument against pixel targets is "
+            "about. Earlier versions had only the texture (random masking then had to learn the shape too) "
+            "and scikit-learn's digits (dropped: an untrained ViT read them as well as the ceiling)",
+        consequence="a pilot found the two kinds of detail pull against each other: with the field alone the "
+                    "recipe gained 2 points, with a strong field every arm stayed near chance; the chosen "
+                    "levels are the pilot's compromise (results/pilots/ijepa.md)",
         evidence="measured",
-        claims=("ijepa.learns", "ijepa.pixels", "ijepa.pixels_digits"),
+        claims=("ijepa.learns", "ijepa.masking") + _PIXELS,
     ),
     Deviation(
         id="ijepa.grid",
@@ -128,10 +136,13 @@ DEVIATIONS: tuple[Deviation, ...] = (
         ours=f"{_C.grid[0]}×{_C.grid[1]} tokens of {_C.patch}×{_C.patch} pixels",
         source="both",
         why="the image size the budget allows",
-        consequence="an 8×8 grid holds few distinct block shapes, and every target block is cut to the "
-                    "smallest block's size, so the target-scale arms differ less than their labels say",
-        evidence="expected",
-        claims=("ijepa.context_scale", "ijepa.target_scale", "ijepa.n_targets"),
+        consequence="an 8×8 grid holds few distinct block sizes: with every target cut to the smallest "
+                    f"block's size, the paper's targets hold {100 * target_fraction(ARMS['multiblock'], _C):.1f} % "
+                    "of the grid and the (0.2, 0.3) range one token more, while its context loses a quarter; "
+                    "the target-scale claim is therefore not tested (16×16 separates the sizes at about 4× "
+                    "the step time)",
+        evidence="measured",
+        claims=("ijepa.context_scale",),
     ),
     Deviation(
         id="ijepa.sampler",
@@ -178,16 +189,16 @@ DEVIATIONS: tuple[Deviation, ...] = (
         id="ijepa.probe",
         what="Evaluation",
         theirs="linear probe on average-pooled target-encoder features with 1 % of ImageNet's labels",
-        ours=f"logistic regression on mean-pooled features of both encoders: shapes with "
+        ours=f"logistic regression on mean-pooled features of both encoders, with "
              f"{100 * (1 - _C.test_fraction):.0f} % of the images labelled and {_C.test_fraction * _C.n_images:,.0f} "
-             f"held out; digits with {_C.digits_labels} labels per class, the rest held out",
+             "held out; the supervised ceiling trains on its own labelled set of the same size and world",
         source="paper",
-        why=f"1 % of {_C.n_images:,} shapes is {_C.n_images // 100} labels, too few for a stable probe; the "
-            "digits' small-label probe leaves headroom that a full-label one does not",
-        consequence="a shapes probe's binomial standard error is below 1 point (metric se_multiblock); on the "
-                    "digits it is about 1 point",
+        why=f"1 % of {_C.n_images:,} shapes is {_C.n_images // 100} labels, too few for a stable probe; an "
+            "earlier ceiling trained on the probe's labelled images alone over-fitted them and read below "
+            "the recipe it was meant to bound",
+        consequence="a probe's binomial standard error is below 1 point (metric se_multiblock)",
         evidence="measured",
-        claims=("ijepa.learns", "ijepa.pixels", "ijepa.pixels_digits"),
+        claims=("ijepa.learns",) + _PIXELS,
     ),
     Deviation(
         id="ijepa.pixel_budget",
@@ -200,18 +211,23 @@ DEVIATIONS: tuple[Deviation, ...] = (
         why="an equal budget and the same probed role are the fair comparison at toy scale",
         consequence="the comparison no longer favours pixels with extra epochs; it tests the target kind alone",
         evidence="expected",
-        claims=("ijepa.pixels", "ijepa.pixels_digits"),
+        claims=_PIXELS,
     ),
     Deviation(
         id="ijepa.ablation_arms",
         what="Ablation arms and seeds",
         theirs="context scales 0.40 / 0.65 / 0.85 and 1–4 targets, one run each at ViT scale",
-        ours=f"context scales 0.40 and 0.85, 1 and 4 targets, and every ablation on the first "
-             f"{_C.ablation_seeds} seeds (the main recipe, the pixel arm and the ceiling on all "
-             f"{len(published_seeds('full'))})",
+        ours=f"multi-block against random masking, context scales 0.40 and 0.85, pixel targets at texture 0 "
+             f"and {_C.texture:g}; every arm on all {len(published_seeds('full'))} seeds; no block, rasterized, "
+             "one-target or target-scale arms, no heavy-texture level, no digits, no EMA sweep",
         source="paper",
-        why=f"the budget buys {_C.steps / 200:.1f}× longer runs than the earlier design's 200 steps, for fewer arms",
-        consequence="each ordering is tested on its end points only, with three paired seeds",
+        why=f"depth over breadth: a pilot found the recipe still rising at 500 steps and flat from 1,000, so "
+            f"the budget buys {_C.steps} steps for fewer arms; earlier versions ran the ablations on 3 seeds, "
+            "which could detect only 5.5–7.6 points against a recipe gain of 5.9; a JEPA arm run of "
+            "1,000 steps costs about 30 CPU-seconds (pilot, seed 1003), so five seeds within the budget hold "
+            "six JEPA arms",
+        consequence="each ordering is tested on its end points only, with five paired seeds; the arms not "
+                    "run are listed as not tested",
         evidence="expected",
         claims=_ABLATIONS,
     ),
@@ -236,10 +252,54 @@ UNTESTED: tuple[Untested, ...] = (
     ),
     Untested(
         id="ijepa.middle_arms",
-        what="The middle points of the context-scale (0.65) and target-count (2, 3) ablations",
-        why="left out of the full profile to buy longer runs for the end points",
-        would_take="three more arms on three seeds (about a fifth of the run's time): "
-                   "the Arm records of jepabook.ijepa.experiment take them as one line each",
+        what="The middle point of the context-scale ablation (0.65)",
+        why="left out of the full profile to buy 1,000 steps on five seeds for the end points",
+        would_take="one more JEPA arm: about 30 CPU-seconds per seed (pilot, results/pilots/ijepa.md); "
+                   "the Arm records of jepabook.ijepa.experiment take it as one line",
+    ),
+    Untested(
+        id="ijepa.block_rasterized",
+        what="Block and rasterized masking (the paper's Table 6: 20.2 and 15.5 against multi-block's 54.2)",
+        why="the budget: at about 30 CPU-seconds per JEPA arm run (pilot, seed 1003), five seeds of "
+            "1,000 steps within 10 minutes on two cores hold six JEPA arms; the masking claim keeps "
+            "random masking, the strategy whose easier job (its lower loss) the world was built to show",
+        would_take="two more JEPA arms on five seeds (about 300 CPU-seconds); both are in "
+                   "jepabook.ijepa.experiment.ARMS (arms=...)",
+    ),
+    Untested(
+        id="ijepa.n_targets",
+        what="The number of target blocks (the paper: 1 → 9.0, 4 → 54.2)",
+        why="the budget (as for block masking); and on this grid the one-target arm keeps 0.67 of the "
+            "grid as context against the recipe's 0.39 (the sampler's fixed counts), so it varies the "
+            "context more than the count it names",
+        would_take="one more JEPA arm on five seeds (about 150 CPU-seconds), read beside a context-matched "
+                   "arm to separate the two effects",
+    ),
+    Untested(
+        id="ijepa.target_scale",
+        what="Target-block scale (the paper: (0.075, 0.2) → 19.2, (0.15, 0.2) → 54.2, (0.2, 0.3) → 33.6)",
+        why="on the 8×8 grid the fixed-count sampler cuts every target to its range's smallest block: 4, 8 "
+            "and 9 tokens (0.062 / 0.125 / 0.141 of the grid), while the large range's context falls from "
+            "0.39 to 0.28, so its arm would vary the context, not the target; 16×16 separates the targets "
+            "(0.137 / 0.188) at about 4× the step time (results/pilots/ijepa.md)",
+        would_take="a 16×16 grid (64×64 images) for every arm: about four times this chapter's budget",
+    ),
+    Untested(
+        id="ijepa.heavy_texture",
+        what="The pixel comparison at heavy per-cell texture (0.8)",
+        why="the budget (two JEPA arms per level); pilots found every arm near chance at heavy texture "
+            "over a field (results/pilots/ijepa.md), so the dose-response runs from none to the chapter's "
+            "level",
+        would_take="two JEPA arms and an untrained arm per level on five seeds (about 320 CPU-seconds)",
+    ),
+    Untested(
+        id="ijepa.digits",
+        what="I-JEPA on real images (scikit-learn's digits)",
+        why="no headroom: in the previous design's published run an untrained ViT read the digits at 80.6 % "
+            "against 79.9 % for the same ViT trained with labels (3 seeds), so no gain could be read against "
+            "a ceiling",
+        would_take="a real image set whose supervised ceiling stands well above the untrained encoder, "
+                   "at the same step budget",
     ),
     Untested(
         id="ijepa.paper_grid",
@@ -253,7 +313,7 @@ UNTESTED: tuple[Untested, ...] = (
 def scale() -> Scale:
     """One multi-block arm of Chapter 2 at ``full`` against I-JEPA's ViT-H/14 run."""
     c = PROFILES["full"]
-    runs = sum(len(arm_seeds(a, published_seeds("full"), c)) for a in c.arms if ARMS[a].masking != "none")
+    runs = len(published_seeds("full")) * sum(1 for a in c.arms if ARMS[a].masking != "none")
     return Scale(
         chapter="ijepa",
         model=f"ViT, {c.depth} blocks of width {c.width}, {c.heads} head, no class token",
@@ -261,7 +321,7 @@ def scale() -> Scale:
         steps=c.steps,
         batch=c.batch,
         tokens_per_sample=c.grid[0] * c.grid[1],
-        data=f"{c.n_images:,} procedural {c.image_size}×{c.image_size} shape images (and 1,797 digits)",
+        data=f"{c.n_images:,} procedural {c.image_size}×{c.image_size} shape images",
         hardware=published_hardware("ijepa"),  # from the published record's platform line, never typed
         paper_model="ViT-H/14",
         paper_params=632_000_000,

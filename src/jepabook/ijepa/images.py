@@ -4,10 +4,10 @@ Explained in Chapter 2. Both return ``(images (n, size, size, 1) float32, labels
 standardised to zero mean and unit variance over the set.
 
 - :func:`make_shapes`: the label is the *shape* of one large object (a disk, a square, ...) spanning
-  several patches, drawn at a random place, size and contrast over a strong oriented grating whose
-  orientation, period and phase are random. The grating is low-level detail that a patch's
-  neighbours predict almost perfectly and that says nothing about the label: the regime where the
-  I-JEPA paper argues pixel reconstruction spends its capacity on the wrong thing.
+  several patches, drawn at a random place, size and contrast, over two kinds of label-free detail:
+  a smooth random field, which a patch's neighbours predict (so hiding scattered patches can be
+  undone by interpolation, as on natural images), and an independent grating in every patch-sized
+  cell, which nothing else in the image predicts.
 - :func:`load_digits`: scikit-learn's bundled 8×8 handwritten digits (offline), upsampled bilinearly
   to the same size so that the same ViT and patch grid apply.
 """
@@ -44,7 +44,8 @@ def shape_mask(shape: str, size: int, radius: float, cy: float, cx: float) -> np
 
 
 def make_shapes(n: int, seed: int, size: int = 32, grating: float = 0.0, noise: float = 0.05, texture: float = 0.0,
-                patch: int = 4) -> tuple[np.ndarray, np.ndarray]:
+                patch: int = 4, field: float = 0.0, field_sigma: float = 4.0,
+                stream: str = "shapes") -> tuple[np.ndarray, np.ndarray]:
     """``n`` images of one large labelled shape over a random oriented grating (see the module docstring).
 
     Args:
@@ -58,6 +59,12 @@ def make_shapes(n: int, seed: int, size: int = 32, grating: float = 0.0, noise: 
             orientation, period and phase per cell): *unpredictable* detail, since no other cell
             says anything about it.
         patch: the texture's cell size in pixels (the ViT's patch, so one token holds one cell).
+        field: amplitude, in standard deviations of the standardised image without it, of a smooth
+            Gaussian random field (the pilots' convention, ``results/pilots/ijepa.md``), white noise
+            blurred by a Gaussian of ``field_sigma`` pixels: *locally predictable* detail, since
+            neighbouring patches share it and distant ones do not.
+        stream: the name of the random stream ``(seed, "data", stream)``; another name draws another
+            set of the same world (the supervised ceiling's own labelled images).
     """
     if not (isinstance(n, int) and n >= 1):
         raise ValueError(f"n must be a positive integer; got {n!r}")
@@ -65,7 +72,9 @@ def make_shapes(n: int, seed: int, size: int = 32, grating: float = 0.0, noise: 
         raise ValueError(f"patch must be a positive integer dividing size={size}; got {patch!r}")
     if size < 16:
         raise ValueError(f"size must be at least 16 pixels for the shapes to span several patches; got {size}")
-    rng = streams.rng(seed, "data", "shapes")
+    if not (field >= 0 and field_sigma > 0):
+        raise ValueError(f"field must be ≥ 0 and field_sigma > 0; got field={field!r}, field_sigma={field_sigma!r}")
+    rng = streams.rng(seed, "data", stream)
     labels = rng.permutation(np.arange(n) % len(SHAPES))
     y, x = np.mgrid[0:size, 0:size].astype(np.float64)
     images = np.empty((n, size, size), dtype=np.float64)
@@ -86,6 +95,12 @@ def make_shapes(n: int, seed: int, size: int = 32, grating: float = 0.0, noise: 
         images += cell.transpose(0, 1, 3, 2, 4).reshape(n, size, size)
     images += noise * rng.standard_normal(images.shape)
     images = (images - images.mean()) / images.std()
+    if field:  # drawn last, so that a world without it keeps its bits; relative to the standardised image
+        from scipy.ndimage import gaussian_filter
+
+        smooth = gaussian_filter(rng.standard_normal((n, size, size)), (0, field_sigma, field_sigma), mode="wrap")
+        images = images + field * smooth / smooth.std()
+        images = (images - images.mean()) / images.std()
     return images[..., None].astype(np.float32), labels.astype(np.int64)
 
 

@@ -145,7 +145,7 @@ DEVIATIONS: tuple[Deviation, ...] = (
         source="both",
         why="the chapter's 10-minute budget on a 2-core CPU, after the convergence test, the restarts and the "
             "moment sweep were added",
-        consequence="the extensions' numbers carry wider spreads; no claim reads them",
+        consequence="the extensions show one seed each, with no spread; no claim reads them",
         evidence="expected",
         claims=(),
     ),

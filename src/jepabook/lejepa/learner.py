@@ -64,6 +64,9 @@ class Learner:
     # SIGReg's cos/sin in training from blocks.sigreg.fast_cos_sin (within 2e-7 of mx.cos/mx.sin),
     # which the compiled step vectorises; MLX's CPU cos/sin are scalar. Evaluation reads stay exact.
     fast_trig: bool = True
+    # SIGReg's gradient in closed form (blocks.sigreg, module docstring) rather than by autodiff through
+    # its knot recurrence: the same gradient to float32 rounding, and a step about 1.4× faster here
+    closed_form_grad: bool = True
 
     def __post_init__(self):
         for name in ("hidden", "batch", "num_slices", "log_every"):
@@ -74,8 +77,9 @@ class Learner:
             raise ValueError(f"depth (linear layers) must be an integer >= 2; got {self.depth!r}")
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {tuple(ACTIVATIONS)}; got {self.activation!r}")
-        if not isinstance(self.fast_trig, bool):
-            raise ValueError(f"fast_trig must be True or False; got {self.fast_trig!r}")
+        for name in ("fast_trig", "closed_form_grad"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be True or False; got {getattr(self, name)!r}")
         if not (self.lr > 0 and self.weight_decay >= 0):
             raise ValueError(f"lr must be > 0 and weight_decay >= 0; got {self.lr!r}, {self.weight_decay!r}")
 
@@ -176,18 +180,21 @@ def moment_matching(projections: mx.array) -> mx.array:
     return mx.mean(mean**2 + (var - 1.0) ** 2)
 
 
-def lejepa_loss(lam: float, num_slices: int, moment_weight: float = 0.0, fast_trig: bool = False):
+def lejepa_loss(lam: float, num_slices: int, moment_weight: float = 0.0, fast_trig: bool = False,
+                closed_form_grad: bool = False):
     """The loss ``(model, x, x_next, key) -> (loss, parts)``; ``parts`` logs each term and tr Cov(h).
 
-    ``fast_trig``: SIGReg's cos/sin from :func:`~jepabook.blocks.sigreg.fast_cos_sin` (training sets it
-    from :attr:`Learner.fast_trig`)."""
+    ``fast_trig``: SIGReg's cos/sin from :func:`~jepabook.blocks.sigreg.fast_cos_sin`;
+    ``closed_form_grad``: SIGReg differentiated by its closed form (training sets both from the
+    :class:`Learner`)."""
 
     def loss_fn(model, x, x_next, key):
-        h, h_next = model(x), model(x_next)
+        # one pass over both views (half the encoder's ops of two passes; the rows are independent)
+        both = model(mx.concatenate([x, x_next]))
+        h, h_next = both[:x.shape[0]], both[x.shape[0]:]
         align = mx.mean(((h - h_next) / 2.0) ** 2)
-        both = mx.concatenate([h, h_next])
         proj = both @ random_directions(key, both.shape[1], num_slices)
-        reg = mx.mean(epps_pulley(proj, fast_trig=fast_trig))
+        reg = mx.mean(epps_pulley(proj, fast_trig=fast_trig, closed_form_grad=closed_form_grad))
         parts = {"alignment": align, "sigreg": reg,
                  "cov_trace": mx.sum(mx.var(mx.stop_gradient(both), axis=0))}
         if moment_weight > 0:
@@ -229,7 +236,8 @@ def train(learner: Learner, spec: TrainSpec, seed: int, progress: bool = False, 
     rng = streams.rng(seed, *_stream(spec.restart, "batches"))
     g = mixing(spec.mixing)
     direction_keys = streams.keys(seed, *_stream(spec.restart, "directions"), num=spec.steps)
-    loss_fn = lejepa_loss(spec.lam, learner.num_slices, spec.moment_weight, learner.fast_trig)
+    loss_fn = lejepa_loss(spec.lam, learner.num_slices, spec.moment_weight, learner.fast_trig,
+                          learner.closed_form_grad)
     hint = f"Lower lr (now {learner.lr})."
 
     def batches(keys, offset: int):
