@@ -36,14 +36,13 @@ def _ms(metrics, name: str) -> tuple[float, float]:
 
 
 def arm_rows(metrics: dict[str, list[float]], arms, digits: int = 1) -> list[dict[str, str]]:
-    """One row per arm: both probes on both encoders as ``mean ± sd`` over seeds (context: trained arms only)."""
+    """One row per arm: both probes of the target encoder and its feature rank, as ``mean ± sd`` over seeds."""
     rows = []
     for a in arms:
         if a not in ARM_METRICS or ARM_METRICS[a]["attn"] not in metrics:
             continue
         row = {"arm": ARM_LABELS.get(a, a)}
         for col, key in (("target: pool", "pool"), ("target: attentive", "attn"),
-                         ("context: pool", "pool_ctx"), ("context: attentive", "attn_ctx"),
                          ("feature rank", "rank")):
             name = ARM_METRICS[a][key]
             if name in metrics:

@@ -4,7 +4,7 @@ Explained in Chapter 3 (V-JEPA). One *arm* is one pre-training recipe: the targe
 normalised pixels), the masks (multi-block tubes or random tubes), the loss power (L1 or L2) and the
 clips (small or large object). Every trained arm of a seed trains the same tiny tubelet ViT for the
 same steps on the same clips (:func:`train_arm`, the recipe), and is read by two probes on its EMA
-target encoder, the one the paper probes (the L1 arm's context encoder too):
+target encoder, the one the paper probes:
 
 - an average-pool linear probe (logistic regression on the mean token);
 - an attentive probe (:mod:`jepabook.vjepa.attentive`) trained on the cached frozen tokens.
@@ -64,36 +64,30 @@ ARMS = {
 }
 #: each arm's per-seed metric names, written out so that a search for a name finds its producer
 #: (:func:`_measure`): both probes and the feature rank of the target encoder (``pool``, ``attn``, ``rank``),
-#: attentive − pool (``gain``), and, where the arm has them, its loss spikes and final loss, the context
-#: encoder's probes (``*_ctx``) and the motionless clips' probes (``still_*``, L1 only)
+#: attentive − pool (``gain``), and, where the arm has them, its loss spikes and final loss and the
+#: motionless clips' probes (``still_*``, L1 only). The context encoder is not read: no claim or check
+#: needs it, and its token pass and probes cost ~4 % of a seed's CPU time (results/pilots/vjepa-cost.md)
 ARM_METRICS = {
     "untrained": {"pool": "pool_untrained", "attn": "attn_untrained", "rank": "rank_untrained", "gain": "gain_untrained",
                   "spike": "spike_untrained", "spikes": "spikes_untrained", "worst_spike": "worst_spike_untrained", "final_loss": "final_loss_untrained",
-                  "pool_ctx": "pool_ctx_untrained", "attn_ctx": "attn_ctx_untrained", "rank_ctx": "rank_ctx_untrained",
                   "still_pool": "still_pool_untrained", "still_attn": "still_attn_untrained"},
     "l1": {"pool": "pool_l1", "attn": "attn_l1", "rank": "rank_l1", "gain": "gain_l1",
            "spike": "spike_l1", "spikes": "spikes_l1", "worst_spike": "worst_spike_l1", "final_loss": "final_loss_l1",
-           "pool_ctx": "pool_ctx_l1", "attn_ctx": "attn_ctx_l1", "rank_ctx": "rank_ctx_l1",
            "still_pool": "still_pool_l1", "still_attn": "still_attn_l1"},
     "pixels": {"pool": "pool_pixels", "attn": "attn_pixels", "rank": "rank_pixels", "gain": "gain_pixels",
                "spike": "spike_pixels", "spikes": "spikes_pixels", "worst_spike": "worst_spike_pixels", "final_loss": "final_loss_pixels",
-               "pool_ctx": "pool_ctx_pixels", "attn_ctx": "attn_ctx_pixels", "rank_ctx": "rank_ctx_pixels",
                "still_pool": "still_pool_pixels", "still_attn": "still_attn_pixels"},
     "random": {"pool": "pool_random", "attn": "attn_random", "rank": "rank_random", "gain": "gain_random",
                "spike": "spike_random", "spikes": "spikes_random", "worst_spike": "worst_spike_random", "final_loss": "final_loss_random",
-               "pool_ctx": "pool_ctx_random", "attn_ctx": "attn_ctx_random", "rank_ctx": "rank_ctx_random",
                "still_pool": "still_pool_random", "still_attn": "still_attn_random"},
     "l2": {"pool": "pool_l2", "attn": "attn_l2", "rank": "rank_l2", "gain": "gain_l2",
            "spike": "spike_l2", "spikes": "spikes_l2", "worst_spike": "worst_spike_l2", "final_loss": "final_loss_l2",
-           "pool_ctx": "pool_ctx_l2", "attn_ctx": "attn_ctx_l2", "rank_ctx": "rank_ctx_l2",
            "still_pool": "still_pool_l2", "still_attn": "still_attn_l2"},
     "large_untrained": {"pool": "pool_large_untrained", "attn": "attn_large_untrained", "rank": "rank_large_untrained", "gain": "gain_large_untrained",
                         "spike": "spike_large_untrained", "spikes": "spikes_large_untrained", "worst_spike": "worst_spike_large_untrained", "final_loss": "final_loss_large_untrained",
-                        "pool_ctx": "pool_ctx_large_untrained", "attn_ctx": "attn_ctx_large_untrained", "rank_ctx": "rank_ctx_large_untrained",
                         "still_pool": "still_pool_large_untrained", "still_attn": "still_attn_large_untrained"},
     "large_l1": {"pool": "pool_large_l1", "attn": "attn_large_l1", "rank": "rank_large_l1", "gain": "gain_large_l1",
                  "spike": "spike_large_l1", "spikes": "spikes_large_l1", "worst_spike": "worst_spike_large_l1", "final_loss": "final_loss_large_l1",
-                 "pool_ctx": "pool_ctx_large_l1", "attn_ctx": "attn_ctx_large_l1", "rank_ctx": "rank_ctx_large_l1",
                  "still_pool": "still_pool_large_l1", "still_attn": "still_attn_large_l1"},
 }
 #: :func:`mask_statistics`'s names per generator (union, ratio, released, gap, trained, context and target counts)
@@ -306,7 +300,7 @@ def train_arm(config: VJEPAConfig, name: str, seed: int, progress: bool = False)
 
 def run_arm(config: VJEPAConfig, name: str, seed: int, progress: bool = False) -> ArmResult:
     """Train arm ``name`` from ``seed`` (:func:`train_arm`) and read it: the ceiling's held-out accuracy, or
-    both probes on the frozen target encoder (and, for L1, on its context encoder and motionless clips)."""
+    both probes on the frozen target encoder (and, for L1, on motionless clips)."""
     start = time.perf_counter()
     arm = ARMS[name]
     model, log = train_arm(config, name, seed, progress)
@@ -326,10 +320,7 @@ def run_arm(config: VJEPAConfig, name: str, seed: int, progress: bool = False) -
                               final_loss=float(np.mean(result.loss[-10:])))
     pool, attn, rank = _probe(model.target, patches, labels, train, test, config, seed, f"{name}-target")
     result.metrics.update(pool=pool, attn=attn, rank=rank)
-    if name == "l1":
-        # the context encoder, and motionless clips (every frame the middle frame: no motion, so no label)
-        pool, attn, rank = _probe(model.encoder, patches, labels, train, test, config, seed, f"{name}-context")
-        result.metrics.update(pool_ctx=pool, attn_ctx=attn, rank_ctx=rank)
+    if name == "l1":  # motionless clips (every frame the middle frame: no motion, so no label)
         still = np.repeat(probe.video[:, config.frames // 2][:, None], config.frames, axis=1)
         pool, attn, _ = _probe(model.target, tubelets(mx.array(still), config.tubelet), labels, train, test,
                                config, seed, f"{name}-still")
