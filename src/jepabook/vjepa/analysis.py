@@ -6,7 +6,9 @@ Explained in Chapter 3. Nothing here trains; every function reads a :class:`VJEP
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 
@@ -14,7 +16,7 @@ from jepabook.core import streams
 from jepabook.vjepa.experiment import ARM_METRICS, ARMS, VJEPAConfig, _generators
 from jepabook.vjepa.tubes import random_tubes, tube_masks
 
-__all__ = ["ARM_LABELS", "arm_rows", "binomial_se", "example_masks"]
+__all__ = ["ARM_LABELS", "arm_rows", "binomial_se", "example_masks", "headroom_rows", "pilot_records", "pilot_rows"]
 
 #: how the chapter names each arm
 ARM_LABELS = {
@@ -34,14 +36,13 @@ def _ms(metrics, name: str) -> tuple[float, float]:
 
 
 def arm_rows(metrics: dict[str, list[float]], arms, digits: int = 1) -> list[dict[str, str]]:
-    """One row per arm: both probes on both encoders as ``mean ± sd`` over seeds (context: trained arms only)."""
+    """One row per arm: both probes of the target encoder and its feature rank, as ``mean ± sd`` over seeds."""
     rows = []
     for a in arms:
         if a not in ARM_METRICS or ARM_METRICS[a]["attn"] not in metrics:
             continue
         row = {"arm": ARM_LABELS.get(a, a)}
         for col, key in (("target: pool", "pool"), ("target: attentive", "attn"),
-                         ("context: pool", "pool_ctx"), ("context: attentive", "attn_ctx"),
                          ("feature rank", "rank")):
             name = ARM_METRICS[a][key]
             if name in metrics:
@@ -74,3 +75,32 @@ def example_masks(config: VJEPAConfig, seed: int = 0, batch: int = 3) -> dict[st
         out[f"{g['name']}_context"] = kept.reshape(m.masked.shape)
     out["random"] = random_tubes(rng, batch, config.grid, config.random_ratio).masked
     return out
+
+
+def headroom_rows(metrics: dict[str, list[float]], seeds, digits: int = 1) -> list[dict[str, str]]:
+    """Per seed: the untrained encoder's attentive probe, V-JEPA's (L1, tubes), the seed's supervised
+    ceiling and the headroom (ceiling − untrained), in % and points."""
+    cols = (("untrained", "attn_untrained"), ("V-JEPA (L1, tubes)", "attn_l1"), ("ceiling", "supervised"),
+            ("headroom", "headroom"))
+    return [{"seed": str(s), **{label: f"{metrics[name][i]:.{digits}f}" for label, name in cols if name in metrics}}
+            for i, s in enumerate(seeds)]
+
+
+def pilot_records(path: str | Path) -> list[dict]:
+    """The JSON lines of a pilot record under ``results/pilots/`` (one run a line)."""
+    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+
+
+def _cell(v) -> str:
+    """A pilot value as the tables print it: accuracies to 0.1 point, small settings to 3 significant digits."""
+    if isinstance(v, float):
+        return f"{v:.1f}" if abs(v) >= 10 else f"{v:.3g}"
+    return str(v)
+
+
+def pilot_rows(records: list[dict], stage: str, columns: dict[str, str], defaults: dict | None = None) -> list[dict]:
+    """The records of one pilot ``stage`` as table rows of strings: ``columns`` maps a record key to its
+    column name; a key a record lacks reads ``defaults[key]`` (the pilot's default setting) or ``—``."""
+    defaults = defaults or {}
+    return [{name: _cell(r.get(key, defaults.get(key, "—"))) for key, name in columns.items()}
+            for r in records if r.get("stage") == stage]

@@ -3,20 +3,20 @@
 Explained in Chapter 3 (V-JEPA). One *arm* is one pre-training recipe: the targets (EMA features or
 normalised pixels), the masks (multi-block tubes or random tubes), the loss power (L1 or L2) and the
 clips (small or large object). Every trained arm of a seed trains the same tiny tubelet ViT for the
-same steps on the same clips, and is read by two probes on each of its two encoders (the EMA target
-encoder, the one the paper probes, and the context encoder):
+same steps on the same clips (:func:`train_arm`, the recipe), and is read by two probes on its EMA
+target encoder, the one the paper probes:
 
 - an average-pool linear probe (logistic regression on the mean token);
 - an attentive probe (:mod:`jepabook.vjepa.attentive`) trained on the cached frozen tokens.
 
-The ``untrained`` arms probe the freshly initialised encoder; ``supervised`` (the first seed only)
-trains the same ViT with an attentive head end to end on the labelled probe-training clips: the
-ceiling. Training logs the loss at every step, so a loss spike (a step above twice the running
+The ``untrained`` arms probe the freshly initialised encoder; ``supervised`` (every seed) trains the
+same ViT with an attentive head from scratch on the labelled probe-training clips: the ceiling. Training logs the loss at every step, so a loss spike (a step above twice the running
 median of the steps before it) can be counted per run.
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
 
@@ -32,13 +32,13 @@ from jepabook.core.config import ShownAsTable
 from jepabook.core import streams
 from jepabook.core.experiment import Chapter, ChapterResult, Plan, run_chapter
 from jepabook.core.training import constant_then_cosine, fit
-from jepabook.vjepa.attentive import ProbeConfig, attentive_accuracy, predict, train_attentive
-from jepabook.vjepa.model import VJEPA, tubelets, update_target, vjepa_loss
+from jepabook.vjepa.attentive import ProbeConfig, attentive_accuracy, predict
+from jepabook.vjepa.model import VJEPA, Classifier, classifier_loss, tubelets, update_target, vjepa_loss
 from jepabook.vjepa.tubes import fixed_counts, random_tubes, tube_masks, union_ratio
 from jepabook.vjepa.videos import make_clips
 
 __all__ = ["ARM_METRICS", "MASK_METRICS", "ARMS", "Arm", "ArmResult", "CHAPTER", "PROFILES", "VJEPAConfig", "VJEPARun", "effective_rank",
-           "ema_horizon", "loss_spikes", "mask_statistics", "run", "run_arm", "step_seconds"]
+           "ema_horizon", "loss_spikes", "mask_statistics", "run", "run_arm", "step_seconds", "train_arm"]
 
 
 @dataclass(frozen=True)
@@ -64,36 +64,30 @@ ARMS = {
 }
 #: each arm's per-seed metric names, written out so that a search for a name finds its producer
 #: (:func:`_measure`): both probes and the feature rank of the target encoder (``pool``, ``attn``, ``rank``),
-#: attentive − pool (``gain``), and, where the arm has them, its loss spikes and final loss, the context
-#: encoder's probes (``*_ctx``) and the motionless clips' probes (``still_*``, L1 only)
+#: attentive − pool (``gain``), and, where the arm has them, its loss spikes and final loss and the
+#: motionless clips' probes (``still_*``, L1 only). The context encoder is not read: no claim or check
+#: needs it, and its token pass and probes cost ~4 % of a seed's CPU time (results/pilots/vjepa-cost.md)
 ARM_METRICS = {
     "untrained": {"pool": "pool_untrained", "attn": "attn_untrained", "rank": "rank_untrained", "gain": "gain_untrained",
                   "spike": "spike_untrained", "spikes": "spikes_untrained", "worst_spike": "worst_spike_untrained", "final_loss": "final_loss_untrained",
-                  "pool_ctx": "pool_ctx_untrained", "attn_ctx": "attn_ctx_untrained", "rank_ctx": "rank_ctx_untrained",
                   "still_pool": "still_pool_untrained", "still_attn": "still_attn_untrained"},
     "l1": {"pool": "pool_l1", "attn": "attn_l1", "rank": "rank_l1", "gain": "gain_l1",
            "spike": "spike_l1", "spikes": "spikes_l1", "worst_spike": "worst_spike_l1", "final_loss": "final_loss_l1",
-           "pool_ctx": "pool_ctx_l1", "attn_ctx": "attn_ctx_l1", "rank_ctx": "rank_ctx_l1",
            "still_pool": "still_pool_l1", "still_attn": "still_attn_l1"},
     "pixels": {"pool": "pool_pixels", "attn": "attn_pixels", "rank": "rank_pixels", "gain": "gain_pixels",
                "spike": "spike_pixels", "spikes": "spikes_pixels", "worst_spike": "worst_spike_pixels", "final_loss": "final_loss_pixels",
-               "pool_ctx": "pool_ctx_pixels", "attn_ctx": "attn_ctx_pixels", "rank_ctx": "rank_ctx_pixels",
                "still_pool": "still_pool_pixels", "still_attn": "still_attn_pixels"},
     "random": {"pool": "pool_random", "attn": "attn_random", "rank": "rank_random", "gain": "gain_random",
                "spike": "spike_random", "spikes": "spikes_random", "worst_spike": "worst_spike_random", "final_loss": "final_loss_random",
-               "pool_ctx": "pool_ctx_random", "attn_ctx": "attn_ctx_random", "rank_ctx": "rank_ctx_random",
                "still_pool": "still_pool_random", "still_attn": "still_attn_random"},
     "l2": {"pool": "pool_l2", "attn": "attn_l2", "rank": "rank_l2", "gain": "gain_l2",
            "spike": "spike_l2", "spikes": "spikes_l2", "worst_spike": "worst_spike_l2", "final_loss": "final_loss_l2",
-           "pool_ctx": "pool_ctx_l2", "attn_ctx": "attn_ctx_l2", "rank_ctx": "rank_ctx_l2",
            "still_pool": "still_pool_l2", "still_attn": "still_attn_l2"},
     "large_untrained": {"pool": "pool_large_untrained", "attn": "attn_large_untrained", "rank": "rank_large_untrained", "gain": "gain_large_untrained",
                         "spike": "spike_large_untrained", "spikes": "spikes_large_untrained", "worst_spike": "worst_spike_large_untrained", "final_loss": "final_loss_large_untrained",
-                        "pool_ctx": "pool_ctx_large_untrained", "attn_ctx": "attn_ctx_large_untrained", "rank_ctx": "rank_ctx_large_untrained",
                         "still_pool": "still_pool_large_untrained", "still_attn": "still_attn_large_untrained"},
     "large_l1": {"pool": "pool_large_l1", "attn": "attn_large_l1", "rank": "rank_large_l1", "gain": "gain_large_l1",
                  "spike": "spike_large_l1", "spikes": "spikes_large_l1", "worst_spike": "worst_spike_large_l1", "final_loss": "final_loss_large_l1",
-                 "pool_ctx": "pool_ctx_large_l1", "attn_ctx": "attn_ctx_large_l1", "rank_ctx": "rank_ctx_large_l1",
                  "still_pool": "still_pool_large_l1", "still_attn": "still_attn_large_l1"},
 }
 #: :func:`mask_statistics`'s names per generator (union, ratio, released, gap, trained, context and target counts)
@@ -116,6 +110,7 @@ class VJEPAConfig(ShownAsTable):
     large_area: float = 0.4
     speed: float = 1.5
     noise: float = 0.05
+    background: float = 1.0  # scale of the background gratings (0: flat)
     n_pretrain: int = 4096  # unlabelled clips for pre-training
     n_probe: int = 3072  # labelled clips for the probes: 2048 train, 1024 test
     test_fraction: float = 1 / 3
@@ -132,6 +127,8 @@ class VJEPAConfig(ShownAsTable):
     # full run (1e-3 and 5e-4: pooled-feature rank ~4-6 and an attentive probe near chance; 2.5e-4: rank 8)
     lr: float = 2.5e-4
     weight_decay: float = 0.04
+    ceiling_lr: float = 1e-3  # the supervised ceiling's rate and batch (its steps are ``steps``)
+    ceiling_batch: int = 128
     ema_start: float = 0.985  # linear to 1.0: Σ(1 − τ) = steps·(1 − ema_start)/2 = 3 time constants
     mask_quantile: float = 0.1  # fixed counts: this quantile of each generator's context/target counts
     random_ratio: float = 0.9
@@ -143,7 +140,7 @@ class VJEPAConfig(ShownAsTable):
 
     def __post_init__(self):
         for name in ("frames", "size", "n_pretrain", "n_probe", "width", "depth", "heads", "pred_width",
-                     "pred_depth", "pred_heads", "batch", "steps", "spike_window"):
+                     "pred_depth", "pred_heads", "batch", "steps", "spike_window", "ceiling_batch"):
             v = getattr(self, name)
             if not (isinstance(v, int) and not isinstance(v, bool) and v >= 1):
                 raise ValueError(f"{name} must be a positive integer; got {v!r}")
@@ -203,7 +200,7 @@ def loss_spikes(loss: list[float], window: int, factor: float) -> tuple[int, flo
 def _clips(config: VJEPAConfig, seed: int, large: bool, stream: str, n: int):
     area = config.large_area if large else config.object_area
     return make_clips(n, seed, config.frames, config.size, area, config.speed, config.noise,
-                      stream=f"{stream}-large" if large else stream)
+                      stream=f"{stream}-large" if large else stream, background=config.background)
 
 
 def _tokens(encoder: ViT, patches: mx.array, chunk: int = 256) -> np.ndarray:
@@ -251,87 +248,79 @@ def _probe(encoder: ViT, patches: mx.array, labels, train, test, config: VJEPACo
     return pool, attn, effective_rank(tokens.mean(1))
 
 
-def _supervised(config: VJEPAConfig, seed: int, patches, labels, train, test, result: ArmResult) -> None:
-    """The ceiling: the untrained ViT and an attentive head fine-tuned end to end on the labelled training
-    clips, the head first fitted on the frozen tokens (a ViT trained from scratch with a fresh head
-    stayed below the frozen untrained encoder's probe within the budget: 45 % against 82 %, seed 0)."""
-    encoder = ViT(config.patch_dim, config.grid, config.width, config.depth, config.heads, config.mlp_ratio,
-                  streams.key(seed, "init"))
-    head = train_attentive(_tokens(encoder, patches), labels, train, config.probe, seed, "supervised-head")
-
-    class Classifier(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.encoder, self.head = encoder, head
-
-        def __call__(self, x):
-            return self.head(self.encoder(x))
-
-    model = Classifier()
-    rng = streams.rng(seed, "supervised", "batches")
-    ys = mx.array(labels.astype(np.int32))
-    size = min(config.probe.batch, len(train))
-
-    def batch(i):
-        rows = mx.array(rng.choice(train, size, replace=False))
-        return patches[rows], ys[rows]
-
-    def loss(m, x, y):
-        return nn.losses.cross_entropy(m(x), y, reduction="mean"), {}
-
-    opt = optim.AdamW(learning_rate=constant_then_cosine(config.lr, config.steps, 0.5), weight_decay=config.weight_decay)
-    t0 = time.perf_counter()
-    log = fit(model, loss, batch, opt, config.steps, log_every=10)
-    result.train_seconds = time.perf_counter() - t0
-    result.loss = log.parts["loss"]
-    result.metrics["acc"] = 100 * float((predict(model, patches[mx.array(test)], 256) == labels[test]).mean())
-
-
-def run_arm(config: VJEPAConfig, name: str, seed: int, progress: bool = False) -> ArmResult:
-    """Pre-train arm ``name`` from ``seed`` (nothing for the untrained arms) and probe both encoders."""
-    start = time.perf_counter()
-    arm = ARMS[name]
-    probe = _clips(config, seed, arm.large, "probe", config.n_probe)
-    patches = tubelets(mx.array(probe.video), config.tubelet)
+def _probe_split(config: VJEPAConfig, seed: int, large: bool = False):
+    """The labelled clips of a seed (the probes' and the ceiling's), as tubelets, and their train/test split."""
+    probe = _clips(config, seed, large, "probe", config.n_probe)
     train, test = train_test_split(len(probe.labels), config.test_fraction, seed)
-    result = ArmResult(name, seed)
+    return probe, tubelets(mx.array(probe.video), config.tubelet), train, test
+
+
+def train_arm(config: VJEPAConfig, name: str, seed: int, progress: bool = False):
+    """Chapter 3's recipe: arm ``name`` trained from ``seed``; returns ``(model, log)`` (``log`` None untrained).
+
+    V-JEPA arms: AdamW on the context encoder and predictor, the loss of :func:`vjepa_loss` over the
+    arm's mask generators, the EMA target updated after every step with a momentum rising linearly
+    from ``ema_start`` to 1. The ``supervised`` arm (the ceiling) trains :class:`Classifier` (the same
+    ViT plus an attentive head) from scratch on the labelled probe-training clips, for the same steps.
+    Every arm of a seed starts from the stream ``(seed, "init")``.
+    """
+    arm = ARMS[name]
     if arm.targets == "labels":
-        _supervised(config, seed, patches, probe.labels, train, test, result)
-        result.seconds = time.perf_counter() - start
-        return result
-    gens = [] if arm.targets == "none" else _generators(arm, config, seed)
-    model = VJEPA(config.patch_dim, config.grid, config.width, config.depth, config.heads, config.mlp_ratio,
-                  config.pred_width, config.pred_depth, config.pred_heads, max(len(gens), 1),
-                  arm.targets == "pixels", streams.key(seed, "init"))
-    if gens:
-        clips = _clips(config, seed, arm.large, "pretrain", config.n_pretrain)
-        data = tubelets(mx.array(clips.video), config.tubelet)
-        del clips
+        probe, data, train, _ = _probe_split(config, seed)
+        model = Classifier(config.patch_dim, config.grid, config.width, config.depth, config.heads, config.mlp_ratio,
+                           8, config.probe.heads, streams.key(seed, "init"))
+        labels, rng = mx.array(probe.labels.astype(np.int32)), streams.rng(seed, "supervised", "batches")
+
+        def batch(step):  # labelled training clips only; the held-out ones judge the ceiling
+            rows = mx.array(rng.choice(train, config.ceiling_batch, replace=False))
+            return data[rows], labels[rows]
+
+        loss, lr, after = classifier_loss, config.ceiling_lr, None
+    else:
+        gens = [] if arm.targets == "none" else _generators(arm, config, seed)
+        model = VJEPA(config.patch_dim, config.grid, config.width, config.depth, config.heads, config.mlp_ratio,
+                      config.pred_width, config.pred_depth, config.pred_heads, max(len(gens), 1),
+                      arm.targets == "pixels", streams.key(seed, "init"))
+        if not gens:
+            return model, None
+        data = tubelets(mx.array(_clips(config, seed, arm.large, "pretrain", config.n_pretrain).video), config.tubelet)
         # masks and batches from separate streams: every arm of a seed sees the same clips in the same order
         mask_rng, batch_rng = streams.rng(seed, "masks"), streams.rng(seed, "batches")
 
-        def batch(i):
+        def batch(step):  # clips, each generator's (context, target) indices, and the step's EMA momentum
             rows = mx.array(batch_rng.choice(config.n_pretrain, config.batch, replace=False))
-            return (data[rows], *_sample(gens, mask_rng, config), mx.array(_tau(config, i), dtype=mx.float32))
+            return (data[rows], *_sample(gens, mask_rng, config), mx.array(_tau(config, step), dtype=mx.float32))
 
-        optimizer = optim.AdamW(learning_rate=constant_then_cosine(config.lr, config.steps, 0.5),
-                                weight_decay=config.weight_decay)
-        t0 = time.perf_counter()
-        log = fit(model, lambda m, *b: vjepa_loss(m, *b, power=arm.power), batch, optimizer, config.steps,
-                  log_every=1, progress=progress, after_update=update_target, hint=f"Lower lr (now {config.lr}).")
-        result.train_seconds = time.perf_counter() - t0
+        loss, lr, after = functools.partial(vjepa_loss, power=arm.power), config.lr, update_target
+    optimizer = optim.AdamW(learning_rate=constant_then_cosine(lr, config.steps, 0.5), weight_decay=config.weight_decay)
+    log = fit(model, loss, batch, optimizer, config.steps, log_every=1, progress=progress, after_update=after,
+              hint=f"Lower lr (now {lr}).")
+    return model, log
+
+
+def run_arm(config: VJEPAConfig, name: str, seed: int, progress: bool = False) -> ArmResult:
+    """Train arm ``name`` from ``seed`` (:func:`train_arm`) and read it: the ceiling's held-out accuracy, or
+    both probes on the frozen target encoder (and, for L1, on motionless clips)."""
+    start = time.perf_counter()
+    arm = ARMS[name]
+    model, log = train_arm(config, name, seed, progress)
+    result = ArmResult(name, seed, seconds=0.0)
+    if log is not None:
+        result.train_seconds = time.perf_counter() - start
         result.loss = log.parts["loss"]
+    probe, patches, train, test = _probe_split(config, seed, arm.large)
+    labels = probe.labels
+    if arm.targets == "labels":
+        result.metrics["acc"] = 100 * float((predict(model, patches[mx.array(test)], 256) == labels[test]).mean())
+        result.seconds = time.perf_counter() - start
+        return result
+    if log is not None:
         spikes, worst = loss_spikes(result.loss, config.spike_window, config.spike_factor)
         result.metrics.update(spike=float(spikes > 0), spikes=float(spikes), worst_spike=worst,
                               final_loss=float(np.mean(result.loss[-10:])))
-    labels = probe.labels
     pool, attn, rank = _probe(model.target, patches, labels, train, test, config, seed, f"{name}-target")
     result.metrics.update(pool=pool, attn=attn, rank=rank)
-    if gens:
-        pool, attn, rank = _probe(model.encoder, patches, labels, train, test, config, seed, f"{name}-context")
-        result.metrics.update(pool_ctx=pool, attn_ctx=attn, rank_ctx=rank)
-    if name == "l1":
-        # the same probes on clips whose every frame is the middle frame: no motion, so no label
+    if name == "l1":  # motionless clips (every frame the middle frame: no motion, so no label)
         still = np.repeat(probe.video[:, config.frames // 2][:, None], config.frames, axis=1)
         pool, attn, _ = _probe(model.target, tubelets(mx.array(still), config.tubelet), labels, train, test,
                                config, seed, f"{name}-still")
@@ -383,7 +372,7 @@ class VJEPARun(ChapterResult):
 def _plan(config: VJEPAConfig, seeds: list[int], progress: bool) -> Plan:
     tasks = []
     for a in sorted(config.arms, key=lambda a: ARMS[a].targets == "none"):  # trained arms first
-        for s in (seeds[:1] if a == "supervised" else seeds):
+        for s in seeds:
             tasks.append((config, a, s, progress))
     return Plan(run_arm, tasks)
 
@@ -398,12 +387,11 @@ def _measure(config: VJEPAConfig, seeds: list[int], plan: Plan, flat: list[ArmRe
             metrics[ARM_METRICS[a][k]] = [r.metrics[k] for r in rs]
         metrics[ARM_METRICS[a]["gain"]] = [r.metrics["attn"] - r.metrics["pool"] for r in rs]  # attentive − pool
     if "supervised" in results and results["supervised"]:
-        ceiling = results["supervised"][0].metrics["acc"]
-        metrics["supervised"] = [ceiling] * len(seeds)  # one seed's ceiling, repeated for every seed
+        metrics["supervised"] = [r.metrics["acc"] for r in results["supervised"]]  # each seed's own ceiling
         if "attn_untrained" in metrics:
-            metrics["headroom"] = [ceiling - v for v in metrics["attn_untrained"]]
+            metrics["headroom"] = [c - v for c, v in zip(metrics["supervised"], metrics["attn_untrained"])]
         if "pool_l1" in metrics:
-            metrics["pool_headroom"] = [ceiling - v for v in metrics["pool_l1"]]
+            metrics["pool_headroom"] = [c - v for c, v in zip(metrics["supervised"], metrics["pool_l1"])]
     if "spike_l1" in metrics and "spike_l2" in metrics:  # whether any L1 or L2 run of the seed spiked
         metrics["spike_any"] = [max(a, b) for a, b in zip(metrics["spike_l1"], metrics["spike_l2"])]
     stats = [mask_statistics(config, s) for s in seeds]

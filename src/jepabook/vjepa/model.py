@@ -8,6 +8,8 @@ Explained in Chapter 3 (V-JEPA). Every piece but the predictor's mask tokens is 
 - :class:`TubePredictor`: context tokens plus mask tokens at the target positions, one sequence per
   generator (the target is the *union* of the generator's blocks), and a learned mask token per
   generator, zero-initialised as in the released predictor.
+- :class:`Classifier`: the same ViT with an attentive head, trained end to end on labels from scratch
+  (the supervised ceiling), and :func:`classifier_loss`, its cross-entropy.
 - :func:`vjepa_loss`: for each generator, ``mean(|pred − target|^p) / p`` (p = 1: L1, the paper's;
   p = 2: L2), averaged over generators, as the released ``loss_fn``. Feature targets are the EMA
   target encoder's output on the *whole* clip, LayerNorm-ed over the feature axis, then gathered;
@@ -22,8 +24,10 @@ import mlx.nn as nn
 
 from jepabook.blocks.ema import ema_update
 from jepabook.blocks.vit import Predictor, ViT, gather_tokens, patchify
+from jepabook.vjepa.attentive import AttentiveProbe
 
-__all__ = ["TubePredictor", "VJEPA", "normalised_pixels", "tubelets", "update_target", "vjepa_loss"]
+__all__ = ["Classifier", "TubePredictor", "VJEPA", "classifier_loss", "normalised_pixels", "tubelets",
+           "update_target", "vjepa_loss"]
 
 
 def tubelets(video: mx.array, tubelet: tuple[int, int, int]) -> mx.array:
@@ -76,6 +80,26 @@ class VJEPA(nn.Module):
         self.target = ViT(patch_dim, grid, width, depth, heads, mlp_ratio, k_enc)
         self.target.freeze()
         self.pixels = pixels
+
+
+class Classifier(nn.Module):
+    """The supervised ceiling's network: the chapter's ViT and an attentive head (the probe's architecture),
+    both trained from ``key`` on labels; ``encoder`` is what the probes would read."""
+
+    def __init__(self, patch_dim: int, grid: tuple[int, int, int], width: int, depth: int, heads: int,
+                 mlp_ratio: float, classes: int, head_heads: int, key: mx.array):
+        super().__init__()
+        k_enc, k_head = mx.random.split(key)
+        self.encoder = ViT(patch_dim, grid, width, depth, heads, mlp_ratio, k_enc)
+        self.head = AttentiveProbe(width, classes, head_heads, mlp_ratio, k_head)
+
+    def __call__(self, patches: mx.array) -> mx.array:
+        return self.head(self.encoder(patches))
+
+
+def classifier_loss(model: Classifier, patches: mx.array, labels: mx.array):
+    """Mean cross-entropy of the ceiling's logits; ``(loss, {})`` as :func:`jepabook.core.training.fit` wants."""
+    return nn.losses.cross_entropy(model(patches), labels, reduction="mean"), {}
 
 
 def vjepa_loss(model: VJEPA, patches: mx.array, *masks_and_tau, power: float = 1.0):

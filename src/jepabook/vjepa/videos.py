@@ -43,7 +43,7 @@ class Clips:
     object_mask: np.ndarray
 
 
-def _check(n, frames, size, object_area, speed, noise):
+def _check(n, frames, size, object_area, speed, noise, background):
     for name, v in (("n", n), ("frames", frames), ("size", size)):
         if not (isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1):
             raise ValueError(f"{name} must be a positive integer; got {v!r}")
@@ -55,6 +55,8 @@ def _check(n, frames, size, object_area, speed, noise):
         raise ValueError(f"speed must be a positive number of pixels per frame; got {speed!r}")
     if not (isinstance(noise, (int, float)) and noise >= 0):
         raise ValueError(f"noise must be a non-negative standard deviation; got {noise!r}")
+    if not (isinstance(background, (int, float)) and background >= 0):
+        raise ValueError(f"background must be a non-negative amplitude scale; got {background!r}")
 
 
 _CHUNK = 256
@@ -77,7 +79,7 @@ def _render(centre, shape, radius, angle, yy, xx, size) -> np.ndarray:
 
 
 def make_clips(n: int, seed: int, frames: int = 8, size: int = 24, object_area: float = 0.12,
-               speed: float = 1.5, noise: float = 0.05, stream: str = "clips") -> Clips:
+               speed: float = 1.5, noise: float = 0.05, stream: str = "clips", background: float = 1.0) -> Clips:
     """``n`` clips from the stream ``(seed, "videos", stream)``; labels balanced (``n // 8`` per class,
     the remainder to the first classes) and shuffled. Pure NumPy, vectorised over clips.
 
@@ -86,13 +88,15 @@ def make_clips(n: int, seed: int, frames: int = 8, size: int = 24, object_area: 
         object_area: the object's mean share of the frame (its side scales with √area, ± 20 %).
         speed: pixels per frame.
         noise: standard deviation of the per-frame pixel noise.
+        background: scale of the background gratings' amplitudes (0: a flat background; the draws are
+            made either way, so the objects of a seed do not depend on it).
         stream: names the draw, so that training and probing sets of one seed differ.
 
     Raises:
         ValueError: naming the parameter, for a non-positive count, fewer than 2 frames, an area
-            outside (0, 1), a non-positive speed or a negative noise.
+            outside (0, 1), a non-positive speed, a negative noise or background.
     """
-    _check(n, frames, size, object_area, speed, noise)
+    _check(n, frames, size, object_area, speed, noise, background)
     rng = streams.rng(seed, "videos", stream)
     labels = rng.permutation(np.arange(n) % 8)
     coords = np.arange(size, dtype=np.float64)
@@ -103,7 +107,7 @@ def make_clips(n: int, seed: int, frames: int = 8, size: int = 24, object_area: 
     phase = rng.uniform(0, 2 * np.pi, (n, 3, 1, 1))
     amp = rng.uniform(0.1, 0.25, (n, 3, 1, 1))
     yy, xx = coords[:, None], coords[None, :]
-    background = (amp * np.sin(k * (np.cos(theta) * xx + np.sin(theta) * yy) + phase)).sum(1)  # (n, size, size)
+    texture = background * (amp * np.sin(k * (np.cos(theta) * xx + np.sin(theta) * yy) + phase)).sum(1)  # (n, size, size)
 
     # object: shape, size, orientation, contrast; its start is uniform on the torus
     shape = rng.integers(0, len(SHAPES), n)
@@ -120,7 +124,7 @@ def make_clips(n: int, seed: int, frames: int = 8, size: int = 24, object_area: 
     for lo in range(0, n, _CHUNK):  # rendered in chunks: the same numbers, a fraction of the memory traffic
         sl = slice(lo, lo + _CHUNK)
         mask[sl] = _render(centre[sl], shape[sl], radius[sl], angle[sl], yy, xx, size)
-        video[sl] = background[sl, None] + contrast[sl, None, None, None] * mask[sl]
+        video[sl] = texture[sl, None] + contrast[sl, None, None, None] * mask[sl]
     z = rng.standard_normal(video.shape)
     out = np.empty((n, frames, size, size, 1), dtype=np.float32)
     for lo in range(0, n, _CHUNK):
