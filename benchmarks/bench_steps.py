@@ -191,8 +191,10 @@ def build(chapter: str):
         learner = c.learner
         model = encoder(learner, keys[0])
         optimizer = optim.AdamW(learning_rate=learner.lr, weight_decay=learner.weight_decay)
-        step, state = _fit_step(model, lejepa_loss(c.lam, learner.num_slices, fast_trig=learner.fast_trig,
-                                                    closed_form_grad=learner.closed_form_grad), optimizer)
+        # a --before checkout may predate the closed-form gradient (its learner has no such field)
+        extra = {"closed_form_grad": learner.closed_form_grad} if hasattr(learner, "closed_form_grad") else {}
+        step, state = _fit_step(model, lejepa_loss(c.lam, learner.num_slices, fast_trig=learner.fast_trig, **extra),
+                                optimizer)
         inputs = (mx.random.normal((learner.batch, 2), key=keys[1]),
                   mx.random.normal((learner.batch, 2), key=keys[2]), keys[3])
         desc = (f"MLP 2-{learner.hidden}x{learner.depth - 1}-2 ({learner.activation}), batch {learner.batch} pairs, "
