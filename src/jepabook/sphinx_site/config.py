@@ -65,6 +65,20 @@ def site_config(base: dict, repository: str, branch: str = "main", colab: bool =
     return config
 
 
+def ledger_counts() -> dict[str, str]:
+    """The introduction's counts of claims by verdict, as MyST substitutions (``{{ n_claims }}``, …),
+    from the published records, as the ledger counts them: computed here, not glued from the ledger's
+    notebook, so that a site built from either set of notebooks (``book/executed`` or the ci ones in
+    ``tests/notebooks``) has them."""
+    from jepabook.core.rules import DIRECTION_ONLY, NOT_REPRODUCED, NOT_TESTABLE, REPRODUCED
+    from jepabook.ledger import table
+
+    everything = table.counts(table.load_records("full"))["all"]
+    return {"n_claims": str(everything["claims"]), "n_reproduced": str(everything[REPRODUCED]),
+            "n_direction": str(everything[DIRECTION_ONLY]), "n_not_reproduced": str(everything[NOT_REPRODUCED]),
+            "n_not_testable": str(everything[NOT_TESTABLE])}
+
+
 def lab_settings() -> dict:
     """JupyterLab defaults for this book: MyST Markdown files open as notebooks (jupytext)."""
     return {"@jupyterlab/docmanager-extension:plugin": {"defaultViewers": {"markdown": "Jupytext Notebook",
@@ -105,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
                              colab=not stale)
     except ValueError as e:
         parser.error(str(e))
+    config.setdefault("parse", {}).setdefault("myst_substitutions", {}).update(ledger_counts())
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("# written by `python -m jepabook.sphinx_site.config` from _config.yml; do not edit\n"
