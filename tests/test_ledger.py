@@ -272,3 +272,17 @@ def test_control_records_are_read_and_reported(tmp_path):
     text = verify.control_report(controls["lejepa"])
     assert "made by: python x.py" in text and "t1_spiral: direction only (spiral 0.912)" in text
     assert "regime_good" not in text
+
+
+def test_a_control_run_gets_its_chapters_own_summary_where_it_has_one():
+    from jepabook.ledger import verify
+    from jepabook.lejepa import analysis as lejepa_analysis
+
+    control = {"what": "paper-size control", "command": "python x.py",
+               "runs": {"t1/spiral": {"r2_hz": 0.98765}, "t2/alpha=2": {"r2_hz": 0.5}},
+               "t2_alphas": [2.0], "t2_r2grid": [0.9876]}
+    record = {"chapter": "lejepa", "control": control}
+    summary = verify.control_summary("lejepa", record)
+    assert summary == lejepa_analysis.control_summary(record) and "spiral 0.988" in summary
+    assert verify.control_summary("basics", {"control": control}) is None  # no summary of its own
+    assert verify.control_summary("no_such_chapter", record) is None

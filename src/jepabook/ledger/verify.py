@@ -10,6 +10,7 @@ The run's record is written next to the published one as ``results/<chapter>-<pr
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -128,6 +129,17 @@ def load_controls(results: str | Path | None = None) -> dict[str, dict]:
     folder = published_dir() if results is None else Path(results)
     return {path.name.removesuffix("-control.json"): json.loads(path.read_text(encoding="utf-8"))
             for path in sorted(folder.glob("*-control.json"))}
+
+
+def control_summary(chapter: str, record: Mapping) -> str | None:
+    """The chapter's own one-line summary of its control run (``jepabook.<chapter>.analysis.
+    control_summary``, where the chapter defines one), else None."""
+    try:
+        analysis = importlib.import_module(f"jepabook.{chapter}.analysis")
+    except ModuleNotFoundError:
+        return None
+    summary = getattr(analysis, "control_summary", None)
+    return summary(record) if summary is not None else None
 
 
 def control_report(record: Mapping) -> str:

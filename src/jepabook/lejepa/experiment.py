@@ -489,7 +489,8 @@ def _plan(config: LeJEPAConfig, seeds: list[int], progress: bool) -> Plan:
     detail = _detail_specs(config)
     runs = [(config, spec, seed, spec in detail, progress) for spec, seed in _tasks(config, seeds)]
     if "spiral" in config.mixings:  # among the runs by length (they go longest first)
-        at = sum(t[1].steps >= relu_spec(config).steps for t in runs)
+        relu_steps = relu_spec(config).steps
+        at = sum(t[1].steps >= relu_steps for t in runs)
         runs.insert(at, (config, RELU_TASK, seeds[0]))
     # the floors last: short tasks that fill a worker's idle time while the other finishes a run
     return Plan(_task, runs + [(config, FLOOR_TASK, seed) for seed in seeds])
