@@ -46,7 +46,8 @@ def config_from(args) -> ex.VJEPAConfig:
     tubelet = tuple(int(v) for v in args.tubelet.split(","))
     steps = args.steps
     return replace(ex.PROFILES["full"], tubelet=tubelet, frames=args.frames, n_pretrain=args.n_pretrain,
-                   n_probe=args.n_probe, test_fraction=args.test_fraction, steps=steps, lr=args.lr,
+                   n_probe=args.n_probe, test_fraction=args.test_fraction, steps=steps, lr=args.lr, l2_lr=args.lr,
+                   world="gratings",  # this pilot's world: the chapter's first (see jepabook.vjepa.videos)
                    batch=args.batch, ema_start=1.0 - 2.0 * args.ema_sum / steps, speed=args.speed,
                    size=args.size, object_area=args.object_area, noise=args.noise, depth=args.depth,
                    probe=ProbeConfig(steps=args.probe_steps, batch=128), arms=("untrained",))

@@ -26,7 +26,9 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1000)
     ap.add_argument("--steps", default="200,150,100")
     a = ap.parse_args()
-    cfg = ex.PROFILES["full"]
+    # the chapter's first world and tokeniser, on which this pilot ran (the chapter now runs the dots world)
+    cfg = replace(ex.PROFILES["full"], world="gratings", size=24, tubelet=(2, 4, 4), object_area=0.12, speed=1.5,
+                  noise=0.05, n_probe=3072, test_fraction=1 / 3, lr=2.5e-4, l2_lr=2.5e-4)
     probe, patches, train, test = ex._probe_split(cfg, a.seed)
     for arm in ("untrained", "l1"):
         model, _ = ex.train_arm(cfg, arm, a.seed)

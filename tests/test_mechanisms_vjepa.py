@@ -243,3 +243,16 @@ def test_the_ceiling_classifier_reads_its_encoder_through_an_attentive_head():
     z = np.array(logits)
     expected = np.mean(np.log(np.exp(z).sum(1)) - z[np.arange(3), [0, 1, 2]])
     assert float(loss) == pytest.approx(expected, rel=1e-5)
+
+
+def test_each_arm_trains_at_the_rate_its_arm_names():
+    # a vanishing L2 rate leaves the L2 arm's encoder where it started, while L1 (its own rate) moves
+    from dataclasses import replace
+
+    from jepabook.vjepa.experiment import train_arm
+
+    c = replace(PROFILES["ci"], n_pretrain=32, n_probe=64, steps=2, batch=8, lr=1e-3, l2_lr=1e-30, spike_lr=1e-30)
+    start = np.array(train_arm(c, "untrained", 0)[0].encoder.embed.weight)
+    moved = {a: float(np.abs(np.array(train_arm(c, a, 0)[0].encoder.embed.weight) - start).max())
+             for a in ("l1", "l2", "l1_fast")}
+    assert moved["l1"] > 1e-5 and moved["l2"] < 1e-12 and moved["l1_fast"] < 1e-12

@@ -21,14 +21,29 @@ from jepabook.vjepa.videos import DIRECTIONS, make_clips
 
 def test_clips_are_deterministic_per_seed_with_the_right_shapes_and_balanced_labels():
     a, b, c = make_clips(64, 3), make_clips(64, 3), make_clips(64, 4)
-    assert a.video.shape == (64, 8, 24, 24, 1) and a.video.dtype == np.float32
-    assert a.object_mask.shape == (64, 8, 24, 24)
+    assert a.video.shape == (64, 4, 40, 40, 1) and a.video.dtype == np.float32
+    assert a.object_mask.shape == (64, 4, 40, 40)
     assert np.array_equal(a.video, b.video) and np.array_equal(a.labels, b.labels)
     assert not np.array_equal(a.video, c.video)
     assert np.array_equal(np.bincount(a.labels, minlength=8), np.full(8, 8))
     assert not np.array_equal(make_clips(64, 3, stream="probe").video, a.video)  # streams differ
-    assert abs(a.object_mask.mean() - 0.12) < 0.02
+    assert abs(a.object_mask.mean() - 0.25) < 0.03
     assert abs(make_clips(64, 3, object_area=0.4).object_mask.mean() - 0.4) < 0.05
+    g = make_clips(64, 3, frames=8, size=24, object_area=0.12, speed=1.5, noise=0.05, world="gratings")
+    assert g.video.shape == (64, 8, 24, 24, 1) and abs(g.object_mask.mean() - 0.12) < 0.02
+
+
+def test_the_dots_texture_moves_with_the_object_and_every_pixel_is_standard_normal():
+    clips = make_clips(512, 2, noise=0.0)
+    v, m = clips.video[..., 0], clips.object_mask
+    for i in range(64):
+        step = tuple(np.rint(DIRECTIONS[clips.labels[i]]).astype(int))
+        for f in range(3):  # inside the object, frame f + 1 is frame f shifted by one step (on the torus)
+            assert np.array_equal(np.roll(v[i, f], step, axis=(0, 1))[m[i, f + 1]], v[i, f + 1][m[i, f + 1]])
+        still = ~m[i, 0] & ~m[i, 1]  # outside the object in both frames, the background stays
+        assert np.array_equal(v[i, 0][still], v[i, 1][still])
+    # a pixel's value does not tell object from background: both N(0, 1)
+    assert abs(v[m].std() - 1) < 0.02 and abs(v[~m].std() - 1) < 0.02 and abs(v[m].mean()) < 0.02
 
 
 def _centroids(mask: np.ndarray) -> np.ndarray:
@@ -46,7 +61,8 @@ def _centroids(mask: np.ndarray) -> np.ndarray:
 def test_the_label_is_the_direction_of_the_object_displacement():
     clips = make_clips(256, 0, frames=4)
     cen = _centroids(clips.object_mask)
-    d = (cen[:, 1] - cen[:, 0] + 12) % 24 - 12  # (dy, dx) on the torus
+    size = clips.object_mask.shape[-1]
+    d = (cen[:, 1] - cen[:, 0] + size / 2) % size - size / 2  # (dy, dx) on the torus
     nearest = np.argmax(d @ DIRECTIONS.T, axis=1)
     assert np.mean(nearest == clips.labels) > 0.97
 
@@ -57,7 +73,7 @@ def test_a_single_frame_carries_no_label():
     clips = make_clips(4096, 1, frames=4)
     occupancy = np.stack([clips.object_mask[clips.labels == k, 2].mean(0) for k in range(8)])
     spread = occupancy.std(0).mean()
-    noise = np.sqrt(0.12 * 0.88 / (4096 / 8))  # binomial sd of one class's per-pixel occupancy
+    noise = np.sqrt(0.25 * 0.75 / (4096 / 8))  # binomial sd of one class's per-pixel occupancy
     assert spread < 1.5 * noise
     # and a probe on one frame is at chance, within three standard errors
     train, test = train_test_split(4096, 0.25, 0)
@@ -67,7 +83,7 @@ def test_a_single_frame_carries_no_label():
 
 @pytest.mark.parametrize("kwargs, name", [
     ({"frames": 1}, "frames"), ({"n": 0}, "n"), ({"object_area": 1.5}, "object_area"), ({"speed": 0}, "speed"),
-    ({"noise": -0.1}, "noise"), ({"size": 2.5}, "size"),
+    ({"noise": -0.1}, "noise"), ({"size": 2.5}, "size"), ({"world": "stripes"}, "world"), ({"speed": 0.5}, "speed"),
 ])
 def test_bad_clip_arguments_name_the_parameter(kwargs, name):
     args = {"n": 8, "seed": 0, **kwargs}
@@ -146,3 +162,33 @@ def test_headroom_rows_are_per_seed_and_pilot_rows_fill_defaults(tmp_path):
     assert analysis.pilot_rows(recs, "floor", {"attn_clip": "a", "lr": "lr", "world": "w"}, {"world": "direction"}) == [
         {"a": "19.7", "lr": "0.0003", "w": "direction"}]
     assert analysis.pilot_rows(recs, "floor", {"nope": "n"}) == [{"n": "—"}]
+
+
+def test_the_chapter_runs_each_loss_at_the_rate_its_committed_sweep_picked():
+    from pathlib import Path
+
+    from jepabook.vjepa import analysis
+
+    c = PROFILES["full"]
+    records = analysis.pilot_records(Path(__file__).resolve().parents[1] / "results" / "pilots" / "vjepa-dots.jsonl")
+    assert analysis.sweep_pick(records, c) == {1.0: c.lr, 2.0: c.l2_lr}
+    assert analysis.spike_pick(records, c) == c.spike_lr
+    floor = analysis.world_rows(records, c, "floor")
+    ceiling = analysis.world_rows(records, c, "ceiling")
+    assert floor and ceiling  # the world the chapter runs was piloted
+    assert analysis.sweep_pick([{"stage": "recipe", "power": 1.0, "lr": 1.0, "attn": 9.0, "steps": c.steps,
+                                 "ema_sum": 3.0, "size": c.size, "tubelet": "2,8,8", "object_area": c.object_area,
+                                 "speed": c.speed, "noise": c.noise, "n_probe": c.n_probe}], c) == {1.0: 1.0}
+    assert analysis.spike_pick([], c) is None
+
+
+def test_position_share_is_one_for_position_codes_and_near_zero_for_content():
+    from jepabook.vjepa.experiment import position_share
+
+    rng = np.random.default_rng(0)
+    codes = rng.standard_normal((10, 6))  # 10 positions, 6 features
+    assert position_share(np.broadcast_to(codes, (50, 10, 6))) == pytest.approx(1.0)
+    assert position_share(rng.standard_normal((4000, 10, 6))) < 0.01
+    mixed = codes + rng.standard_normal((4000, 10, 6))  # position codes plus unit-variance content
+    between = codes.var(0).sum()
+    assert position_share(mixed) == pytest.approx(between / (between + 6), abs=0.01)

@@ -16,7 +16,7 @@ from jepabook.core import streams
 from jepabook.vjepa.experiment import ARM_METRICS, ARMS, VJEPAConfig, _generators
 from jepabook.vjepa.tubes import random_tubes, tube_masks
 
-__all__ = ["ARM_LABELS", "arm_rows", "binomial_se", "example_masks", "headroom_rows", "pilot_records", "pilot_rows"]
+__all__ = ["ARM_LABELS", "arm_rows", "binomial_se", "example_masks", "headroom_rows", "design_rows", "pilot_records", "pilot_rows", "spike_pick", "sweep_pick", "world_rows"]
 
 #: how the chapter names each arm
 ARM_LABELS = {
@@ -27,6 +27,8 @@ ARM_LABELS = {
     "l2": "features + tubes (L2)",
     "large_untrained": "untrained, large object",
     "large_l1": "features + tubes (L1), large object",
+    "l1_fast": "features + tubes (L1), at the spike rate",
+    "l2_fast": "features + tubes (L2), at the spike rate",
 }
 
 
@@ -104,3 +106,57 @@ def pilot_rows(records: list[dict], stage: str, columns: dict[str, str], default
     defaults = defaults or {}
     return [{name: _cell(r.get(key, defaults.get(key, "—"))) for key, name in columns.items()}
             for r in records if r.get("stage") == stage]
+
+
+def world_rows(records: list[dict], config: VJEPAConfig, stage: str) -> list[dict]:
+    """The pilot records of ``stage`` run in ``config``'s world and tokeniser (frame size, tubelet, object
+    area, speed, noise, labelled clips), the ones the chapter's design was chosen on."""
+    world = {"size": config.size, "tubelet": ",".join(map(str, config.tubelet)), "object_area": config.object_area,
+             "speed": config.speed, "noise": config.noise, "n_probe": config.n_probe}
+    return [r for r in records if r.get("stage") == stage and all(r.get(k) == v for k, v in world.items())]
+
+
+def sweep_pick(records: list[dict], config: VJEPAConfig, ema_sum: float = 3.0) -> dict[float, float]:
+    """Each loss power's best learning rate in the one-seed sweep: among the ``recipe`` runs in
+    ``config``'s world with feature targets, tubes, ``config.steps`` steps and Σ(1 − τ) = ``ema_sum``,
+    the rate whose target encoder's attentive probe read highest (the first such rate on a tie)."""
+    out = {}
+    for r in world_rows(records, config, "recipe"):
+        if (r.get("targets", "features"), r.get("masking", "tubes"), r["steps"], r["ema_sum"]) != \
+                ("features", "tubes", config.steps, ema_sum):
+            continue
+        best = out.get(r["power"])
+        if best is None or r["attn"] > best[1]:
+            out[r["power"]] = (r["lr"], r["attn"])
+    return {power: lr for power, (lr, _) in out.items()}
+
+
+def spike_pick(records: list[dict], config: VJEPAConfig, ema_sum: float = 3.0) -> float | None:
+    """The lowest learning rate at which some ``recipe`` run of the sweep (as :func:`sweep_pick` selects
+    them, either loss) had a loss spike; ``None`` if none did."""
+    rates = [r["lr"] for r in world_rows(records, config, "recipe")
+             if (r.get("targets", "features"), r.get("masking", "tubes"), r["steps"], r["ema_sum"])
+             == ("features", "tubes", config.steps, ema_sum) and r["spikes"] > 0]
+    return min(rates) if rates else None
+
+
+#: what makes one world and tokeniser of the dots pilot (the record's keys)
+DESIGN_KEYS = ("tubelet", "size", "object_area", "speed", "noise", "n_probe")
+
+
+def design_rows(records: list[dict], defaults: dict | None = None) -> list[dict]:
+    """One row per world and tokeniser of a pilot record (in the order first met): the untrained encoder's
+    attentive probe on clips and on motionless clips (``floor``) and the held-out accuracy of the ViT
+    trained from scratch (``ceiling``, the best if several), as numbers (``None`` where not run)."""
+    defaults = defaults or {}
+    rows: dict[tuple, dict] = {}
+    for r in records:
+        if r.get("stage") not in ("floor", "ceiling"):
+            continue
+        key = tuple(r.get(k, defaults.get(k)) for k in DESIGN_KEYS)
+        row = rows.setdefault(key, dict(zip(DESIGN_KEYS, key)) | {"untrained": None, "frame": None, "scratch": None})
+        if r["stage"] == "floor":
+            row["untrained"], row["frame"] = r["attn"], r["still_attn"]
+        elif row["scratch"] is None or r["supervised"] > row["scratch"]:
+            row["scratch"] = r["supervised"]
+    return list(rows.values())

@@ -35,21 +35,24 @@ from jepabook.core.training import constant_then_cosine, fit
 from jepabook.vjepa.attentive import ProbeConfig, attentive_accuracy, predict
 from jepabook.vjepa.model import VJEPA, Classifier, classifier_loss, tubelets, update_target, vjepa_loss
 from jepabook.vjepa.tubes import fixed_counts, random_tubes, tube_masks, union_ratio
-from jepabook.vjepa.videos import make_clips
+from jepabook.vjepa.videos import WORLDS, make_clips
 
 __all__ = ["ARM_METRICS", "MASK_METRICS", "ARMS", "Arm", "ArmResult", "CHAPTER", "PROFILES", "VJEPAConfig", "VJEPARun", "effective_rank",
-           "ema_horizon", "loss_spikes", "mask_statistics", "run", "run_arm", "step_seconds", "train_arm"]
+           "ema_horizon", "loss_spikes", "mask_statistics", "position_share", "run", "run_arm", "step_seconds", "train_arm"]
 
 
 @dataclass(frozen=True)
 class Arm:
     """One recipe. ``targets``: features | pixels | none (untrained) | labels (supervised);
-    ``masking``: tubes | random; ``power``: 1 (L1) or 2 (L2); ``large``: the large-object clips."""
+    ``masking``: tubes | random; ``power``: 1 (L1) or 2 (L2); ``large``: the large-object clips;
+    ``rate``: which learning rate of the config it trains at; ``read``: whether its encoder is probed."""
 
     targets: str = "features"
     masking: str = "tubes"
     power: float = 1.0
     large: bool = False
+    rate: str = "lr"  # the config field that holds the arm's learning rate
+    read: bool = True  # probe the trained encoder (the spike-rate arms only count spikes)
 
 
 ARMS = {
@@ -57,36 +60,44 @@ ARMS = {
     "l1": Arm(),
     "pixels": Arm(targets="pixels"),
     "random": Arm(masking="random"),
-    "l2": Arm(power=2.0),
+    "l2": Arm(power=2.0, rate="l2_lr"),
     "large_untrained": Arm(targets="none", large=True),
     "large_l1": Arm(large=True),
     "supervised": Arm(targets="labels"),
+    # L1 and L2 at the rate where the sweep saw a spike: loss curves only, for the spike comparison
+    "l1_fast": Arm(rate="spike_lr", read=False),
+    "l2_fast": Arm(power=2.0, rate="spike_lr", read=False),
 }
 #: each arm's per-seed metric names, written out so that a search for a name finds its producer
-#: (:func:`_measure`): both probes and the feature rank of the target encoder (``pool``, ``attn``, ``rank``),
+#: (:func:`_measure`): both probes and the feature rank of the target encoder (``pool``, ``attn``, ``rank``), the
+#: share of its token features' variance that position explains (``pos_share``, :func:`position_share`),
 #: attentive − pool (``gain``), and, where the arm has them, its loss spikes and final loss and the
 #: motionless clips' probes (``still_*``, L1 only). The context encoder is not read: no claim or check
 #: needs it, and its token pass and probes cost ~4 % of a seed's CPU time (results/pilots/vjepa-cost.md)
 ARM_METRICS = {
-    "untrained": {"pool": "pool_untrained", "attn": "attn_untrained", "rank": "rank_untrained", "gain": "gain_untrained",
+    "untrained": {"pool": "pool_untrained", "attn": "attn_untrained", "rank": "rank_untrained", "pos_share": "pos_share_untrained", "gain": "gain_untrained",
                   "spike": "spike_untrained", "spikes": "spikes_untrained", "worst_spike": "worst_spike_untrained", "final_loss": "final_loss_untrained",
                   "still_pool": "still_pool_untrained", "still_attn": "still_attn_untrained"},
-    "l1": {"pool": "pool_l1", "attn": "attn_l1", "rank": "rank_l1", "gain": "gain_l1",
+    "l1": {"pool": "pool_l1", "attn": "attn_l1", "rank": "rank_l1", "pos_share": "pos_share_l1", "gain": "gain_l1",
            "spike": "spike_l1", "spikes": "spikes_l1", "worst_spike": "worst_spike_l1", "final_loss": "final_loss_l1",
            "still_pool": "still_pool_l1", "still_attn": "still_attn_l1"},
-    "pixels": {"pool": "pool_pixels", "attn": "attn_pixels", "rank": "rank_pixels", "gain": "gain_pixels",
+    "pixels": {"pool": "pool_pixels", "attn": "attn_pixels", "rank": "rank_pixels", "pos_share": "pos_share_pixels", "gain": "gain_pixels",
                "spike": "spike_pixels", "spikes": "spikes_pixels", "worst_spike": "worst_spike_pixels", "final_loss": "final_loss_pixels",
                "still_pool": "still_pool_pixels", "still_attn": "still_attn_pixels"},
-    "random": {"pool": "pool_random", "attn": "attn_random", "rank": "rank_random", "gain": "gain_random",
+    "random": {"pool": "pool_random", "attn": "attn_random", "rank": "rank_random", "pos_share": "pos_share_random", "gain": "gain_random",
                "spike": "spike_random", "spikes": "spikes_random", "worst_spike": "worst_spike_random", "final_loss": "final_loss_random",
                "still_pool": "still_pool_random", "still_attn": "still_attn_random"},
-    "l2": {"pool": "pool_l2", "attn": "attn_l2", "rank": "rank_l2", "gain": "gain_l2",
+    "l2": {"pool": "pool_l2", "attn": "attn_l2", "rank": "rank_l2", "pos_share": "pos_share_l2", "gain": "gain_l2",
            "spike": "spike_l2", "spikes": "spikes_l2", "worst_spike": "worst_spike_l2", "final_loss": "final_loss_l2",
            "still_pool": "still_pool_l2", "still_attn": "still_attn_l2"},
-    "large_untrained": {"pool": "pool_large_untrained", "attn": "attn_large_untrained", "rank": "rank_large_untrained", "gain": "gain_large_untrained",
+    "large_untrained": {"pool": "pool_large_untrained", "attn": "attn_large_untrained", "rank": "rank_large_untrained", "pos_share": "pos_share_large_untrained", "gain": "gain_large_untrained",
                         "spike": "spike_large_untrained", "spikes": "spikes_large_untrained", "worst_spike": "worst_spike_large_untrained", "final_loss": "final_loss_large_untrained",
                         "still_pool": "still_pool_large_untrained", "still_attn": "still_attn_large_untrained"},
-    "large_l1": {"pool": "pool_large_l1", "attn": "attn_large_l1", "rank": "rank_large_l1", "gain": "gain_large_l1",
+    "l1_fast": {"spike": "spike_l1_fast", "spikes": "spikes_l1_fast", "worst_spike": "worst_spike_l1_fast",
+                "final_loss": "final_loss_l1_fast"},
+    "l2_fast": {"spike": "spike_l2_fast", "spikes": "spikes_l2_fast", "worst_spike": "worst_spike_l2_fast",
+                "final_loss": "final_loss_l2_fast"},
+    "large_l1": {"pool": "pool_large_l1", "attn": "attn_large_l1", "rank": "rank_large_l1", "pos_share": "pos_share_large_l1", "gain": "gain_large_l1",
                  "spike": "spike_large_l1", "spikes": "spikes_large_l1", "worst_spike": "worst_spike_large_l1", "final_loss": "final_loss_large_l1",
                  "still_pool": "still_pool_large_l1", "still_attn": "still_attn_large_l1"},
 }
@@ -104,16 +115,19 @@ class VJEPAConfig(ShownAsTable):
     """Everything Chapter 3's runs depend on (sizes chosen from the measured step time; see the chapter)."""
 
     frames: int = 4  # the issue's fallback from 8: the 8-frame step was 3× slower on the 2-core box
-    size: int = 24
-    tubelet: tuple[int, int, int] = (2, 4, 4)  # → a 2×6×6 token grid
-    object_area: float = 0.12
+    # the random-dot world (issue 28; results/pilots/vjepa-dots.md): at seed 1000 the untrained attentive
+    # probe reads 22 %, a ViT trained from scratch on the labels 77 %, a single frame chance
+    world: str = "dots"
+    size: int = 40
+    tubelet: tuple[int, int, int] = (2, 8, 8)  # → a 2×5×5 token grid
+    object_area: float = 0.25
     large_area: float = 0.4
-    speed: float = 1.5
-    noise: float = 0.05
-    background: float = 1.0  # scale of the background gratings (0: flat)
+    speed: float = 1.0
+    noise: float = 0.7
+    background: float = 1.0  # gratings world only: scale of the background gratings (0: flat)
     n_pretrain: int = 4096  # unlabelled clips for pre-training
-    n_probe: int = 3072  # labelled clips for the probes: 2048 train, 1024 test
-    test_fraction: float = 1 / 3
+    n_probe: int = 16384  # labelled clips for the probes and the ceiling: 14336 train, 2048 test
+    test_fraction: float = 0.125
     width: int = 48
     depth: int = 2
     heads: int = 3
@@ -123,9 +137,12 @@ class VJEPAConfig(ShownAsTable):
     pred_heads: int = 2
     batch: int = 32
     steps: int = 400
-    # the largest of 1e-3, 5e-4, 2.5e-4 at which the L1 arm did not collapse in seed-0 trials before the
-    # full run (1e-3 and 5e-4: pooled-feature rank ~4-6 and an attentive probe near chance; 2.5e-4: rank 8)
-    lr: float = 2.5e-4
+    # each loss at its own best rate in the one-seed sweep (seed 1000, results/pilots/vjepa-dots.jsonl,
+    # 400 steps, Σ(1 − τ) = 3): the L1 arms' rate and the L2 arm's (test_vjepa checks the pick)
+    lr: float = 1e-4
+    l2_lr: float = 2.5e-4
+    # the lowest rate of that sweep at which some run spiked: the spike comparison's (the l1_fast and l2_fast arms)
+    spike_lr: float = 1e-2
     weight_decay: float = 0.04
     ceiling_lr: float = 1e-3  # the supervised ceiling's rate and batch (its steps are ``steps``)
     ceiling_batch: int = 128
@@ -150,6 +167,11 @@ class VJEPAConfig(ShownAsTable):
                              f"got {self.tubelet!r}")
         if self.width % 6 or self.pred_width % 6:
             raise ValueError("width and pred_width must be divisible by 6 (3-D sin-cos positions)")
+        if self.world not in WORLDS:
+            raise ValueError(f"world must be one of {WORLDS}; got {self.world!r}")
+        for name in ("lr", "l2_lr", "spike_lr", "ceiling_lr"):
+            if not (isinstance(getattr(self, name), (int, float)) and getattr(self, name) > 0):
+                raise ValueError(f"{name} must be a positive learning rate; got {getattr(self, name)!r}")
         if not (0.0 <= self.ema_start < 1.0):
             raise ValueError(f"ema_start must lie in [0, 1); got {self.ema_start!r}")
         unknown = [a for a in self.arms if a not in ARMS]
@@ -200,7 +222,7 @@ def loss_spikes(loss: list[float], window: int, factor: float) -> tuple[int, flo
 def _clips(config: VJEPAConfig, seed: int, large: bool, stream: str, n: int):
     area = config.large_area if large else config.object_area
     return make_clips(n, seed, config.frames, config.size, area, config.speed, config.noise,
-                      stream=f"{stream}-large" if large else stream, background=config.background)
+                      stream=f"{stream}-large" if large else stream, background=config.background, world=config.world)
 
 
 def _tokens(encoder: ViT, patches: mx.array, chunk: int = 256) -> np.ndarray:
@@ -241,13 +263,27 @@ class ArmResult:
     train_seconds: float = 0.0
 
 
-def _probe(encoder: ViT, patches: mx.array, labels, train, test, config: VJEPAConfig, seed: int, name: str):
+def position_share(tokens: np.ndarray) -> float:
+    """Share of the token features' variance that position alone explains: the variance, over positions, of
+    each position's mean over clips, over the variance over clips and positions (summed over features).
+    0 when every position has the same mean; 1 when a token's features depend on its position only."""
+    x = np.asarray(tokens, dtype=np.float64)
+    return float(x.mean(0).var(0).sum() / x.reshape(-1, x.shape[-1]).var(0).sum())
+
+
+def _probe(encoder: ViT, patches: mx.array, labels, train, test, config: VJEPAConfig, seed: int, name: str,
+           extra: dict | None = None):
+    """Both probes and the feature rank of ``encoder``'s frozen tokens; ``extra``, when given, also gets
+    the tokens' :func:`position_share` as ``pos_share``."""
     tokens = _tokens(encoder, patches)
+    if extra is not None:
+        extra["pos_share"] = position_share(tokens)
     pool = 100 * linear_accuracy(tokens.mean(1), labels, train, test)
     attn = 100 * attentive_accuracy(tokens, labels, train, test, config.probe, seed, name)
     return pool, attn, effective_rank(tokens.mean(1))
 
 
+@functools.lru_cache(maxsize=2)  # a worker runs a seed's arms one after another (see _plan): drawn once, not per arm
 def _probe_split(config: VJEPAConfig, seed: int, large: bool = False):
     """The labelled clips of a seed (the probes' and the ceiling's), as tubelets, and their train/test split."""
     probe = _clips(config, seed, large, "probe", config.n_probe)
@@ -266,7 +302,7 @@ def train_arm(config: VJEPAConfig, name: str, seed: int, progress: bool = False)
     """
     arm = ARMS[name]
     if arm.targets == "labels":
-        probe, data, train, _ = _probe_split(config, seed)
+        probe, data, train, _ = _probe_split(config, seed, False)
         model = Classifier(config.patch_dim, config.grid, config.width, config.depth, config.heads, config.mlp_ratio,
                            8, config.probe.heads, streams.key(seed, "init"))
         labels, rng = mx.array(probe.labels.astype(np.int32)), streams.rng(seed, "supervised", "batches")
@@ -291,7 +327,8 @@ def train_arm(config: VJEPAConfig, name: str, seed: int, progress: bool = False)
             rows = mx.array(batch_rng.choice(config.n_pretrain, config.batch, replace=False))
             return (data[rows], *_sample(gens, mask_rng, config), mx.array(_tau(config, step), dtype=mx.float32))
 
-        loss, lr, after = functools.partial(vjepa_loss, power=arm.power), config.lr, update_target
+        lr = getattr(config, arm.rate)  # each loss at its own best rate (the sweep's), or the spike rate
+        loss, after = functools.partial(vjepa_loss, power=arm.power), update_target
     optimizer = optim.AdamW(learning_rate=constant_then_cosine(lr, config.steps, 0.5), weight_decay=config.weight_decay)
     log = fit(model, loss, batch, optimizer, config.steps, log_every=1, progress=progress, after_update=after,
               hint=f"Lower lr (now {lr}).")
@@ -308,6 +345,12 @@ def run_arm(config: VJEPAConfig, name: str, seed: int, progress: bool = False) -
     if log is not None:
         result.train_seconds = time.perf_counter() - start
         result.loss = log.parts["loss"]
+    if not arm.read:  # a spike-rate arm: its loss curve is all it is for
+        spikes, worst = loss_spikes(result.loss, config.spike_window, config.spike_factor)
+        result.metrics.update(spike=float(spikes > 0), spikes=float(spikes), worst_spike=worst,
+                              final_loss=float(np.mean(result.loss[-10:])))
+        result.seconds = time.perf_counter() - start
+        return result
     probe, patches, train, test = _probe_split(config, seed, arm.large)
     labels = probe.labels
     if arm.targets == "labels":
@@ -318,7 +361,8 @@ def run_arm(config: VJEPAConfig, name: str, seed: int, progress: bool = False) -
         spikes, worst = loss_spikes(result.loss, config.spike_window, config.spike_factor)
         result.metrics.update(spike=float(spikes > 0), spikes=float(spikes), worst_spike=worst,
                               final_loss=float(np.mean(result.loss[-10:])))
-    pool, attn, rank = _probe(model.target, patches, labels, train, test, config, seed, f"{name}-target")
+    pool, attn, rank = _probe(model.target, patches, labels, train, test, config, seed, f"{name}-target",
+                              extra=result.metrics)
     result.metrics.update(pool=pool, attn=attn, rank=rank)
     if name == "l1":  # motionless clips (every frame the middle frame: no motion, so no label)
         still = np.repeat(probe.video[:, config.frames // 2][:, None], config.frames, axis=1)
@@ -370,11 +414,10 @@ class VJEPARun(ChapterResult):
 
 
 def _plan(config: VJEPAConfig, seeds: list[int], progress: bool) -> Plan:
-    tasks = []
-    for a in sorted(config.arms, key=lambda a: ARMS[a].targets == "none"):  # trained arms first
-        for s in seeds:
-            tasks.append((config, a, s, progress))
-    return Plan(run_arm, tasks)
+    # seed by seed, so that a worker's consecutive arms share the seed's labelled clips (_probe_split's cache);
+    # within a seed the ceiling (the longest) first, the untrained arms (the shortest) last
+    order = sorted(config.arms, key=lambda a: (ARMS[a].targets != "labels", ARMS[a].targets == "none"))
+    return Plan(run_arm, [(config, a, s, progress) for s in seeds for a in order])
 
 
 def _measure(config: VJEPAConfig, seeds: list[int], plan: Plan, flat: list[ArmResult]) -> VJEPARun:
@@ -385,15 +428,16 @@ def _measure(config: VJEPAConfig, seeds: list[int], plan: Plan, flat: list[ArmRe
             continue
         for k in rs[0].metrics:
             metrics[ARM_METRICS[a][k]] = [r.metrics[k] for r in rs]
-        metrics[ARM_METRICS[a]["gain"]] = [r.metrics["attn"] - r.metrics["pool"] for r in rs]  # attentive − pool
+        if "attn" in rs[0].metrics:
+            metrics[ARM_METRICS[a]["gain"]] = [r.metrics["attn"] - r.metrics["pool"] for r in rs]  # attentive − pool
     if "supervised" in results and results["supervised"]:
         metrics["supervised"] = [r.metrics["acc"] for r in results["supervised"]]  # each seed's own ceiling
         if "attn_untrained" in metrics:
             metrics["headroom"] = [c - v for c, v in zip(metrics["supervised"], metrics["attn_untrained"])]
         if "pool_l1" in metrics:
             metrics["pool_headroom"] = [c - v for c, v in zip(metrics["supervised"], metrics["pool_l1"])]
-    if "spike_l1" in metrics and "spike_l2" in metrics:  # whether any L1 or L2 run of the seed spiked
-        metrics["spike_any"] = [max(a, b) for a, b in zip(metrics["spike_l1"], metrics["spike_l2"])]
+    if "spike_l1_fast" in metrics and "spike_l2_fast" in metrics:  # whether either spike-rate run of the seed spiked
+        metrics["spike_any"] = [max(a, b) for a, b in zip(metrics["spike_l1_fast"], metrics["spike_l2_fast"])]
     stats = [mask_statistics(config, s) for s in seeds]
     metrics.update({k: [st[k] for st in stats] for k in stats[0]})
     metrics["ema_horizon"] = [ema_horizon(config)] * len(seeds)

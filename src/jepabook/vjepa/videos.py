@@ -1,21 +1,25 @@
-"""Toy videos whose label lives only in the motion: one object gliding over a static textured background.
+"""Toy videos whose label lives only in the motion: one object moving in one of 8 directions.
 
-Explained in Chapter 3 (V-JEPA). A clip is ``frames`` grey frames of ``size × size`` pixels:
+Explained in Chapter 3 (V-JEPA). A clip is ``frames`` grey frames of ``size × size`` pixels. Two worlds:
 
-- a static background texture, fresh per clip (a few random low-frequency gratings), which every
-  frame shares, so it is predictable from any frame and says nothing about the label;
-- one object of random shape (disc, square or diamond, at a random orientation), size, contrast
-  sign and magnitude, moving at constant velocity in one of 8 compass directions;
-- small i.i.d. Gaussian noise per pixel and frame: detail that no model can predict.
+- ``"dots"`` (the chapter's): a random-dot kinematogram. The background is a static i.i.d. Gaussian
+  texture, fresh per clip; the object is a patch of a second, independent Gaussian texture, cut out by
+  a random shape (disc, square or diamond, random orientation and size), that moves *with its
+  texture* by whole pixels each frame, ``round(speed · direction)`` along each axis, on the torus.
+  Every pixel of every frame is N(0, 1) whatever the label, so a single frame shows neither the
+  direction nor even where the object is: only the way one frame's pixels recur, shifted, in the
+  next reveals the object and its direction (a correlation between frames, second order in the
+  pixels).
+- ``"gratings"`` (the chapter's first world, kept for its pilots): a static background of three
+  random low-frequency gratings and a flat object of random contrast sign and magnitude.
 
-The label is the direction of motion. The object moves on a torus (its position wraps around the
-frame), and its start is uniform over the frame, so the object's position in any one frame is
-uniform whatever the direction: a single frame carries no information about the label, in
-distribution and not only on average (``tests/test_vjepa.py`` checks it with a probe). Only two or
-more frames together reveal the direction.
+Both add i.i.d. Gaussian noise of standard deviation ``noise`` to every pixel of every frame: detail
+no model can predict. The object's start is uniform on the torus, so its position in any one frame
+is uniform whatever the direction: a single frame carries no information about the label, in
+distribution and not only on average (``tests/test_vjepa.py`` checks it with a probe).
 
-``object_area`` sets the object's share of the frame (about 0.12 by default, so the background
-fills most tokens and average pooling dilutes the object); the large-object control uses ~0.4.
+``object_area`` sets the object's mean share of the frame (the background fills the other tokens,
+so average pooling dilutes the object); the large-object control uses more.
 """
 
 from __future__ import annotations
@@ -26,11 +30,12 @@ import numpy as np
 
 from jepabook.core import streams
 
-__all__ = ["Clips", "DIRECTIONS", "SHAPES", "make_clips"]
+__all__ = ["Clips", "DIRECTIONS", "SHAPES", "WORLDS", "make_clips"]
 
 #: the 8 compass directions, as unit (dy, dx) steps; class k moves at angle k·45° (0 = right, counter-clockwise)
 DIRECTIONS = np.stack([(-np.sin(a), np.cos(a)) for a in np.arange(8) * np.pi / 4])
 SHAPES = ("disc", "square", "diamond")
+WORLDS = ("dots", "gratings")
 
 
 @dataclass(frozen=True)
@@ -43,7 +48,7 @@ class Clips:
     object_mask: np.ndarray
 
 
-def _check(n, frames, size, object_area, speed, noise, background):
+def _check(n, frames, size, object_area, speed, noise, background, world):
     for name, v in (("n", n), ("frames", frames), ("size", size)):
         if not (isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1):
             raise ValueError(f"{name} must be a positive integer; got {v!r}")
@@ -57,6 +62,11 @@ def _check(n, frames, size, object_area, speed, noise, background):
         raise ValueError(f"noise must be a non-negative standard deviation; got {noise!r}")
     if not (isinstance(background, (int, float)) and background >= 0):
         raise ValueError(f"background must be a non-negative amplitude scale; got {background!r}")
+    if world not in WORLDS:
+        raise ValueError(f"world must be one of {WORLDS}; got {world!r}")
+    if world == "dots" and np.any(np.all(np.rint(speed * DIRECTIONS) == 0, axis=1)):
+        raise ValueError(f"speed must move the dots world's object by at least one whole pixel in every direction "
+                         f"(speed ≥ 0.71); got {speed!r}")
 
 
 _CHUNK = 256
@@ -78,25 +88,31 @@ def _render(centre, shape, radius, angle, yy, xx, size) -> np.ndarray:
                     np.where((shape == 1)[:, None, None, None], square, diamond))
 
 
-def make_clips(n: int, seed: int, frames: int = 8, size: int = 24, object_area: float = 0.12,
-               speed: float = 1.5, noise: float = 0.05, stream: str = "clips", background: float = 1.0) -> Clips:
-    """``n`` clips from the stream ``(seed, "videos", stream)``; labels balanced (``n // 8`` per class,
-    the remainder to the first classes) and shuffled. Pure NumPy, vectorised over clips.
+def make_clips(n: int, seed: int, frames: int = 4, size: int = 40, object_area: float = 0.25,
+               speed: float = 1.0, noise: float = 0.7, stream: str = "clips", background: float = 1.0,
+               world: str = "dots") -> Clips:
+    """``n`` clips from the stream ``(seed, "videos", stream)`` (``(seed, "videos", "dots", stream)`` for the
+    dots world); labels balanced (``n // 8`` per class, the remainder to the first classes) and shuffled.
+    Pure NumPy, vectorised over clips.
 
     Args:
         n, frames, size: number of clips, frames per clip, frame side in pixels.
         object_area: the object's mean share of the frame (its side scales with √area, ± 20 %).
-        speed: pixels per frame.
+        speed: pixels per frame (the dots world moves by ``round(speed · direction)`` whole pixels per axis).
         noise: standard deviation of the per-frame pixel noise.
-        background: scale of the background gratings' amplitudes (0: a flat background; the draws are
-            made either way, so the objects of a seed do not depend on it).
+        background: gratings world only: scale of the background gratings' amplitudes (0: a flat
+            background; the draws are made either way, so the objects of a seed do not depend on it).
         stream: names the draw, so that training and probing sets of one seed differ.
+        world: ``"dots"`` (the chapter's) or ``"gratings"`` (see the module's docstring).
 
     Raises:
         ValueError: naming the parameter, for a non-positive count, fewer than 2 frames, an area
-            outside (0, 1), a non-positive speed, a negative noise or background.
+            outside (0, 1), a non-positive speed (or, for dots, one that rounds to no motion), a
+            negative noise or background, an unknown world.
     """
-    _check(n, frames, size, object_area, speed, noise, background)
+    _check(n, frames, size, object_area, speed, noise, background, world)
+    if world == "dots":
+        return _dots(n, seed, frames, size, object_area, speed, noise, stream)
     rng = streams.rng(seed, "videos", stream)
     labels = rng.permutation(np.arange(n) % 8)
     coords = np.arange(size, dtype=np.float64)
@@ -131,3 +147,32 @@ def make_clips(n: int, seed: int, frames: int = 8, size: int = 24, object_area: 
         sl = slice(lo, lo + _CHUNK)
         out[sl, ..., 0] = video[sl] + noise * z[sl]
     return Clips(out, labels.astype(np.int64), mask)
+
+
+def _dots(n, seed, frames, size, object_area, speed, noise, stream) -> Clips:
+    """The dots world (see the module's docstring): every pixel N(0, 1) (+ noise) in every frame."""
+    rng = streams.rng(seed, "videos", "dots", stream)
+    labels = rng.permutation(np.arange(n) % 8)
+    coords = np.arange(size, dtype=np.float64)
+    yy, xx = coords[:, None], coords[None, :]
+    background = rng.standard_normal((n, size, size)).astype(np.float32)
+    texture = rng.standard_normal((n, size, size)).astype(np.float32)
+    shape = rng.integers(0, len(SHAPES), n)
+    radius = np.sqrt(object_area * size * size / np.pi) * rng.uniform(0.8, 1.2, n)
+    angle = rng.uniform(0, np.pi / 2, n)
+    start = rng.uniform(0, size, (n, 2))
+    step = np.rint(speed * DIRECTIONS[labels]).astype(np.int64)  # (n, 2) whole pixels per frame, (dy, dx)
+    centre = start[:, None, :] + np.arange(frames)[None, :, None] * step[:, None, :]
+    mask = np.empty((n, frames, size, size), dtype=bool)
+    for lo in range(0, n, _CHUNK):
+        mask[lo:lo + _CHUNK] = _render(centre[lo:lo + _CHUNK], shape[lo:lo + _CHUNK], radius[lo:lo + _CHUNK],
+                                       angle[lo:lo + _CHUNK], yy, xx, size)
+    video = rng.standard_normal((n, frames, size, size, 1), dtype=np.float32)
+    video *= np.float32(noise)
+    for k in range(len(DIRECTIONS)):  # the texture moves with the object: frame f shows it rolled by f · step
+        rows = np.flatnonzero(labels == k)
+        dy, dx = np.rint(speed * DIRECTIONS[k]).astype(np.int64)
+        for f in range(frames):
+            moved = np.roll(texture[rows], (f * dy, f * dx), axis=(1, 2))
+            video[rows, f, ..., 0] += np.where(mask[rows, f], moved, background[rows])
+    return Clips(video, labels.astype(np.int64), mask)
