@@ -192,3 +192,16 @@ def test_position_share_is_one_for_position_codes_and_near_zero_for_content():
     mixed = codes + rng.standard_normal((4000, 10, 6))  # position codes plus unit-variance content
     between = codes.var(0).sum()
     assert position_share(mixed) == pytest.approx(between / (between + 6), abs=0.01)
+
+
+def test_where_accuracy_reads_object_tokens_only_when_the_features_carry_them():
+    from jepabook.vjepa.experiment import where_accuracy
+
+    rng = np.random.default_rng(1)
+    share = (rng.random((400, 20)) < 0.3) * 1.0  # each token all object or all background
+    noise = rng.standard_normal((400, 20, 6))
+    marked = noise.copy()
+    marked[..., 0] += 3.0 * share  # one feature says "object"
+    train, test = np.arange(300), np.arange(300, 400)
+    assert where_accuracy(marked, share, train, test, 0, per_class=500) > 90
+    assert abs(where_accuracy(noise, share, train, test, 0, per_class=500) - 50) < 8

@@ -38,7 +38,11 @@ the chapter's world became the random-dot one (:mod:`jepabook.vjepa.videos`, ``w
 the first two did not: the untrained attentive probe near chance, a same-size ViT trained from scratch
 on the labels far above it within the chapter's budget, a single frame at chance. The texts that name
 the grid, the object sizes and the random tube's kept positions are computed from the configuration.
-The L2 arm runs at its own best rate from the pilot's sweep (the L1 arms at theirs). The spike row
+The L2 arm runs at its own best rate from the pilot's sweep (the L1 arms at theirs). The random-tube check
+compares with the released arithmetic on our grid, 1 − int(25 · 0.1)/25 = 0.92, where it compared with
+0.9: on the 5×5 grid the released arithmetic itself sits 0.02 from 0.9, so the first full run on this
+world failed that check by floating-point rounding at its tolerance (the sampler's share was exactly
+0.92). The spike row
 now reads two extra runs per seed, L1 and L2 at the lowest rate at which a run of that sweep spiked
 (``spike_lr``), instead of the chapter's arms, whose rates were chosen for their probes; its rule is
 unchanged.
@@ -258,15 +262,16 @@ def claims_for(config) -> list:
         Check(
             id="vjepa.ratio_random",
             chapter="vjepa",
-            statement="The random-tube baseline hides about 90 % of the grid (the released arithmetic keeps "
-            f"int({positions} · 0.1) = {kept} of {positions} positions: {100 * (1 - kept / positions):.1f} %).",
+            statement="The random-tube baseline hides the share of the grid the released arithmetic hides on our "
+            f"grid: it keeps int({positions} · 0.1) = {kept} of {positions} positions, "
+            f"{100 * (1 - kept / positions):.1f} % hidden (the paper's 90 %, rounded by the grid).",
             reference="released random_tube.py",
             metric="share of tokens hidden",
-            rule=Within("random_ratio", 0.9, RATIO_TOL),
+            rule=Within("random_ratio", 1 - kept / positions, RATIO_TOL),
             shown=("random_ratio",),
             digits=3,
-            label="random tubes hide about 90 %",
-            rule_text="hidden share within 0.02 of 0.9",
+            label="random tubes hide what the released code hides",
+            rule_text="hidden share within 0.02 of the released arithmetic's on our grid",
         ),
         Check(
             id="vjepa.ema_horizon",

@@ -38,7 +38,7 @@ from jepabook.vjepa.tubes import fixed_counts, random_tubes, tube_masks, union_r
 from jepabook.vjepa.videos import WORLDS, make_clips
 
 __all__ = ["ARM_METRICS", "MASK_METRICS", "ARMS", "Arm", "ArmResult", "CHAPTER", "PROFILES", "VJEPAConfig", "VJEPARun", "effective_rank",
-           "ema_horizon", "loss_spikes", "mask_statistics", "position_share", "run", "run_arm", "step_seconds", "train_arm"]
+           "ema_horizon", "loss_spikes", "mask_statistics", "position_share", "run", "run_arm", "step_seconds", "train_arm", "where_accuracy"]
 
 
 @dataclass(frozen=True)
@@ -70,34 +70,35 @@ ARMS = {
 }
 #: each arm's per-seed metric names, written out so that a search for a name finds its producer
 #: (:func:`_measure`): both probes and the feature rank of the target encoder (``pool``, ``attn``, ``rank``), the
-#: share of its token features' variance that position explains (``pos_share``, :func:`position_share`),
+#: share of its token features' variance that position explains (``pos_share``, :func:`position_share`), how
+#: well one token tells object from background (``where``, :func:`where_accuracy`),
 #: attentive − pool (``gain``), and, where the arm has them, its loss spikes and final loss and the
 #: motionless clips' probes (``still_*``, L1 only). The context encoder is not read: no claim or check
 #: needs it, and its token pass and probes cost ~4 % of a seed's CPU time (results/pilots/vjepa-cost.md)
 ARM_METRICS = {
-    "untrained": {"pool": "pool_untrained", "attn": "attn_untrained", "rank": "rank_untrained", "pos_share": "pos_share_untrained", "gain": "gain_untrained",
+    "untrained": {"pool": "pool_untrained", "attn": "attn_untrained", "rank": "rank_untrained", "pos_share": "pos_share_untrained", "where": "where_untrained", "gain": "gain_untrained",
                   "spike": "spike_untrained", "spikes": "spikes_untrained", "worst_spike": "worst_spike_untrained", "final_loss": "final_loss_untrained",
                   "still_pool": "still_pool_untrained", "still_attn": "still_attn_untrained"},
-    "l1": {"pool": "pool_l1", "attn": "attn_l1", "rank": "rank_l1", "pos_share": "pos_share_l1", "gain": "gain_l1",
+    "l1": {"pool": "pool_l1", "attn": "attn_l1", "rank": "rank_l1", "pos_share": "pos_share_l1", "where": "where_l1", "gain": "gain_l1",
            "spike": "spike_l1", "spikes": "spikes_l1", "worst_spike": "worst_spike_l1", "final_loss": "final_loss_l1",
            "still_pool": "still_pool_l1", "still_attn": "still_attn_l1"},
-    "pixels": {"pool": "pool_pixels", "attn": "attn_pixels", "rank": "rank_pixels", "pos_share": "pos_share_pixels", "gain": "gain_pixels",
+    "pixels": {"pool": "pool_pixels", "attn": "attn_pixels", "rank": "rank_pixels", "pos_share": "pos_share_pixels", "where": "where_pixels", "gain": "gain_pixels",
                "spike": "spike_pixels", "spikes": "spikes_pixels", "worst_spike": "worst_spike_pixels", "final_loss": "final_loss_pixels",
                "still_pool": "still_pool_pixels", "still_attn": "still_attn_pixels"},
-    "random": {"pool": "pool_random", "attn": "attn_random", "rank": "rank_random", "pos_share": "pos_share_random", "gain": "gain_random",
+    "random": {"pool": "pool_random", "attn": "attn_random", "rank": "rank_random", "pos_share": "pos_share_random", "where": "where_random", "gain": "gain_random",
                "spike": "spike_random", "spikes": "spikes_random", "worst_spike": "worst_spike_random", "final_loss": "final_loss_random",
                "still_pool": "still_pool_random", "still_attn": "still_attn_random"},
-    "l2": {"pool": "pool_l2", "attn": "attn_l2", "rank": "rank_l2", "pos_share": "pos_share_l2", "gain": "gain_l2",
+    "l2": {"pool": "pool_l2", "attn": "attn_l2", "rank": "rank_l2", "pos_share": "pos_share_l2", "where": "where_l2", "gain": "gain_l2",
            "spike": "spike_l2", "spikes": "spikes_l2", "worst_spike": "worst_spike_l2", "final_loss": "final_loss_l2",
            "still_pool": "still_pool_l2", "still_attn": "still_attn_l2"},
-    "large_untrained": {"pool": "pool_large_untrained", "attn": "attn_large_untrained", "rank": "rank_large_untrained", "pos_share": "pos_share_large_untrained", "gain": "gain_large_untrained",
+    "large_untrained": {"pool": "pool_large_untrained", "attn": "attn_large_untrained", "rank": "rank_large_untrained", "pos_share": "pos_share_large_untrained", "where": "where_large_untrained", "gain": "gain_large_untrained",
                         "spike": "spike_large_untrained", "spikes": "spikes_large_untrained", "worst_spike": "worst_spike_large_untrained", "final_loss": "final_loss_large_untrained",
                         "still_pool": "still_pool_large_untrained", "still_attn": "still_attn_large_untrained"},
     "l1_fast": {"spike": "spike_l1_fast", "spikes": "spikes_l1_fast", "worst_spike": "worst_spike_l1_fast",
                 "final_loss": "final_loss_l1_fast"},
     "l2_fast": {"spike": "spike_l2_fast", "spikes": "spikes_l2_fast", "worst_spike": "worst_spike_l2_fast",
                 "final_loss": "final_loss_l2_fast"},
-    "large_l1": {"pool": "pool_large_l1", "attn": "attn_large_l1", "rank": "rank_large_l1", "pos_share": "pos_share_large_l1", "gain": "gain_large_l1",
+    "large_l1": {"pool": "pool_large_l1", "attn": "attn_large_l1", "rank": "rank_large_l1", "pos_share": "pos_share_large_l1", "where": "where_large_l1", "gain": "gain_large_l1",
                  "spike": "spike_large_l1", "spikes": "spikes_large_l1", "worst_spike": "worst_spike_large_l1", "final_loss": "final_loss_large_l1",
                  "still_pool": "still_pool_large_l1", "still_attn": "still_attn_large_l1"},
 }
@@ -271,13 +272,36 @@ def position_share(tokens: np.ndarray) -> float:
     return float(x.mean(0).var(0).sum() / x.reshape(-1, x.shape[-1]).var(0).sum())
 
 
+def where_accuracy(tokens: np.ndarray, object_share: np.ndarray, train: np.ndarray, test: np.ndarray, seed: int,
+                   per_class: int = 3000) -> float:
+    """Held-out accuracy (%) of a logistic regression that tells, from one token's features, whether the
+    token is mostly the moving object (≥ 3/4 of its pixels, over its frames) or none of it: ``per_class``
+    tokens of each kind drawn from the ``train`` clips to fit, as many from the ``test`` clips to judge
+    (chance 50 %). ``object_share`` ``(clips, tokens)``: each token's share of object pixels."""
+    rng = streams.rng(seed, "where")
+    x, y, parts = [], [], []
+    for part, rows in (("train", train), ("test", test)):
+        share = object_share[rows]
+        for label, hit in ((1, share >= 0.75), (0, share == 0)):
+            i, t = np.nonzero(hit)
+            pick = rng.choice(len(i), min(per_class, len(i)), replace=False)
+            x.append(tokens[rows[i[pick]], t[pick]])
+            y += [label] * len(pick)
+            parts += [part] * len(pick)
+    parts = np.array(parts)
+    return 100 * linear_accuracy(np.concatenate(x), np.array(y), np.flatnonzero(parts == "train"),
+                                 np.flatnonzero(parts == "test"))
+
+
 def _probe(encoder: ViT, patches: mx.array, labels, train, test, config: VJEPAConfig, seed: int, name: str,
-           extra: dict | None = None):
+           extra: dict | None = None, object_share: np.ndarray | None = None):
     """Both probes and the feature rank of ``encoder``'s frozen tokens; ``extra``, when given, also gets
     the tokens' :func:`position_share` as ``pos_share``."""
     tokens = _tokens(encoder, patches)
     if extra is not None:
         extra["pos_share"] = position_share(tokens)
+        if object_share is not None:
+            extra["where"] = where_accuracy(tokens, object_share, train, test, seed)
     pool = 100 * linear_accuracy(tokens.mean(1), labels, train, test)
     attn = 100 * attentive_accuracy(tokens, labels, train, test, config.probe, seed, name)
     return pool, attn, effective_rank(tokens.mean(1))
@@ -361,8 +385,9 @@ def run_arm(config: VJEPAConfig, name: str, seed: int, progress: bool = False) -
         spikes, worst = loss_spikes(result.loss, config.spike_window, config.spike_factor)
         result.metrics.update(spike=float(spikes > 0), spikes=float(spikes), worst_spike=worst,
                               final_loss=float(np.mean(result.loss[-10:])))
+    share = np.array(tubelets(mx.array(probe.object_mask[..., None].astype(np.float32)), config.tubelet).mean(-1))
     pool, attn, rank = _probe(model.target, patches, labels, train, test, config, seed, f"{name}-target",
-                              extra=result.metrics)
+                              extra=result.metrics, object_share=share)
     result.metrics.update(pool=pool, attn=attn, rank=rank)
     if name == "l1":  # motionless clips (every frame the middle frame: no motion, so no label)
         still = np.repeat(probe.video[:, config.frames // 2][:, None], config.frames, axis=1)
