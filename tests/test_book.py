@@ -117,3 +117,13 @@ def test_a_chapter_opens_with_its_findings_box_and_captions_its_figures(source):
         meta = cell.metadata.get("mystnb", {})
         assert meta.get("figure", {}).get("caption") and meta["figure"].get("name", "").startswith("fig-"), cell.source[:80]
         assert meta.get("image", {}).get("alt"), cell.source[:80]
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
+def test_no_prose_line_starts_a_myst_comment(source):
+    # a Markdown line that begins with "%" is a MyST comment: the site silently drops it, mid-sentence
+    # (a reflowed "… reaches 24.0\n% against …" lost its second line)
+    for cell in jupytext.read(source).cells:
+        if cell.cell_type == "markdown":
+            bad = [line for line in cell.source.splitlines() if line.startswith("%")]
+            assert not bad, f"{source.name}: a prose line starts with '%' and would vanish: {bad[0][:80]!r}"
