@@ -205,3 +205,14 @@ def test_where_accuracy_reads_object_tokens_only_when_the_features_carry_them():
     train, test = np.arange(300), np.arange(300, 400)
     assert where_accuracy(marked, share, train, test, 0, per_class=500) > 90
     assert abs(where_accuracy(noise, share, train, test, 0, per_class=500) - 50) < 8
+
+
+def test_the_compiled_token_pass_gives_the_plain_encoders_bits():
+    from jepabook.vjepa.experiment import _tokens
+
+    c = PROFILES["ci"]
+    model = VJEPA(c.patch_dim, c.grid, c.width, c.depth, c.heads, c.mlp_ratio, c.pred_width, c.pred_depth,
+                  c.pred_heads, 2, False, mx.random.key(3))
+    x = mx.array(np.random.default_rng(3).standard_normal((10, int(np.prod(c.grid)), c.patch_dim)).astype(np.float32))
+    plain = np.concatenate([np.array(model.target(x[i:i + 4])) for i in range(0, 10, 4)])
+    assert np.array_equal(_tokens(model.target, x, chunk=4), plain)
