@@ -69,7 +69,6 @@ def install():
 
 
 def floor(config, seed):
-    arm = ex.ARMS["untrained"]
     model, _ = ex.train_arm(config, "untrained", seed)
     probe, patches, train, test = ex._probe_split(config, seed)
     pool, attn, rank = ex._probe(model.target, patches, probe.labels, train, test, config, seed, "untrained-target")

@@ -256,3 +256,12 @@ def test_each_arm_trains_at_the_rate_its_arm_names():
     moved = {a: float(np.abs(np.array(train_arm(c, a, 0)[0].encoder.embed.weight) - start).max())
              for a in ("l1", "l2", "l1_fast")}
     assert moved["l1"] > 1e-5 and moved["l2"] < 1e-12 and moved["l1_fast"] < 1e-12
+
+
+def test_spike_steps_are_the_steps_loss_spikes_counts():
+    from jepabook.vjepa.experiment import spike_steps
+
+    curve = [1.0] * 30 + [2.5] + [1.0] * 10 + [3.0, 1.0]
+    assert list(spike_steps(curve, 20, 2.0)) == [30, 41]
+    assert loss_spikes(curve, 20, 2.0)[0] == 2
+    assert spike_steps([1.0] * 5, 20, 2.0).size == 0

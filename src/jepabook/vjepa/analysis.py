@@ -16,7 +16,8 @@ from jepabook.core import streams
 from jepabook.vjepa.experiment import ARM_METRICS, ARMS, VJEPAConfig, _generators
 from jepabook.vjepa.tubes import random_tubes, tube_masks
 
-__all__ = ["ARM_LABELS", "arm_rows", "binomial_se", "example_masks", "headroom_rows", "design_rows", "pilot_records", "pilot_rows", "spike_pick", "sweep_pick", "world_rows"]
+__all__ = ["ARM_LABELS", "arm_rows", "binomial_se", "example_masks", "headroom_rows", "design_rows", "pilot_records", "pilot_rows", "spike_pick", "sweep_best", "sweep_pick", "sweep_rows",
+           "world_rows"]
 
 #: how the chapter names each arm
 ARM_LABELS = {
@@ -116,27 +117,31 @@ def world_rows(records: list[dict], config: VJEPAConfig, stage: str) -> list[dic
     return [r for r in records if r.get("stage") == stage and all(r.get(k) == v for k, v in world.items())]
 
 
+def sweep_rows(records: list[dict], config: VJEPAConfig, ema_sum: float = 3.0) -> list[dict]:
+    """The one-seed sweep's ``recipe`` runs that the picks compare: in ``config``'s world, with feature
+    targets, tubes, ``config.steps`` steps and Σ(1 − τ) = ``ema_sum``."""
+    return [r for r in world_rows(records, config, "recipe")
+            if (r.get("targets", "features"), r.get("masking", "tubes"), r["steps"], r["ema_sum"])
+            == ("features", "tubes", config.steps, ema_sum)]
+
+
+def sweep_best(records: list[dict], config: VJEPAConfig, ema_sum: float = 3.0) -> dict[float, dict]:
+    """Each loss power's run of :func:`sweep_rows` whose target encoder's attentive probe read highest
+    (the first such run on a tie)."""
+    rows = sweep_rows(records, config, ema_sum)
+    return {p: max((r for r in rows if r["power"] == p), key=lambda r: r["attn"])
+            for p in dict.fromkeys(r["power"] for r in rows)}
+
+
 def sweep_pick(records: list[dict], config: VJEPAConfig, ema_sum: float = 3.0) -> dict[float, float]:
-    """Each loss power's best learning rate in the one-seed sweep: among the ``recipe`` runs in
-    ``config``'s world with feature targets, tubes, ``config.steps`` steps and Σ(1 − τ) = ``ema_sum``,
-    the rate whose target encoder's attentive probe read highest (the first such rate on a tie)."""
-    out = {}
-    for r in world_rows(records, config, "recipe"):
-        if (r.get("targets", "features"), r.get("masking", "tubes"), r["steps"], r["ema_sum"]) != \
-                ("features", "tubes", config.steps, ema_sum):
-            continue
-        best = out.get(r["power"])
-        if best is None or r["attn"] > best[1]:
-            out[r["power"]] = (r["lr"], r["attn"])
-    return {power: lr for power, (lr, _) in out.items()}
+    """Each loss power's best learning rate in the one-seed sweep (the rate of its :func:`sweep_best` run)."""
+    return {power: r["lr"] for power, r in sweep_best(records, config, ema_sum).items()}
 
 
 def spike_pick(records: list[dict], config: VJEPAConfig, ema_sum: float = 3.0) -> float | None:
-    """The lowest learning rate at which some ``recipe`` run of the sweep (as :func:`sweep_pick` selects
-    them, either loss) had a loss spike; ``None`` if none did."""
-    rates = [r["lr"] for r in world_rows(records, config, "recipe")
-             if (r.get("targets", "features"), r.get("masking", "tubes"), r["steps"], r["ema_sum"])
-             == ("features", "tubes", config.steps, ema_sum) and r["spikes"] > 0]
+    """The lowest learning rate at which some run of :func:`sweep_rows` (either loss) had a loss spike;
+    ``None`` if none did."""
+    rates = [r["lr"] for r in sweep_rows(records, config, ema_sum) if r["spikes"] > 0]
     return min(rates) if rates else None
 
 

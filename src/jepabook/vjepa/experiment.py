@@ -38,7 +38,7 @@ from jepabook.vjepa.tubes import fixed_counts, random_tubes, tube_masks, union_r
 from jepabook.vjepa.videos import WORLDS, make_clips
 
 __all__ = ["ARM_METRICS", "MASK_METRICS", "ARMS", "Arm", "ArmResult", "CHAPTER", "PROFILES", "VJEPAConfig", "VJEPARun", "effective_rank",
-           "ema_horizon", "loss_spikes", "mask_statistics", "position_share", "run", "run_arm", "step_seconds", "train_arm", "where_accuracy"]
+           "ema_horizon", "loss_spikes", "mask_statistics", "position_share", "run", "run_arm", "spike_steps", "step_seconds", "train_arm", "where_accuracy"]
 
 
 @dataclass(frozen=True)
@@ -207,17 +207,29 @@ def _tau(config: VJEPAConfig, step: int) -> float:
     return config.ema_start + (1.0 - config.ema_start) * step / config.steps
 
 
-def loss_spikes(loss: list[float], window: int, factor: float) -> tuple[int, float]:
-    """``(spikes, worst)``: steps whose loss exceeds ``factor`` × the median of the ``window`` steps before
-    it, and the largest such ratio (1 if the loss never rose above the running median)."""
+def _running_ratio(loss: list[float], window: int, factor: float) -> np.ndarray:
+    """Each step's loss over the median of the ``window`` steps before it (from step ``window`` on)."""
     x = np.asarray(loss, dtype=np.float64)
     if window < 1 or factor <= 0:
         raise ValueError(f"window must be >= 1 and factor > 0; got {window!r}, {factor!r}")
     if len(x) <= window:
-        return 0, 1.0
+        return np.ones(0)
     med = np.array([np.median(x[i - window:i]) for i in range(window, len(x))])
-    ratio = x[window:] / np.maximum(med, 1e-12)
+    return x[window:] / np.maximum(med, 1e-12)
+
+
+def loss_spikes(loss: list[float], window: int, factor: float) -> tuple[int, float]:
+    """``(spikes, worst)``: steps whose loss exceeds ``factor`` × the median of the ``window`` steps before
+    it, and the largest such ratio (1 if the loss never rose above the running median)."""
+    ratio = _running_ratio(loss, window, factor)
+    if ratio.size == 0:
+        return 0, 1.0
     return int((ratio > factor).sum()), float(max(ratio.max(), 1.0))
+
+
+def spike_steps(loss: list[float], window: int, factor: float) -> np.ndarray:
+    """The steps :func:`loss_spikes` counts as spikes (for a figure that marks them)."""
+    return np.flatnonzero(_running_ratio(loss, window, factor) > factor) + window
 
 
 def _clips(config: VJEPAConfig, seed: int, large: bool, stream: str, n: int):
@@ -299,7 +311,8 @@ def where_accuracy(tokens: np.ndarray, object_share: np.ndarray, train: np.ndarr
 def _probe(encoder: ViT, patches: mx.array, labels, train, test, config: VJEPAConfig, seed: int, name: str,
            extra: dict | None = None, object_share: np.ndarray | None = None):
     """Both probes and the feature rank of ``encoder``'s frozen tokens; ``extra``, when given, also gets
-    the tokens' :func:`position_share` as ``pos_share``."""
+    the tokens' :func:`position_share` as ``pos_share`` and, with ``object_share``, their
+    :func:`where_accuracy` as ``where``."""
     tokens = _tokens(encoder, patches)
     if extra is not None:
         extra["pos_share"] = position_share(tokens)
@@ -372,10 +385,11 @@ def run_arm(config: VJEPAConfig, name: str, seed: int, progress: bool = False) -
     if log is not None:
         result.train_seconds = time.perf_counter() - start
         result.loss = log.parts["loss"]
+        if arm.targets != "labels":  # a pre-training run: its loss spikes and final loss
+            spikes, worst = loss_spikes(result.loss, config.spike_window, config.spike_factor)
+            result.metrics.update(spike=float(spikes > 0), spikes=float(spikes), worst_spike=worst,
+                                  final_loss=float(np.mean(result.loss[-10:])))
     if not arm.read:  # a spike-rate arm: its loss curve is all it is for
-        spikes, worst = loss_spikes(result.loss, config.spike_window, config.spike_factor)
-        result.metrics.update(spike=float(spikes > 0), spikes=float(spikes), worst_spike=worst,
-                              final_loss=float(np.mean(result.loss[-10:])))
         result.seconds = time.perf_counter() - start
         return result
     probe, patches, train, test = _probe_split(config, seed, arm.large)
@@ -384,10 +398,6 @@ def run_arm(config: VJEPAConfig, name: str, seed: int, progress: bool = False) -
         result.metrics["acc"] = 100 * float((predict(model, patches[mx.array(test)], 256) == labels[test]).mean())
         result.seconds = time.perf_counter() - start
         return result
-    if log is not None:
-        spikes, worst = loss_spikes(result.loss, config.spike_window, config.spike_factor)
-        result.metrics.update(spike=float(spikes > 0), spikes=float(spikes), worst_spike=worst,
-                              final_loss=float(np.mean(result.loss[-10:])))
     share = np.array(tubelets(mx.array(probe.object_mask[..., None].astype(np.float32)), config.tubelet).mean(-1))
     pool, attn, rank = _probe(model.target, patches, labels, train, test, config, seed, f"{name}-target",
                               extra=result.metrics, object_share=share)

@@ -161,7 +161,8 @@ def _dots(n, seed, frames, size, object_area, speed, noise, stream) -> Clips:
     radius = np.sqrt(object_area * size * size / np.pi) * rng.uniform(0.8, 1.2, n)
     angle = rng.uniform(0, np.pi / 2, n)
     start = rng.uniform(0, size, (n, 2))
-    step = np.rint(speed * DIRECTIONS[labels]).astype(np.int64)  # (n, 2) whole pixels per frame, (dy, dx)
+    steps = np.rint(speed * DIRECTIONS).astype(np.int64)  # (8, 2) whole pixels per frame, (dy, dx), per class
+    step = steps[labels]
     centre = start[:, None, :] + np.arange(frames)[None, :, None] * step[:, None, :]
     mask = np.empty((n, frames, size, size), dtype=bool)
     for lo in range(0, n, _CHUNK):
@@ -171,7 +172,7 @@ def _dots(n, seed, frames, size, object_area, speed, noise, stream) -> Clips:
     video *= np.float32(noise)
     for k in range(len(DIRECTIONS)):  # the texture moves with the object: frame f shows it rolled by f · step
         rows = np.flatnonzero(labels == k)
-        dy, dx = np.rint(speed * DIRECTIONS[k]).astype(np.int64)
+        dy, dx = steps[k]
         for f in range(frames):
             moved = np.roll(texture[rows], (f * dy, f * dx), axis=(1, 2))
             video[rows, f, ..., 0] += np.where(mask[rows, f], moved, background[rows])
